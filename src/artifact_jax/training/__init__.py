@@ -1,0 +1,1 @@
+"""artifact_jax.training."""
