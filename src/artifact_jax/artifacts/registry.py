@@ -1,0 +1,105 @@
+"""Registries: read-only mappings ``kind -> NAME -> Artifact``.
+
+An ``Artifact`` has an optional jit-safe ``device`` part, run inside a plan's single compiled
+program over ``EncodedTable``s, and a ``host`` part that turns the device numbers (now numpy)
+into the result (a float, a dict, arrays, a Figure). Artifacts without a device part (custom
+artifacts, some plots) get the DataFrames through the ``Context``.
+
+User artifacts go into a registry the user owns: ``register(registry, "MY_SCORE", fn)`` returns
+a new mapping; the built-in ones are never mutated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+KINDS = ("scores", "arrays", "plots", "score_collections", "array_collections", "plot_collections")
+
+
+@dataclasses.dataclass(frozen=True)
+class NoHyperparams:
+    """Hyperparameters of an artifact that has none."""
+
+
+class Context(NamedTuple):
+    """What a host part may read besides the device numbers."""
+
+    spec: Any
+    layout: Any
+    real: Any  # the real DataFrame, or None when a plan runs on encoded tables only
+    synthetic: Any
+
+
+class Artifact(NamedTuple):
+    """One registry entry.
+
+    Attributes:
+      host: ``host(numbers, hyperparams, context) -> result``; ``numbers`` is the numpy
+        output of ``device`` (``None`` without a device part).
+      hyperparams: frozen dataclass type whose defaults are the reference's.
+      device: ``device(real, synthetic, layout, hyperparams) -> pytree`` of arrays; jit-,
+        vmap- and shard-safe. ``None`` for host-only artifacts.
+    """
+
+    host: Callable[[Any, Any, Context], Any]
+    hyperparams: type = NoHyperparams
+    device: Callable[..., Any] | None = None
+
+
+Registry = Mapping[str, Mapping[str, Artifact]]
+
+
+def key_of(name: str | Enum) -> str:
+    """Registry key of an enum member (its name) or a string."""
+    return name.name if isinstance(name, Enum) else str(name)
+
+
+def resolve(registry: Registry, name: str | Enum, kind: str | None = None) -> tuple[str, str]:
+    """``(kind, key)`` of an artifact; a bare string is looked up kind by kind (``KINDS`` order)."""
+    key = key_of(name)
+    kinds = [kind] if kind else list(KINDS)
+    for k in kinds:
+        if key in registry.get(k, {}):
+            return k, key
+    known = sorted({n for k in kinds for n in registry.get(k, {})})
+    where = f" among {kind}" if kind else ""
+    raise ValueError(f"Unknown artifact {key!r}{where}; known: {', '.join(known)}.")
+
+
+def register(
+    registry: Registry,
+    name: str,
+    fn: Callable[..., Any],
+    *,
+    kind: str = "scores",
+    hyperparams: type | None = None,
+) -> Registry:
+    """A copy of ``registry`` with a host-only artifact ``fn(real, synthetic, spec, **hp)`` added.
+
+    Args:
+      registry: the registry to extend (not modified).
+      name: the artifact's key, e.g. ``"CUSTOM_SCORE"``.
+      fn: computes the result from the two DataFrames, the spec and the hyperparameters.
+      kind: one of ``KINDS``.
+      hyperparams: optional frozen dataclass; its fields become ``fn``'s keyword arguments.
+
+    Returns:
+      The extended registry.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {', '.join(KINDS)}.")
+    hp_cls = hyperparams or NoHyperparams
+
+    def host(numbers: Any, hp: Any, ctx: Context) -> Any:
+        del numbers
+        if ctx.real is None:
+            raise ValueError(f"Custom artifact {name!r} needs DataFrames; run the plan with DataFrames.")
+        return fn(ctx.real, ctx.synthetic, ctx.spec, **dataclasses.asdict(hp))
+
+    out = {k: dict(v) for k, v in registry.items()}
+    out.setdefault(kind, {})[name] = Artifact(host, hp_cls)
+    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})

@@ -1,0 +1,191 @@
+"""The numeric table-comparison artifacts: device parts over encoded tables, host finalisation.
+
+Each artifact is a device function (jit/vmap/shard-safe, float64 under ``jax.enable_x64``)
+plus a host function that keys the numbers by feature name. Plans put the device parts of
+all their artifacts in ONE jitted program; XLA's common-subexpression elimination shares the
+histograms between ``JS_DISTANCE`` and ``MEAN_JS_DISTANCE`` and the sorts between quantiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from artifact_jax.artifacts.config import check_choice
+from artifact_jax.artifacts.registry import Artifact, Context
+from artifact_jax.encoding import EncodedTable, Layout
+from artifact_jax.kernels import associations, divergences, histograms, statistics
+
+CATEGORICAL_ASSOCIATIONS = ("THEILS_U", "CRAMERS_V")
+CONTINUOUS_ASSOCIATIONS = ("PEARSON", "SPEARMAN", "KENDALL")
+VECTOR_DISTANCES = ("L2", "MAE", "RMSE", "COSINE_SIMILARITY")
+
+
+# ---- hyperparameters (reference defaults, artifact-core `_config/raw.json`) ------------------
+@dataclasses.dataclass(frozen=True)
+class JSDistanceHyperparams:
+    """``n_bins_cts_histogram``: equal-width bins per continuous feature; ``categorical_only``."""
+
+    n_bins_cts_histogram: int = 100
+    categorical_only: bool = False
+
+    def __post_init__(self):
+        n = self.n_bins_cts_histogram
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n_bins_cts_histogram={n!r} must be a positive integer.")
+
+
+@dataclasses.dataclass(frozen=True)
+class AssociationHyperparams:
+    """Which association measures fill the matrix (dython's ``nom_nom`` / ``num_num``)."""
+
+    categorical_association_type: str = "CRAMERS_V"
+    continuous_association_type: str = "PEARSON"
+
+    def __post_init__(self):
+        check_choice("categorical_association_type", self.categorical_association_type, CATEGORICAL_ASSOCIATIONS)
+        check_choice("continuous_association_type", self.continuous_association_type, CONTINUOUS_ASSOCIATIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrelationDistanceHyperparams(AssociationHyperparams):
+    """Association measures plus the distance between the flattened matrices."""
+
+    vector_distance_metric: str = "RMSE"
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice("vector_distance_metric", self.vector_distance_metric, VECTOR_DISTANCES)
+
+
+@dataclasses.dataclass(frozen=True)
+class NoHyperparams:
+    """No hyperparameters."""
+
+
+# ---- device parts ---------------------------------------------------------------------------
+def _cts_weight(t: EncodedTable) -> jax.Array:
+    return t.valid[:, None] & ~t.cts_missing
+
+
+def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JSDistanceHyperparams) -> jax.Array:
+    """JS distance per feature, categorical features first, then continuous (reference order).
+
+    Categorical: counts over the spec's vocabulary (missing and unseen values dropped, then
+    renormalised, as the reference's ``reindex`` + scipy's renormalisation). Continuous:
+    ``pd.cut`` histograms over the pooled range (``kernels.histograms``).
+    """
+    parts = []
+    if layout.cat_features:
+        slots = max(layout.n_categories)
+        in_vocab = jnp.arange(slots)[None, :] < jnp.asarray(layout.vocab_sizes)[:, None]
+        cr = histograms.column_counts(real.cat, real.valid[:, None], slots) * in_vocab
+        cs = histograms.column_counts(synth.cat, synth.valid[:, None], slots) * in_vocab
+        parts.append(jax.vmap(divergences.js_distance)(cr, cs))
+    if layout.cts_features and not hp.categorical_only:
+        hr, hs, _ = histograms.pooled_histograms(
+            real.cts, _cts_weight(real), synth.cts, _cts_weight(synth), hp.n_bins_cts_histogram
+        )
+        parts.append(jax.vmap(divergences.js_distance)(hr, hs))
+    return jnp.concatenate(parts) if parts else jnp.zeros((0,), real.cts.dtype)
+
+
+def association_matrices(
+    real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams
+) -> jax.Array:
+    """``[2, D, D]``: the real and synthetic association matrices in spec order."""
+
+    def matrix(t: EncodedTable) -> jax.Array:
+        return associations.association_matrix(
+            t.cts,
+            t.cat,
+            t.valid,
+            n_categories=layout.n_categories,
+            order=layout.order,
+            categorical=hp.categorical_association_type,
+            continuous=hp.continuous_association_type,
+        )
+
+    return jnp.stack([matrix(real), matrix(synth)])
+
+
+def correlation_distance_device(
+    real: EncodedTable, synth: EncodedTable, layout: Layout, hp: CorrelationDistanceHyperparams
+) -> jax.Array:
+    """Vector distance between the flattened real and synthetic association matrices."""
+    m = association_matrices(real, synth, layout, hp)
+    return associations.vector_distance(m[0].ravel(), m[1].ravel(), hp.vector_distance_metric)
+
+
+def describe_columns(real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...]) -> dict[str, jax.Array]:
+    """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic."""
+
+    def table(t: EncodedTable) -> dict[str, jax.Array]:
+        return jax.vmap(lambda x, w: statistics.describe(x, w, stats), in_axes=(1, 1))(t.cts, _cts_weight(t))
+
+    r, s = table(real), table(synth)
+    return {k: jnp.stack([r[k], s[k]], axis=-1) for k in stats}
+
+
+# ---- host parts -----------------------------------------------------------------------------
+def _js_keys(layout: Layout, hp: JSDistanceHyperparams) -> list[str]:
+    return list(layout.cat_features) + ([] if hp.categorical_only else list(layout.cts_features))
+
+
+def _js_collection(numbers: Any, hp: JSDistanceHyperparams, ctx: Context) -> dict[str, float]:
+    values = np.asarray(numbers, np.float64)
+    return {k: float(v) for k, v in zip(_js_keys(ctx.layout, hp), values, strict=True)}
+
+
+def _mean_js(numbers: Any, hp: JSDistanceHyperparams, ctx: Context) -> float:
+    return float(np.mean(np.asarray(numbers, np.float64)))
+
+
+def _scalar(numbers: Any, hp: Any, ctx: Context) -> float:
+    return float(np.asarray(numbers, np.float64))
+
+
+def _juxtaposition(stat: str) -> Artifact:
+    def device(real, synth, layout, hp):
+        del layout, hp
+        return describe_columns(real, synth, (stat,))[stat]
+
+    def host(numbers, hp, ctx):
+        values = np.asarray(numbers, np.float64)
+        return {f: values[i].copy() for i, f in enumerate(ctx.layout.cts_features)}
+
+    return Artifact(host, NoHyperparams, device)
+
+
+JUXTAPOSITIONS = {
+    "MEAN_JUXTAPOSITION": "MEAN",
+    "STD_JUXTAPOSITION": "STD",
+    "VARIANCE_JUXTAPOSITION": "VARIANCE",
+    "MEDIAN_JUXTAPOSITION": "MEDIAN",
+    "FIRST_QUARTILE_JUXTAPOSITION": "Q1",
+    "THIRD_QUARTILE_JUXTAPOSITION": "Q3",
+    "MIN_JUXTAPOSITION": "MIN",
+    "MAX_JUXTAPOSITION": "MAX",
+}
+
+NUMERIC = MappingProxyType(
+    {
+        "scores": MappingProxyType(
+            {
+                "MEAN_JS_DISTANCE": Artifact(_mean_js, JSDistanceHyperparams, js_distances),
+                "CORRELATION_DISTANCE": Artifact(
+                    _scalar, CorrelationDistanceHyperparams, correlation_distance_device
+                ),
+            }
+        ),
+        "score_collections": MappingProxyType(
+            {"JS_DISTANCE": Artifact(_js_collection, JSDistanceHyperparams, js_distances)}
+        ),
+        "array_collections": MappingProxyType({name: _juxtaposition(s) for name, s in JUXTAPOSITIONS.items()}),
+    }
+)

@@ -1,0 +1,74 @@
+"""Artifact type enums, named and valued exactly like artifact-core 0.2.1's."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class TableComparisonScoreType(Enum):
+    """Scores comparing a real and a synthetic table."""
+
+    MEAN_JS_DISTANCE = "mean_js_distance"
+    CORRELATION_DISTANCE = "correlation_distance"
+
+
+class TableComparisonArrayType(Enum):
+    """Arrays comparing two tables (none exist in the reference)."""
+
+
+class TableComparisonPlotType(Enum):
+    """Plots comparing two tables."""
+
+    PDF = "pdf"
+    CDF = "cdf"
+    DESCRIPTIVE_STATS_ALIGNMENT = "descriptive_stats_alignment_plot"
+    MEAN_ALIGNMENT = "mean_alignment_plot"
+    STD_ALIGNMENT = "std_alignment_plot"
+    VARIANCE_ALIGNMENT = "variance_alignment_plot"
+    MEDIAN_ALIGNMENT = "median_alignment_plot"
+    FIRST_QUARTILE_ALIGNMENT = "first_quartile_alignment_plot"
+    THIRD_QUARTILE_ALIGNMENT = "third_quartile_alignment_plot"
+    MIN_ALIGNMENT = "min_alignment_plot"
+    MAX_ALIGNMENT = "max_alignment_plot"
+    CORRELATION_HEATMAP_JUXTAPOSITION = "correlation_heatmap_juxtaposition"
+    PCA_JUXTAPOSITION = "pca_juxtaposition"
+    TRUNCATED_SVD_JUXTAPOSITION = "truncated_svd_juxtaposition"
+    TSNE_JUXTAPOSITION = "tsne_juxtaposition"
+
+
+class TableComparisonScoreCollectionType(Enum):
+    """Per-feature scores comparing two tables."""
+
+    JS_DISTANCE = "js_distance"
+
+
+class TableComparisonArrayCollectionType(Enum):
+    """Per-feature ``[real, synthetic]`` statistics of the continuous features."""
+
+    MEAN_JUXTAPOSITION = "mean_juxtaposition"
+    STD_JUXTAPOSITION = "std_juxtaposition"
+    VARIANCE_JUXTAPOSITION = "variance_juxtaposition"
+    MEDIAN_JUXTAPOSITION = "median_juxtaposition"
+    FIRST_QUARTILE_JUXTAPOSITION = "first_quartile_juxtaposition"
+    THIRD_QUARTILE_JUXTAPOSITION = "third_quartile_juxtaposition"
+    MIN_JUXTAPOSITION = "min_juxtaposition"
+    MAX_JUXTAPOSITION = "max_juxtaposition"
+
+
+class TableComparisonPlotCollectionType(Enum):
+    """Per-feature (or per-table) figures comparing two tables."""
+
+    PDF = "pdf"
+    CDF = "cdf"
+    CORRELATION_HEATMAPS = "correlation_heatmaps"
+
+
+#: Result kinds in plan/`results.json` order, and the enum of each.
+TABLE_COMPARISON_ENUMS: dict[str, type[Enum]] = {
+    "scores": TableComparisonScoreType,
+    "arrays": TableComparisonArrayType,
+    "plots": TableComparisonPlotType,
+    "score_collections": TableComparisonScoreCollectionType,
+    "array_collections": TableComparisonArrayCollectionType,
+    "plot_collections": TableComparisonPlotCollectionType,
+}

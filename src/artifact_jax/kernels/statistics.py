@@ -1,0 +1,64 @@
+"""Descriptive statistics of one masked column, as pandas computes them (NaN-skipping)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+STATISTICS = ("MEAN", "STD", "VARIANCE", "MEDIAN", "Q1", "Q3", "MIN", "MAX")
+_QUANTILES = {"MEDIAN": 0.5, "Q1": 0.25, "Q3": 0.75}
+
+
+def _lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
+    """numpy's quantile interpolation (``numpy.lib._function_base_impl._lerp``)."""
+    diff = b - a
+    return jnp.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+
+
+def describe(x: jax.Array, weight: jax.Array, stats: Sequence[str] = STATISTICS) -> dict[str, jax.Array]:
+    r"""Statistics of ``x[weight]`` for one column.
+
+    MEAN :math:`\bar x = \frac1n \sum x_i`; VARIANCE :math:`\frac{1}{n-1}\sum (x_i - \bar x)^2`
+    and STD its root (ddof = 1, NaN for ``n < 2``); MEDIAN, Q1, Q3 the 0.5, 0.25, 0.75
+    quantiles with linear interpolation at position ``q (n - 1)`` of the sorted values; MIN,
+    MAX. An empty column gives NaN everywhere. Quantiles sort the column; they are only
+    computed when asked for.
+
+    Args:
+      x: ``[N]`` values.
+      weight: ``[N]`` bool, the values that count.
+      stats: names from ``STATISTICS`` (static).
+
+    Returns:
+      ``{name: scalar}`` for each requested statistic.
+    """
+    n = weight.sum().astype(x.dtype)
+    nan = jnp.asarray(jnp.nan, x.dtype)
+    out: dict[str, jax.Array] = {}
+    mean = jnp.where(weight, x, 0).sum() / n
+    if "MEAN" in stats:
+        out["MEAN"] = mean
+    if "STD" in stats or "VARIANCE" in stats:
+        var = jnp.where(weight, (x - mean) ** 2, 0).sum() / (n - 1)
+        var = jnp.where(n > 1, var, nan)
+        if "VARIANCE" in stats:
+            out["VARIANCE"] = var
+        if "STD" in stats:
+            out["STD"] = jnp.sqrt(var)
+    if "MIN" in stats:
+        out["MIN"] = jnp.where(n > 0, jnp.min(jnp.where(weight, x, jnp.inf)), nan)
+    if "MAX" in stats:
+        out["MAX"] = jnp.where(n > 0, jnp.max(jnp.where(weight, x, -jnp.inf)), nan)
+    wanted = [s for s in stats if s in _QUANTILES]
+    if wanted:
+        ordered = jnp.sort(jnp.where(weight, x, jnp.inf))
+        last = jnp.maximum(n - 1, 0)
+        for s in wanted:
+            pos = _QUANTILES[s] * last
+            lo = jnp.floor(pos)
+            hi = jnp.minimum(lo + 1, last)
+            a, b = ordered[lo.astype(jnp.int32)], ordered[hi.astype(jnp.int32)]
+            out[s] = jnp.where(n > 0, _lerp(a, b, pos - lo), nan)
+    return out

@@ -1,0 +1,270 @@
+"""Data specs: which columns are continuous or categorical, and the categories of each.
+
+``TabularDataSpec`` follows artifact-core's ``TabularDataSpec`` (spec section 2.1):
+
+* declared feature lists win over dtype inference, and every column that is not
+  declared is auto-included by dtype (numeric -> continuous, anything else ->
+  categorical);
+* categories are strings in first-appearance order (``series.dropna().astype(str).unique()``);
+* the feature order is the DataFrame's column order;
+* the JSON layout is the reference's: ``{"continuous": {name: {"dtype": ...}},
+  "categorical": {name: {"dtype": ..., "ls_categories": [...]}}, "features_order": [...]}``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Dtype names of the reference's TABULAR_DATA_TYPE_REGISTRY (spec 2.1).
+_DTYPE_NAMES: dict[Any, str] = {
+    int: "int",
+    float: "float",
+    str: "str",
+    bool: "bool",
+    object: "object",
+    datetime.date: "datetime.date",
+    datetime.datetime: "datetime.datetime",
+    np.object_: "numpy.object_",
+    np.int8: "numpy.int8",
+    np.int16: "numpy.int16",
+    np.int32: "numpy.int32",
+    np.int64: "numpy.int64",
+    np.uint8: "numpy.uint8",
+    np.uint16: "numpy.uint16",
+    np.uint32: "numpy.uint32",
+    np.uint64: "numpy.uint64",
+    np.float16: "numpy.float16",
+    np.float32: "numpy.float32",
+    np.float64: "numpy.float64",
+    np.bool_: "numpy.bool_",
+    np.str_: "numpy.str_",
+    np.datetime64: "numpy.datetime64",
+    pd.CategoricalDtype: "pandas.CategoricalDtype",
+    pd.DatetimeTZDtype: "pandas.DatetimeTZDtype",
+    pd.PeriodDtype: "pandas.PeriodDtype",
+    pd.StringDtype: "pandas.StringDtype",
+    pd.Timestamp: "pandas.Timestamp",
+    pd.DatetimeIndex: "pandas.DatetimeIndex",
+    pd.Timedelta: "pandas.Timedelta",
+    pd.TimedeltaIndex: "pandas.TimedeltaIndex",
+}
+_DTYPE_TYPES: dict[str, Any] = {name: t for t, name in _DTYPE_NAMES.items()}
+_DTYPE_TYPES["numpy.bool"] = np.bool_
+_DTYPE_TYPES["pandas.CategoricalDtypeType"] = pd.CategoricalDtype
+
+
+def dtype_name(dtype_type: Any) -> str:
+    """The reference's registry name of a column's scalar type (e.g. ``"numpy.int64"``)."""
+    if dtype_type in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype_type]
+    if isinstance(dtype_type, type) and issubclass(dtype_type, pd.api.extensions.ExtensionDtype):
+        return "object"
+    name = getattr(dtype_type, "__name__", repr(dtype_type))
+    raise ValueError(f"Unsupported column dtype {name!r}; known: {', '.join(sorted(_DTYPE_TYPES))}.")
+
+
+def _scalar_type(series: pd.Series) -> Any:
+    """``series.dtype.type`` as the reference records it."""
+    if isinstance(series.dtype, pd.StringDtype):  # pandas 3 text columns: object in pandas 2
+        return np.object_
+    t = series.dtype.type
+    if t not in _DTYPE_NAMES:  # e.g. pandas CategoricalDtypeType
+        return str if isinstance(series.dtype, pd.CategoricalDtype) else object
+    return t
+
+
+def _categories(series: pd.Series) -> list[str]:
+    """Strings of the non-null values, in first-appearance order."""
+    return [str(v) for v in pd.unique(series.dropna().astype(str).to_numpy(dtype=object))]
+
+
+def _check_names(value: Sequence[str] | None, arg: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        raise ValueError(f"{arg} must be a list of column names, got the string {value!r}.")
+    names = [str(v) for v in value]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{arg} lists columns more than once: {dup}.")
+    return names
+
+
+@dataclass(frozen=True)
+class TabularDataSpec:
+    """Continuous and categorical features of a table, in column order.
+
+    Attributes:
+      features: every feature, in the table's column order.
+      cts_dtypes: ``{continuous feature: dtype name}`` (reference registry names).
+      cat_dtypes: ``{categorical feature: dtype name}``.
+      cat_unique_map: ``{categorical feature: [category strings]}`` in first-appearance order.
+
+    Example:
+      >>> import pandas as pd
+      >>> df = pd.DataFrame({"age": [31, 40], "sex": ["M", "F"]})
+      >>> TabularDataSpec.from_df(df).cat_unique_map
+      {'sex': ['M', 'F']}
+    """
+
+    features: tuple[str, ...]
+    cts_dtypes: Mapping[str, str]
+    cat_dtypes: Mapping[str, str]
+    cat_unique_map: Mapping[str, tuple[str, ...]]
+
+    def __post_init__(self):
+        cts, cat = set(self.cts_dtypes), set(self.cat_dtypes)
+        overlap = sorted(cts & cat)
+        if overlap:
+            raise ValueError(f"Continuous and categorical features overlap: {overlap}.")
+        if set(self.features) != cts | cat or len(self.features) != len(cts | cat):
+            raise ValueError(
+                f"features {list(self.features)} must list each continuous and categorical feature once."
+            )
+        if set(self.cat_unique_map) != cat:
+            raise ValueError("cat_unique_map must have exactly the categorical features as keys.")
+        for f, cats in self.cat_unique_map.items():
+            if len(set(cats)) != len(cats) or not all(isinstance(c, str) for c in cats):
+                raise ValueError(f"Categories of {f!r} must be unique strings, got {list(cats)}.")
+        object.__setattr__(self, "cat_unique_map", {f: tuple(self.cat_unique_map[f]) for f in self.cat_features})
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_df(
+        cls,
+        df: pd.DataFrame,
+        cts_features: Sequence[str] | None = None,
+        cat_features: Sequence[str] | None = None,
+    ) -> TabularDataSpec:
+        """Infer a spec from a table; declared lists win, other columns go by dtype.
+
+        ``set_cts = (inferred_cts - declared_cat) | declared_cts`` and symmetrically for the
+        categorical set, where a column is inferred continuous iff
+        ``pd.api.types.is_numeric_dtype`` (booleans included, as in pandas).
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise ValueError(f"from_df expects a pandas DataFrame, got {type(df).__name__}.")
+        cts_decl = _check_names(cts_features, "cts_features")
+        cat_decl = _check_names(cat_features, "cat_features")
+        overlap = sorted(set(cts_decl) & set(cat_decl))
+        if overlap:
+            raise ValueError(f"Continuous and categorical features overlap: {overlap}.")
+        columns = [str(c) for c in df.columns]
+        missing = [f for f in cts_decl + cat_decl if f not in columns]
+        if missing:
+            raise ValueError(f"Declared features not in the table: {missing}; columns are {columns}.")
+        df = df.set_axis(columns, axis=1)
+        cts_dtypes: dict[str, str] = {}
+        cat_dtypes: dict[str, str] = {}
+        cat_map: dict[str, tuple[str, ...]] = {}
+        for name in columns:
+            series = df[name]
+            numeric = pd.api.types.is_numeric_dtype(series.dtype)
+            is_cts = name in cts_decl or (numeric and name not in cat_decl)
+            if is_cts:
+                cts_dtypes[name] = dtype_name(_scalar_type(series))
+            else:
+                cat_dtypes[name] = dtype_name(_scalar_type(series))
+                cat_map[name] = tuple(_categories(series))
+        return cls(tuple(columns), cts_dtypes, cat_dtypes, cat_map)
+
+    # ---- views --------------------------------------------------------------------------
+    @property
+    def cts_features(self) -> list[str]:
+        """Continuous features in ``features`` order."""
+        return [f for f in self.features if f in self.cts_dtypes]
+
+    @property
+    def cat_features(self) -> list[str]:
+        """Categorical features in ``features`` order."""
+        return [f for f in self.features if f in self.cat_dtypes]
+
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return len(self.features)
+
+    @property
+    def n_cts_features(self) -> int:
+        """Number of continuous features."""
+        return len(self.cts_dtypes)
+
+    @property
+    def n_cat_features(self) -> int:
+        """Number of categorical features."""
+        return len(self.cat_dtypes)
+
+    @property
+    def cat_unique_count_map(self) -> dict[str, int]:
+        """``{categorical feature: number of categories}``."""
+        return {f: len(c) for f, c in self.cat_unique_map.items()}
+
+    @property
+    def seq_n_cat(self) -> list[int]:
+        """Number of categories of each categorical feature, in order."""
+        return [len(self.cat_unique_map[f]) for f in self.cat_features]
+
+    def get_unique_categories(self, feature: str) -> list[str]:
+        """Categories of one categorical feature."""
+        if feature not in self.cat_unique_map:
+            raise ValueError(f"{feature!r} is not a categorical feature; those are {self.cat_features}.")
+        return list(self.cat_unique_map[feature])
+
+    def get_n_unique_categories(self, feature: str) -> int:
+        """Number of categories of one categorical feature."""
+        return len(self.get_unique_categories(feature))
+
+    # ---- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The reference's JSON layout."""
+        return {
+            "continuous": {f: {"dtype": self.cts_dtypes[f]} for f in self.cts_features},
+            "categorical": {
+                f: {"dtype": self.cat_dtypes[f], "ls_categories": list(self.cat_unique_map[f])}
+                for f in self.cat_features
+            },
+            "features_order": list(self.features),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TabularDataSpec:
+        """Read the reference's JSON layout (``to_dict``)."""
+        for key in ("continuous", "categorical", "features_order"):
+            if key not in data:
+                raise ValueError(f"Spec JSON lacks the key {key!r}.")
+        for section in ("continuous", "categorical"):
+            for f, entry in data[section].items():
+                if entry.get("dtype") not in _DTYPE_TYPES:
+                    raise ValueError(f"Feature {f!r} has unknown dtype {entry.get('dtype')!r}.")
+        return cls(
+            tuple(data["features_order"]),
+            {f: e["dtype"] for f, e in data["continuous"].items()},
+            {f: e["dtype"] for f, e in data["categorical"].items()},
+            {f: tuple(e.get("ls_categories", ())) for f, e in data["categorical"].items()},
+        )
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The JSON text; also written to ``path`` (``.json`` suffix forced, as the reference)."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).with_suffix(".json").write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, path_or_text: str | Path) -> TabularDataSpec:
+        """Read a spec written by ``to_json`` or by artifact-core's ``export``."""
+        text = str(path_or_text)
+        if not text.lstrip().startswith("{"):
+            text = Path(path_or_text).with_suffix(".json").read_text()
+        return cls.from_dict(json.loads(text))
