@@ -268,3 +268,142 @@ class TabularDataSpec:
         if not text.lstrip().startswith("{"):
             text = Path(path_or_text).with_suffix(".json").read_text()
         return cls.from_dict(json.loads(text))
+
+
+def _class_name(value: Any, arg: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | np.integer | np.bool_ | np.str_):
+        return str(value)
+    raise ValueError(f"{arg} must be a class name (a string), got {value!r} of type {type(value).__name__}.")
+
+
+@dataclass(frozen=True, init=False)
+class BinaryClassSpec:
+    """The two class names of a binary label, which one is positive, and the label's name.
+
+    Follows artifact-core's ``BinaryClassSpec`` (spec section 2.2): exactly two distinct
+    names, ``positive_class`` one of them, the other the negative class; ``label_name``
+    defaults to ``"label"``. The JSON layout is the reference's::
+
+        {"label_name": "y", "categorical_spec": {"dtype": "str", "ls_categories": ["0", "1"]},
+         "positive_class": "1"}
+
+    Differs from the reference: integer or boolean class names are turned into strings with
+    ``str()`` (the reference raises ``TypeError``; it applies ``str()`` to the labels it is
+    given, so ``0``/``1`` labels need the names ``"0"``/``"1"`` there anyway).
+
+    Args:
+      class_names: the two class names, in order (the order fixes the class indices).
+      positive_class: the name of the positive class.
+      label_name: the name of the label column.
+
+    Example:
+      >>> spec = BinaryClassSpec(["0", "1"], positive_class="1")
+      >>> spec.negative_class, spec.positive_class_idx
+      ('0', 1)
+    """
+
+    class_names: tuple[str, ...]
+    positive_class: str
+    label_name: str
+
+    def __init__(self, class_names: Sequence[str], positive_class: str, label_name: str | None = None):
+        if isinstance(class_names, str) or not isinstance(class_names, Sequence | np.ndarray | pd.Index):
+            raise ValueError(f"class_names must be a list of two class names, got {class_names!r}.")
+        names = tuple(_class_name(c, "class_names entry") for c in class_names)
+        if len(names) != 2:
+            raise ValueError(f"class_names must contain exactly 2 categories; got {len(names)}: {list(names)}.")
+        if names[0] == names[1]:
+            raise ValueError(f"class_names must contain two distinct categories; got {list(names)}.")
+        positive = _class_name(positive_class, "positive_class")
+        if positive not in names:
+            raise ValueError(f"positive_class {positive!r} is not one of class_names {list(names)}.")
+        object.__setattr__(self, "class_names", names)
+        object.__setattr__(self, "positive_class", positive)
+        object.__setattr__(self, "label_name", "label" if label_name is None else str(label_name))
+
+    def __repr__(self) -> str:
+        return (
+            f"BinaryClassSpec(label_name={self.label_name!r}, classes={list(self.class_names)}, "
+            f"positive_class={self.positive_class!r}, negative_class={self.negative_class!r})"
+        )
+
+    # ---- views --------------------------------------------------------------------------
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (always 2)."""
+        return 2
+
+    @property
+    def negative_class(self) -> str:
+        """The class that is not ``positive_class``."""
+        return self.class_names[0] if self.class_names[1] == self.positive_class else self.class_names[1]
+
+    @property
+    def positive_class_idx(self) -> int:
+        """Index of the positive class in ``class_names``."""
+        return self.class_names.index(self.positive_class)
+
+    @property
+    def negative_class_idx(self) -> int:
+        """Index of the negative class in ``class_names``."""
+        return self.class_names.index(self.negative_class)
+
+    def has_class(self, class_name: str) -> bool:
+        """Whether ``class_name`` is one of the two classes."""
+        return class_name in self.class_names
+
+    def _require(self, class_name: str) -> str:
+        if not self.has_class(class_name):
+            raise ValueError(f"Unknown class {class_name!r}. Known classes: {list(self.class_names)}.")
+        return class_name
+
+    def get_class_idx(self, class_name: str) -> int:
+        """Index of ``class_name`` in ``class_names`` (ValueError for an unknown name)."""
+        return self.class_names.index(self._require(class_name))
+
+    def is_positive(self, class_name: str) -> bool:
+        """Whether ``class_name`` is the positive class (ValueError for an unknown name)."""
+        return self._require(class_name) == self.positive_class
+
+    def is_negative(self, class_name: str) -> bool:
+        """Whether ``class_name`` is the negative class (ValueError for an unknown name)."""
+        return self._require(class_name) == self.negative_class
+
+    # ---- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The reference's JSON layout."""
+        return {
+            "label_name": self.label_name,
+            "categorical_spec": {"dtype": "str", "ls_categories": list(self.class_names)},
+            "positive_class": self.positive_class,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BinaryClassSpec:
+        """Read the reference's JSON layout (``to_dict``)."""
+        for key in ("label_name", "categorical_spec", "positive_class"):
+            if key not in data:
+                raise ValueError(f"BinaryClassSpec JSON lacks the key {key!r}.")
+        cat = data["categorical_spec"]
+        if not isinstance(cat, Mapping) or "ls_categories" not in cat:
+            raise ValueError("BinaryClassSpec JSON: 'categorical_spec' must hold 'ls_categories'.")
+        if cat.get("dtype", "str") not in _DTYPE_TYPES:
+            raise ValueError(f"BinaryClassSpec JSON: unknown dtype {cat.get('dtype')!r}.")
+        return cls(cat["ls_categories"], data["positive_class"], data["label_name"])
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The JSON text; also written to ``path`` (``.json`` suffix forced, as the reference)."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).with_suffix(".json").write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, path_or_text: str | Path) -> BinaryClassSpec:
+        """Read a spec written by ``to_json`` or by artifact-core's ``export``."""
+        text = str(path_or_text)
+        if not text.lstrip().startswith("{"):
+            text = Path(path_or_text).with_suffix(".json").read_text()
+        return cls.from_dict(json.loads(text))
