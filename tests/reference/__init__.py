@@ -1,0 +1,1 @@
+"""Reference-value tooling for the parity tests (datasets shared with the reference generator)."""
