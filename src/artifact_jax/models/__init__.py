@@ -1,1 +1,6 @@
-"""artifact_jax.models."""
+"""artifact_jax.models: Flax NNX models that satisfy the training protocols."""
+
+from artifact_jax.models.preprocessing import TablePreprocessor as TablePreprocessor
+from artifact_jax.models.tabular_vae import TabularVAE as TabularVAE
+
+__all__ = ["TablePreprocessor", "TabularVAE"]
