@@ -135,15 +135,18 @@ def test_log_results_qualifies_keys_in_memory():
 
 def test_arrays_are_snapshotted_and_params_cannot_change(tmp_path):
     buf = np.zeros(3)
-    for t in (InMemoryTracker(), FilesystemTracker(tmp_path / "fs")):
+    memory = InMemoryTracker()
+    for t in (memory, FilesystemTracker(tmp_path / "fs")):
         t.log_array("A", buf, step=0)
         t.log_params({"plan": {"n_bins": 100}, "seed": 0})
         t.log_params({"seed": 0})  # same value: fine
         with pytest.raises(ValueError, match="cannot change"):
             t.log_params({"seed": 1})
         t.close()
-    buf[:] = 7
-    assert InMemoryTracker is not None and not np.load(tmp_path / "fs/arrays/A/step_000000.npy").any()
+    buf[:] = 7  # after logging: neither backend sees it
+    assert not memory.arrays["A"][0][1].any()
+    assert not np.load(tmp_path / "fs/arrays/A/step_000000.npy").any()
+    assert memory.params == {"plan/n_bins": "100", "seed": "0"}
 
 
 # -- filesystem --------------------------------------------------------------------------------
