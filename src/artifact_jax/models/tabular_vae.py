@@ -138,7 +138,7 @@ class TabularVAE(nnx.Module):
         codes = jnp.asarray(batch["codes"], jnp.int32)
         n = codes.shape[0]
         mask = jnp.ones((n,), bool) if mask is None else mask
-        x = self.embedding(codes + jnp.asarray(self.offsets, jnp.int32)).reshape(n, -1)
+        x = self.embedding(codes + jnp.asarray(self.offsets, jnp.int32)[None, :]).reshape(n, -1)
         for layer in self.encoder:
             x = layer(x, mask)
         mu, logvar = self.mean(x), self.logvar(x)

@@ -115,7 +115,7 @@ def flatten(tree: Any) -> dict[str, np.ndarray]:
 
 
 def unflatten(template: Any, flat: dict[str, Any]) -> Any:
-    """Inverse of ``flatten``: ``template``'s structure, dtypes, key types and shardings."""
+    """Inverse of ``flatten``: ``template``'s structure, dtypes, key types and placement."""
     leaves_with_paths, treedef = jax.tree_util.tree_flatten_with_path(template)
     leaves = []
     for path, ref in leaves_with_paths:
@@ -123,16 +123,16 @@ def unflatten(template: Any, flat: dict[str, Any]) -> Any:
         if name not in flat:
             raise ValueError(f"The checkpoint has no entry {name!r}: was it written by a different model?")
         value = np.asarray(flat[name])
+        # the template's placement, committed or not: jit compiles one program per kind
+        put = lambda x, ref=ref: jax.device_put(x, ref.sharding) if ref.committed else jax.device_put(x)
         if _is_key(ref):
-            value = jax.random.wrap_key_data(
-                jax.device_put(value, ref.sharding), impl=jax.random.key_impl(ref)
-            )
+            value = jax.random.wrap_key_data(put(value), impl=jax.random.key_impl(ref))
         else:
             if value.shape != ref.shape:
                 raise ValueError(
                     f"Checkpoint entry {name!r} has shape {value.shape}, the model expects {ref.shape}."
                 )
-            value = jax.device_put(value.astype(ref.dtype), ref.sharding)
+            value = put(value.astype(ref.dtype))
         leaves.append(value)
     return jax.tree_util.tree_unflatten(treedef, leaves)
 

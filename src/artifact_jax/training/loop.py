@@ -16,6 +16,7 @@ updated; a checkpoint is saved if due; the stopper decides.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ class NonFiniteLossError(FloatingPointError):
     """Raised when an epoch produced a NaN or infinite loss."""
 
 
+@functools.lru_cache(maxsize=32)
 def make_epoch(
     graphs: Graphs,
     hook: hooks_lib.Hook,
@@ -61,9 +63,12 @@ def make_epoch(
       mesh: shard each batch over ``batch_axis`` of this mesh (state replicated).
       batch_axis: the mesh axis of the batch.
 
+    Cached on its (hashable) arguments, so trainers of the same model graph, hooks and
+    optimizer share one compiled epoch.
+
     Returns:
       A jitted function; ``state`` is donated, ``scores`` is the hook's dict and
-      ``finite`` says whether every step's loss was finite.
+      ``finite`` says whether every step's loss and the final params are finite.
     """
     shard_batch = replicate = lambda x: x
     if mesh is not None:
@@ -100,6 +105,7 @@ def make_epoch(
         (params, model_state, opt_state, hook_state, finite), _ = jax.lax.scan(
             step, init, batch_indices(n_rows, batch_size, order)
         )
+        finite = finite & jnp.all(jnp.asarray([jnp.isfinite(x).all() for x in jax.tree.leaves(params)]))
         new = replicate(TrainState(params, model_state, opt_state, key, state.epoch + 1))
         return new, hook.finalize(hook_state), finite
 
@@ -198,7 +204,7 @@ class Trainer:
                 f"model must be an nnx.Module with __call__(batch, *, mask); got {type(model).__name__}."
             )
         self.model, self.tx, self.batch_size, self.stopper = model, tx, batch_size, stopper
-        self.hook = hooks_lib.chain(*hooks)
+        self.hook = hooks_lib.chain(*hooks) if len(hooks) != 1 else hooks[0]
         self.routines, self.best, self.restore_best = tuple(routines), best, restore_best
         self.checkpoints, self.tracker, self.shuffle, self.seed = checkpoints, tracker, shuffle, seed
         self.mesh, self.batch_axis = _mesh(devices, mesh)
@@ -208,7 +214,6 @@ class Trainer:
                 f"of mesh axis {self.batch_axis!r}."
             )
         self.progress = progress
-        self._epochs: dict[tuple[int, Any], Any] = {}
 
     # -- placement -----------------------------------------------------------------------
     @property
@@ -220,14 +225,11 @@ class Trainer:
         return jax.device_put(tree) if self.sharding is None else jax.device_put(tree, self.sharding)
 
     def epoch_fn(self, graphs: Graphs, n_rows: int):
-        """The compiled epoch for ``n_rows`` rows (built once per trainer and row count)."""
-        cache_key = (n_rows, graphs)
-        if cache_key not in self._epochs:
-            self._epochs[cache_key] = make_epoch(
-                graphs, self.hook, n_rows=n_rows, batch_size=self.batch_size,
-                shuffle=self.shuffle, mesh=self.mesh, batch_axis=self.batch_axis,
-            )  # fmt: skip
-        return self._epochs[cache_key]
+        """The compiled epoch for ``n_rows`` rows (see ``make_epoch``)."""
+        return make_epoch(
+            graphs, self.hook, n_rows=n_rows, batch_size=self.batch_size,
+            shuffle=self.shuffle, mesh=self.mesh, batch_axis=self.batch_axis,
+        )  # fmt: skip
 
     # -- the run ---------------------------------------------------------------------------
     def fit(self, data: Any, *, resume: bool = False) -> TrainResult:
@@ -242,7 +244,8 @@ class Trainer:
           A ``TrainResult``.
 
         Raises:
-          NonFiniteLossError: an epoch's loss was NaN/inf; the last good checkpoint is kept.
+          NonFiniteLossError: an epoch's loss or params became NaN/inf; the last good checkpoint
+            is kept (the bad epoch is never saved).
         """
         n_rows = n_rows_of(data, "data")
         if resume and self.checkpoints is None:
@@ -327,4 +330,4 @@ class Trainer:
             if kept is not None
             else "No checkpoint was saved before; pass checkpoints=Checkpointing(dir) to keep the last good state."
         )
-        return f"Non-finite training loss in epoch {epoch} (epoch scores: {scores}). {where}"
+        return f"Non-finite training loss or parameters in epoch {epoch} (epoch scores: {scores}). {where}"
