@@ -56,10 +56,9 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+import artifact_core  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-import artifact_core  # noqa: E402,F401
 from artifact_core.binary_classification import (  # noqa: E402
     BinaryClassificationArrayCollectionType,
     BinaryClassificationArrayType,
@@ -157,9 +156,9 @@ def generated_cases():
         ids = list(range(len(y))) if ids is None else ids
         neg = [c for c in class_names if c != positive][0]
         lab = lambda b: positive if b else neg
-        true = {i: lab(bool(t)) for i, t in zip(ids, y)}
-        predicted = {i: lab(bool(p)) for i, p in zip(ids, pred)}
-        probs = None if prob is None else {i: (None if q is None else float(q)) for i, q in zip(ids, prob)}
+        true = {i: lab(bool(t)) for i, t in zip(ids, y, strict=True)}
+        predicted = {i: lab(bool(p)) for i, p in zip(ids, pred, strict=True)}
+        probs = None if prob is None else {i: (None if q is None else float(q)) for i, q in zip(ids, prob, strict=True)}
         cases[name] = {
             "class_names": list(class_names),
             "positive_class": positive,

@@ -15,7 +15,6 @@ the balanced accuracy (ROC) and the AP of a hard classifier (PR).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, NamedTuple

@@ -245,9 +245,18 @@ def _prepend(value, a: jax.Array) -> jax.Array:
     return jnp.concatenate([jnp.full((1,), value, a.dtype), a])
 
 
+def _divide(num: jax.Array, den: jax.Array) -> jax.Array:
+    """``num / den`` for a scalar ``den``, correctly rounded.
+
+    XLA rewrites a division by a broadcast scalar into a multiplication by its reciprocal,
+    which is 1 ulp off scikit-learn's; the optimisation barrier keeps a true division.
+    """
+    return num / lax.optimization_barrier(jnp.broadcast_to(den, num.shape))
+
+
 def _rate(num: jax.Array, total: jax.Array) -> jax.Array:
     """``num / total``, NaN everywhere when ``total`` is 0 (scikit-learn's undefined rate)."""
-    return jnp.where(total > 0, num / jnp.where(total > 0, total, 1), jnp.nan)
+    return jnp.where(total > 0, _divide(num, jnp.where(total > 0, total, 1)), jnp.nan)
 
 
 def roc_curve(s: Sweep, drop_intermediate: bool = True) -> Curve:
@@ -294,7 +303,7 @@ def precision_recall_curve(s: Sweep) -> Curve:
     """
     ps = s.tps + s.fps
     precision = jnp.where(ps != 0, s.tps / jnp.where(ps != 0, ps, 1), 0)
-    recall = jnp.where(s.n_pos > 0, s.tps / jnp.where(s.n_pos > 0, s.n_pos, 1), 1)
+    recall = jnp.where(s.n_pos > 0, _divide(s.tps, jnp.where(s.n_pos > 0, s.n_pos, 1)), 1)
     return Curve(
         _reverse_prefix(recall, s.count, 0),
         _reverse_prefix(precision, s.count, 1),
@@ -336,8 +345,8 @@ def roc_auc(s: Sweep) -> jax.Array:
     ``drop_intermediate``; the dropped points are collinear with their neighbours, so the area
     is the same (to rounding).
     """
-    x = _prepend(0, s.fps) / jnp.where(s.n_neg > 0, s.n_neg, 1)
-    y = _prepend(0, s.tps) / jnp.where(s.n_pos > 0, s.n_pos, 1)
+    x = _divide(_prepend(0, s.fps), jnp.where(s.n_neg > 0, s.n_neg, 1))
+    y = _divide(_prepend(0, s.tps), jnp.where(s.n_pos > 0, s.n_pos, 1))
     i = jnp.arange(1, x.shape[0], dtype=jnp.int32)
     term = (x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2
     area = jnp.sum(jnp.where(i <= s.count, term, 0))
@@ -351,7 +360,7 @@ def average_precision(s: Sweep) -> jax.Array:
 
     over the sweep's thresholds in decreasing order (no interpolation).
     """
-    recall = s.tps / jnp.where(s.n_pos > 0, s.n_pos, 1)
+    recall = _divide(s.tps, jnp.where(s.n_pos > 0, s.n_pos, 1))
     precision = s.tps / jnp.maximum(s.tps + s.fps, 1)
     prev = _prepend(0, recall)[:-1]
     i = jnp.arange(recall.shape[0], dtype=jnp.int32)

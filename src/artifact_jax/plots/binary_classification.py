@@ -165,17 +165,17 @@ def _draw_density(ax: Any, d: k.Density, color: str, alpha: float, label: str | 
     edges, heights = np.asarray(d.edges), np.asarray(d.heights)
     if float(d.n) > 0:
         ax.bar(edges[:-1], heights, width=np.diff(edges), align="edge", color=color, alpha=alpha,
-               edgecolor="white", linewidth=0.5, label=label)
+               edgecolor="black", linewidth=0.46, label=label)
     kde = np.asarray(d.kde)
     if np.all(np.isfinite(kde)):
         ax.plot(np.asarray(d.grid), kde, color=color, linewidth=1.5)
 
 
-def _grid(ax: Any, style: str, color: str, minor: float, major: float) -> None:
+def _grid(ax: Any, style: str, color: str, minor: float, major: float, fontsize: float) -> None:
     ax.grid(visible=True, which="minor", linestyle=style, linewidth=minor, color=color)
     ax.grid(visible=True, which="major", linestyle=style, linewidth=major, color=color)
-    ax.set_xlabel("Values", fontsize=12)
-    ax.set_ylabel("Probability Density", fontsize=12)
+    ax.set_xlabel("Values", fontsize=fontsize)
+    ax.set_ylabel("Probability Density", fontsize=fontsize)
     ax.set_axisbelow(True)
 
 
@@ -184,7 +184,7 @@ def pdf_figure(d: k.Density, name: str, *, color: str = "blue") -> Figure:
     fig = Figure()
     ax = fig.add_subplot()
     _draw_density(ax, d, color, 0.6)
-    _grid(ax, "--", "grey", 0.2, 0.8)
+    _grid(ax, "--", "grey", 0.2, 0.8, 12)
     fig.suptitle(f"PDF: {name}")
     return fig
 
@@ -195,7 +195,7 @@ def overlaid_pdf_figure(positive: k.Density, negative: k.Density, name: str = _P
     ax = fig.add_subplot()
     _draw_density(ax, positive, "green", 0.8, "Positive (true)")
     _draw_density(ax, negative, "red", 0.5, "Negative (true)")
-    _grid(ax, "--", "grey", 0.2, 0.8)
+    _grid(ax, ":", "black", 0.1, 1.0, 14)
     ax.tick_params(axis="both", which="minor", labelsize=6.0)
     ax.tick_params(axis="both", which="major", labelsize=8.0)
     ax.legend()
