@@ -105,7 +105,8 @@ def test_preprocessing_errors_name_the_column():
 
 
 def test_architecture_is_the_reference_demo(heart):
-    vae = TabularVAE.from_frame(heart, Spec(heart, HEART_CAT), rngs=nnx.Rngs(0))
+    pre = TablePreprocessor.fit(heart, Spec(heart, HEART_CAT))
+    vae = nnx.eval_shape(lambda: TabularVAE(pre, rngs=nnx.Rngs(0)))  # shapes only, no init compute
     shapes = jax.tree.map(jnp.shape, nnx.to_pure_dict(nnx.state(vae, nnx.Param)))
     n_codes = sum(vae.preprocessor.cardinalities)  # 68
     assert shapes["embedding"]["embedding"] == (n_codes, 8)
@@ -126,8 +127,8 @@ def test_loss_is_ce_plus_beta_kl_and_ignores_masked_rows():
     garbage = codes.copy()
     garbage[30:] = 0
     graph, state = nnx.split(vae)
-    out_a = nnx.merge(graph, state, copy=True)({"codes": codes}, mask=mask)
-    out_b = nnx.merge(graph, state, copy=True)({"codes": garbage}, mask=mask)
+    loss = jax.jit(lambda state, codes: nnx.merge(graph, state, copy=True)({"codes": codes}, mask=mask))
+    out_a, out_b = loss(state, codes), loss(state, garbage)  # the same RNG state for both
     for k in ("loss", "reconstruction", "kl"):
         np.testing.assert_allclose(float(out_a[k]), float(out_b[k]), rtol=1e-6)
     np.testing.assert_allclose(
@@ -174,11 +175,18 @@ def test_sample_is_jittable_and_returns_an_encoded_table():
 def test_temperature_scales_the_logits():
     vae = tiny(small())
     vae.eval()
+    graph, state = nnx.split(vae)
     key = jax.random.key(3)
-    z = jax.random.normal(jax.random.split(key)[0], (200, 4), jnp.float32)
-    mode = jnp.argmax(vae._decode(z, None), axis=-1)
-    np.testing.assert_array_equal(vae.sample_codes(200, key, 1e-4), mode)  # T -> 0: the argmax
-    assert (vae.sample_codes(200, key, 1.0) != mode).any()
+
+    @jax.jit
+    def codes(state, temperature):
+        model = nnx.merge(graph, state)
+        z = jax.random.normal(jax.random.split(key)[0], (200, 4), jnp.float32)
+        return jnp.argmax(model._decode(z, None), axis=-1), model.sample_codes(200, key, temperature)
+
+    mode, cold = codes(state, jnp.float32(1e-4))
+    np.testing.assert_array_equal(cold, mode)  # T -> 0: the argmax
+    assert (codes(state, jnp.float32(1.0))[1] != mode).any()
 
 
 def test_satisfies_the_protocol():

@@ -137,7 +137,7 @@ def test_no_recompilation_between_epochs_or_fits():
 
 
 def test_hooks_grad_norm_param_stats_and_learning_rate_per_step_schedule():
-    schedule = optax.linear_schedule(1.0, 0.0, transition_steps=10)
+    schedule = optax.linear_schedule(0.1, 0.0, transition_steps=10)
     tx = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule)
     hook_list = (
         hooks.epoch_loss(),
@@ -148,7 +148,7 @@ def test_hooks_grad_norm_param_stats_and_learning_rate_per_step_schedule():
     )
     h = trainer(tx=tx, hooks=hook_list, stopper=stopping.EpochBound(3)).fit(table()).history
     # 3 steps per epoch; the logged rate is the one used by the epoch's last step (step 3e - 1)
-    np.testing.assert_allclose(h["LEARNING_RATE"], [1 - 2 / 10, 1 - 5 / 10, 1 - 8 / 10], rtol=1e-6)
+    np.testing.assert_allclose(h["LEARNING_RATE"], [0.1 * (1 - k / 10) for k in (2, 5, 8)], rtol=1e-6)
     assert (h["GRAD_NORM_EPOCH"] > 0).all() and (h["PARAM_NORM"] > 0).all()
     np.testing.assert_allclose(h["MSE_EPOCH"], h["LOSS_EPOCH"])
 
@@ -318,3 +318,11 @@ def test_model_without_loss_is_a_clear_error():
 def test_public_names_have_docstrings():
     for name in tr.__all__:
         assert getattr(tr, name).__doc__, name
+
+
+def test_progress_bar_shows_latest_scores_and_timings(capsys):
+    routine = tr.LoaderLoss(table(20, seed=1), period=2)
+    result = trainer(progress=True, routines=[routine], stopper=stopping.EpochBound(2)).fit(table())
+    err = capsys.readouterr().err
+    assert "LOSS_EPOCH=" in err and "LOSS_VAL=" in err and "2/2" in err
+    assert {"epochs", "first_epoch", "LoaderLoss[VAL]"} <= set(result.timings)

@@ -16,8 +16,10 @@ updated; a checkpoint is saved if due; the stopper decides.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import time
 import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -112,6 +114,31 @@ def make_epoch(
     return jax.jit(epoch, donate_argnums=0)
 
 
+class Timings:
+    """Wall-clock seconds per named phase: ``with timings("epochs"): ...``."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.first: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.first.setdefault(name, elapsed)
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+
+    def totals(self) -> dict[str, float]:
+        """Totals per phase, plus ``first_epoch`` (which holds the compilation)."""
+        out = dict(self.seconds)
+        if "epochs" in self.first:
+            out["first_epoch"] = self.first["epochs"]
+        return out
+
+
 def _mesh(devices: int | Sequence[Any] | None, mesh: Mesh | None) -> tuple[Mesh | None, str | None]:
     if mesh is not None:
         axis = "batch" if "batch" in mesh.axis_names else mesh.axis_names[0]
@@ -137,6 +164,9 @@ class TrainResult(NamedTuple):
       model: the trained model (the one given to the ``Trainer``, updated in place).
       stop_reason: why training stopped.
       best: the ``stopping.Best`` (epoch, value, variables) or None.
+      timings: wall seconds per phase: ``epochs`` (device work, the first epoch's compile
+        included; ``first_epoch`` separately), each routine by name, ``checkpoints``,
+        ``logging``.
     """
 
     history: Any
@@ -144,6 +174,7 @@ class TrainResult(NamedTuple):
     model: nnx.Module
     stop_reason: str
     best: stopping.Best | None
+    timings: dict[str, float]
 
 
 class Trainer:
@@ -250,19 +281,17 @@ class Trainer:
         n_rows = n_rows_of(data, "data")
         if resume and self.checkpoints is None:
             raise ValueError("fit(resume=True) needs checkpoints=Checkpointing(directory) on the Trainer.")
+        clock = Timings()
         graphs, state = create(self.model, self.tx, key=jax.random.key(self.seed))
-        state = self._put(state)
-        data = self._put(data)
+        state, data = self._put(state), self._put(data)
         run_epoch = self.epoch_fn(graphs, n_rows)
-        history, best = History(), None
+        history, best, latest = History(), None, {}
         manager = self.checkpoints.manager() if self.checkpoints is not None else None
         try:
-            if resume:
-                restored = ckpt.restore(manager, state)
-                if restored is not None:
-                    state, history = restored.state, History(restored.history)
-                    if restored.best is not None:
-                        best = stopping.Best(*restored.best)
+            if resume and (restored := ckpt.restore(manager, state)) is not None:
+                state, history = restored.state, History(restored.history)
+                best = None if restored.best is None else stopping.Best(*restored.best)
+                latest = {k: v for row in history.rows for k, v in row.items() if k != "epoch"}
             epoch = int(state.epoch)
             bar = tqdm(
                 total=stopping.max_epochs(self.stopper), initial=epoch, disable=not self.progress,
@@ -270,39 +299,46 @@ class Trainer:
             )  # fmt: skip
             with bar:
                 while (reason := self.stopper(epoch, history)) is None:
-                    with warnings.catch_warnings():
+                    with clock("epochs"), warnings.catch_warnings():
                         warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
                         state, scores, finite = run_epoch(state, data)
-                    scores = {k: float(v) for k, v in jax.device_get(scores).items()}
+                        scores = {k: float(v) for k, v in jax.device_get(scores).items()}  # the one sync
                     epoch += 1
                     if not bool(finite):
                         raise NonFiniteLossError(self._nan_message(epoch, manager, scores))
                     if self.tracker is not None:
-                        for name, value in scores.items():
-                            self.tracker.log_score(name, value, step=epoch)
-                    row = {"epoch": epoch, **scores, **self._run_routines(epoch, graphs, state, history)}
+                        with clock("logging"):
+                            for name, value in scores.items():
+                                self.tracker.log_score(name, value, step=epoch)
+                    row = {
+                        "epoch": epoch,
+                        **scores,
+                        **self._run_routines(epoch, graphs, state, history, clock),
+                    }
                     history.append(row)
                     if self.best is not None:
                         best = self.best.update(best, epoch, row, state)
                     if manager is not None and ckpt.due(self.checkpoints.period, epoch):
-                        metric = self.checkpoints.best_metric
-                        metrics = (
-                            {metric: row[metric]} if metric in row and not math.isnan(row[metric]) else None
-                        )
-                        ckpt.save(manager, epoch, state, history=history.rows, best=best, metrics=metrics)
+                        with clock("checkpoints"):
+                            metric = self.checkpoints.best_metric
+                            ok = metric in row and not math.isnan(row[metric])
+                            metrics = {metric: row[metric]} if ok else None
+                            ckpt.save(manager, epoch, state, history=history.rows, best=best, metrics=metrics)
+                    latest.update((k, v) for k, v in row.items() if k != "epoch")
+                    bar.set_postfix_str(" ".join(f"{k}={v:.4g}" for k, v in latest.items()), refresh=False)
                     bar.update(1)
-                    bar.set_postfix_str(self._postfix(history), refresh=False)
         finally:
             if manager is not None:
-                manager.wait_until_finished()
-                manager.close()
+                with clock("checkpoints"):
+                    manager.wait_until_finished()
+                    manager.close()
         if self.restore_best and best is not None:
             state = state._replace(params=best.variables[0], model_state=best.variables[1])
         nnx.update(self.model, state.params, state.model_state)
-        return TrainResult(history.frame(), state, self.model, reason, best)
+        return TrainResult(history.frame(), state, self.model, reason, best, clock.totals())
 
     def _run_routines(
-        self, epoch: int, graphs: Graphs, state: TrainState, history: History
+        self, epoch: int, graphs: Graphs, state: TrainState, history: History, clock: Timings
     ) -> dict[str, float]:
         due = [r for r in self.routines if ckpt.due(getattr(r, "period", 1), epoch)]
         if not due:
@@ -311,14 +347,10 @@ class Trainer:
         ctx = RoutineContext(epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size)
         scores: dict[str, float] = {}
         for routine in due:
-            scores.update(routine(ctx))
+            name = type(routine).__name__ + (f"[{routine.split}]" if hasattr(routine, "split") else "")
+            with clock(name):
+                scores.update(routine(ctx))
         return scores
-
-    @staticmethod
-    def _postfix(history: History) -> str:
-        names = dict.fromkeys(k for row in history.rows for k in row if k != "epoch")
-        latest = {n: history.latest(n) for n in names}
-        return " ".join(f"{n}={v:.4g}" for n, v in latest.items() if v is not None)
 
     @staticmethod
     def _nan_message(epoch: int, manager: Any, scores: dict[str, float]) -> str:
