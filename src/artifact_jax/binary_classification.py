@@ -87,6 +87,7 @@ def _run(parts: tuple[tuple[Callable[..., Any], Any], ...], x: BinaryInputs) -> 
     s = summarize(x)
     return tuple(device(s, hp) for device, hp in parts)
 
+
 _ENUM_KINDS = {enum: kind for kind, enum in BINARY_CLASSIFICATION_ENUMS.items()}
 
 
@@ -210,6 +211,11 @@ class BinaryClassificationPlan:
             if art.device is None:
                 continue
             part = (art.device, None if art.device in HYPERPARAMS_FREE else hp)
+            try:
+                hash(part)
+            except TypeError as e:
+                raise ValueError(f"{key}: hyperparameters of an artifact with a device part must be hashable "
+                                 f"(a frozen dataclass holding tuples, not lists): {hp!r}.") from e
             names[f"{kind}/{key}"] = slots.setdefault(part, len(slots))
         parts = tuple(slots)
 

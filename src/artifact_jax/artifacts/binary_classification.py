@@ -2,9 +2,11 @@
 
 ``summarize`` computes, inside the plan's single jitted program, everything any artifact reads:
 the confusion counts, ONE sort by score that serves the threshold sweep (ROC/PR/DET, both AUCs)
-and the score statistics of every split, and one sort of the ground-truth probabilities. Each
-artifact's device part picks its numbers from the summary (XLA drops what no artifact asked
-for); its host part keys them like artifact-core 0.2.1 (spec section 1.2).
+and the score statistics of every split, and one sort of the ground-truth probabilities. The
+device part of an artifact is one of a few *pieces* of that summary (``confusions``,
+``metrics``, ``aucs``, ``score_stats``, ``ground_truth_stats``; XLA drops what no piece reads);
+pieces ignore hyperparameters, so the host part selects by them and keys the numbers like
+artifact-core 0.2.1 (spec section 1.2), and plans with the same pieces share a compiled program.
 
 Deliberate difference from the reference (spec section 7, bug 1): the ``ROC_AUC`` and ``PR_AUC``
 *scores* are computed on the positive-class probabilities, so they equal the reference's
