@@ -147,6 +147,9 @@ class BinaryClassificationPlan:
         of ``registry``).
       config: hyperparameter overrides ``{"scores": {NAME: {...}}, ...}`` or a JSON path;
         merged over ``.artifact-ml/binary_classification.json`` and the reference defaults.
+        Each kind reads its own section (the reference's score registry reads the
+        ``score_collections`` section, spec section 7 bug 3; its scores have no
+        hyperparameters, so only custom scores could notice).
       registry: artifacts to draw from (default: ``REGISTRY``).
       export: with a tracker, also log the aligned inputs as ``CLASSIFICATION_RESULTS[_SPLIT]``
         JSON (``{id: {"true", "predicted", "prob_pos"}}``, the reference's export).
