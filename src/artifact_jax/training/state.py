@@ -9,11 +9,13 @@ and checkpointed as a whole.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import optax
 import pandas as pd
 from flax import nnx
@@ -64,6 +66,14 @@ def _with_mode(model: nnx.Module, mode: Mapping[str, bool]) -> nnx.Module:
     return nnx.with_attributes(model, raise_if_not_found=False, **mode)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))  # one compile, not an eager op per parameter shape
+def _init(train_graph: Any, tx: optax.GradientTransformation, params: Any, model_state: Any, key: jax.Array):
+    model = nnx.merge(train_graph, params, model_state, copy=True)
+    opt_state = nnx.state(nnx.Optimizer(model, tx, wrt=nnx.Param))
+    params, model_state = jax.tree.map(jnp.copy, (params, model_state))  # never alias the user's model
+    return TrainState(params, model_state, opt_state, key, jnp.zeros((), jnp.int32))
+
+
 def create(
     model: nnx.Module, tx: optax.GradientTransformation, *, key: jax.Array
 ) -> tuple[Graphs, TrainState]:
@@ -89,11 +99,11 @@ def create(
     """
     train_graph, params, model_state = nnx.split(_with_mode(model, _TRAIN_MODE), nnx.Param, ...)
     eval_graph = nnx.split(_with_mode(model, _EVAL_MODE), nnx.Param, ...)[0]
-    opt_graph, opt_state = nnx.split(nnx.Optimizer(model, tx, wrt=nnx.Param))
-    if not jax.dtypes.issubdtype(jax.numpy.asarray(key).dtype, jax.dtypes.prng_key):
+    opt_graph = nnx.graphdef(nnx.eval_shape(lambda: nnx.Optimizer(model, tx, wrt=nnx.Param)))
+
+    if not jax.dtypes.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
         key = jax.random.wrap_key_data(key)
-    state = TrainState(params, model_state, opt_state, key, jax.numpy.zeros((), jax.numpy.int32))
-    return Graphs(train_graph, eval_graph, opt_graph), jax.tree.map(lambda x: x.copy(), state)
+    return Graphs(train_graph, eval_graph, opt_graph), _init(train_graph, tx, params, model_state, key)
 
 
 def merge(graphs: Graphs, state: TrainState, *, train: bool = False) -> nnx.Module:
