@@ -6,8 +6,11 @@ One pass per table turns the spec's features into three dense arrays:
   values stored as ``0.0`` (dython's ``nan_replace_value``) and flagged in ``cts_missing``;
 * ``cat`` ``[N, Dk]`` int32: category codes in the spec's vocabulary (first-appearance order).
   Column ``j`` with ``K_j`` categories uses codes ``0..K_j-1`` for them, ``K_j`` for a missing
-  value (the reference's string ``"nan"``) and ``K_j + 1`` for any value outside the vocabulary
-  (distinct unseen values share that code);
+  value (the reference's string ``"nan"``) and ``K_j + 1 .. K_j + U_j`` for values outside the
+  vocabulary, one code per distinct unseen value (dython counts each as its own category).
+  ``U_j`` is the number of distinct unseen values of the tables encoded together, rounded up
+  to a power of two so that new samples rarely change the compiled shapes; beyond it (only
+  when a caller fixes ``unseen_slots``) the extra values share the last code;
 * ``valid`` ``[N]`` bool: ``False`` marks padding rows (static shapes for ``jit``/sharding).
 
 Validation happens here, before ``jit``: every error names the table and the column.
@@ -15,6 +18,7 @@ Validation happens here, before ``jit``: every error names the table and the col
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,7 +27,7 @@ import pandas as pd
 
 from artifact_jax.spec import TabularDataSpec
 
-MISSING, UNSEEN = 0, 1  # offsets past the vocabulary: code K_j is missing, K_j + 1 unseen
+MISSING = 0  # offset past the vocabulary: code K_j is missing; unseen values follow it
 
 
 class EncodedTable(NamedTuple):
@@ -44,34 +48,34 @@ class EncodedTable(NamedTuple):
 
 @dataclass(frozen=True)
 class Layout:
-    """Static (hashable) shape information of a spec, used as a ``jit`` static argument.
+    """Static (hashable) shape information of encoded tables, a ``jit`` static argument.
 
     Attributes:
       features: every feature in spec order.
       cts_features: continuous features in spec order (columns of ``cts``).
       cat_features: categorical features in spec order (columns of ``cat``).
-      n_categories: ``K_j + 2`` code slots per categorical column (vocabulary, missing, unseen).
+      vocab_sizes: ``K_j``, the spec's number of categories per categorical column.
+      n_categories: ``K_j + 1 + U_j`` code slots per column (vocabulary, missing, unseen).
       order: ``("cts", i)`` / ``("cat", j)`` for each feature in spec order.
     """
 
     features: tuple[str, ...]
     cts_features: tuple[str, ...]
     cat_features: tuple[str, ...]
+    vocab_sizes: tuple[int, ...]
     n_categories: tuple[int, ...]
     order: tuple[tuple[str, int], ...]
 
     @classmethod
-    def from_spec(cls, spec: TabularDataSpec) -> Layout:
-        """The layout of ``spec``'s encoded tables."""
+    def from_spec(cls, spec: TabularDataSpec, unseen_slots: tuple[int, ...] | None = None) -> Layout:
+        """The layout of ``spec``'s encoded tables (one unseen slot per column by default)."""
         cts, cat = tuple(spec.cts_features), tuple(spec.cat_features)
         order = tuple(("cts", cts.index(f)) if f in cts else ("cat", cat.index(f)) for f in spec.features)
-        n_cat = tuple(len(spec.cat_unique_map[f]) + 2 for f in cat)
-        return cls(tuple(spec.features), cts, cat, n_cat, order)
-
-    @property
-    def vocab_sizes(self) -> tuple[int, ...]:
-        """``K_j``: the number of real categories per categorical column."""
-        return tuple(n - 2 for n in self.n_categories)
+        vocab = tuple(len(spec.cat_unique_map[f]) for f in cat)
+        unseen = unseen_slots if unseen_slots is not None else (1,) * len(cat)
+        if len(unseen) != len(cat) or any(u < 1 for u in unseen):
+            raise ValueError(f"unseen_slots={unseen} must give a count >= 1 for each of {len(cat)} columns.")
+        return cls(tuple(spec.features), cts, cat, vocab, tuple(k + 1 + u for k, u in zip(vocab, unseen, strict=True)), order)
 
 
 def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
@@ -108,17 +112,78 @@ def _continuous(series: pd.Series, table: str, dtype: np.dtype) -> tuple[np.ndar
     return np.where(missing, 0.0, values).astype(dtype, copy=False), missing
 
 
-def _codes(series: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
-    """Codes of one categorical column against ``vocabulary`` (strings of the values)."""
-    index = {c: i for i, c in enumerate(vocabulary)}
-    k = len(vocabulary)
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes (-1 for missing) and the string form of each distinct value, in appearance order."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
-        uniques = series.cat.categories
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    lookup = np.array([index.get(str(u), k + UNSEEN) for u in np.asarray(uniques, dtype=object)] + [k + MISSING])
-    return lookup[codes].astype(np.int32)  # code -1 (missing) picks the last entry
+    return np.asarray(codes), [str(u) for u in np.asarray(uniques, dtype=object)]
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def encode_tables(
+    tables: Sequence[pd.DataFrame],
+    spec: TabularDataSpec,
+    *,
+    names: Sequence[str] | None = None,
+    dtype: np.dtype | type = np.float64,
+    pad_to: int | Sequence[int | None] | None = None,
+    unseen_slots: tuple[int, ...] | None = None,
+) -> tuple[Layout, list[EncodedTable]]:
+    """Encode several tables against one vocabulary, in one vectorised pass per column.
+
+    Args:
+      tables: DataFrames holding the spec's features; extra columns are ignored.
+      spec: the data spec; categories are matched as strings (``astype(str)``).
+      names: how errors refer to each table (default ``"table 0"``, ...).
+      dtype: float dtype of ``cts`` (float64 for reference parity, float32 for training).
+      pad_to: pad every table (or each, given a list) to this many rows with ``valid=False`` rows.
+      unseen_slots: fix ``U_j`` (default: distinct unseen values, rounded up to a power of two).
+
+    Returns:
+      The shared ``Layout`` and one ``EncodedTable`` of numpy arrays per table.
+
+    Raises:
+      ValueError: empty table, missing feature, non-numeric or infinite continuous values.
+    """
+    names = list(names) if names is not None else [f"table {i}" for i in range(len(tables))]
+    tables = [_check_table(df, spec, name) for df, name in zip(tables, names, strict=True)]
+    pads = list(pad_to) if isinstance(pad_to, Sequence) else [pad_to] * len(tables)
+    factorized = {f: [_factorize(df[f]) for df in tables] for f in spec.cat_features}
+    unseen: dict[str, dict[str, int]] = {}
+    for f in spec.cat_features:
+        vocab, seen = set(spec.cat_unique_map[f]), unseen.setdefault(f, {})
+        for _, uniques in factorized[f]:
+            for u in uniques:
+                if u not in vocab and u not in seen:
+                    seen[u] = len(seen)
+    slots = unseen_slots or tuple(_next_pow2(max(len(unseen[f]), 1)) for f in spec.cat_features)
+    layout = Layout.from_spec(spec, slots)
+    out = []
+    for t, (df, name, pad) in enumerate(zip(tables, names, pads, strict=True)):
+        n = len(df)
+        rows = n if pad is None else int(pad)
+        if rows < n:
+            raise ValueError(f"pad_to={pad} is smaller than the {n} rows of {name}.")
+        cts = np.zeros((rows, spec.n_cts_features), dtype)
+        missing = np.zeros((rows, spec.n_cts_features), bool)
+        for i, f in enumerate(spec.cts_features):
+            cts[:n, i], missing[:n, i] = _continuous(df[f], name, np.dtype(dtype))
+        cat = np.zeros((rows, spec.n_cat_features), np.int32)
+        for j, f in enumerate(spec.cat_features):
+            codes, uniques = factorized[f][t]
+            k, last = layout.vocab_sizes[j], layout.n_categories[j] - 1
+            index = {c: i for i, c in enumerate(spec.cat_unique_map[f])}
+            lookup = [index[u] if u in index else min(k + 1 + unseen[f][u], last) for u in uniques]
+            cat[:n, j] = np.asarray(lookup + [k + MISSING], np.int32)[codes]  # code -1 -> missing
+        valid = np.zeros(rows, bool)
+        valid[:n] = True
+        out.append(EncodedTable(cts, missing, cat, valid))
+    return layout, out
 
 
 def encode(
@@ -128,40 +193,14 @@ def encode(
     name: str = "table",
     dtype: np.dtype | type = np.float64,
     pad_to: int | None = None,
+    unseen_slots: tuple[int, ...] | None = None,
 ) -> EncodedTable:
-    """Encode the spec's features of ``df`` as numpy arrays (one vectorised pass per column).
-
-    Args:
-      df: the table; extra columns are ignored, missing spec features raise.
-      spec: the data spec; categories are matched as strings (``astype(str)``).
-      name: how errors refer to the table (e.g. ``"real"``).
-      dtype: float dtype of ``cts`` (float64 for reference parity, float32 for training).
-      pad_to: pad the rows to this count with ``valid=False`` rows.
-
-    Returns:
-      An ``EncodedTable`` of numpy arrays.
-
-    Raises:
-      ValueError: empty table, missing feature, non-numeric or infinite continuous values.
-    """
-    df = _check_table(df, spec, name)
-    n = len(df)
-    rows = n if pad_to is None else int(pad_to)
-    if rows < n:
-        raise ValueError(f"pad_to={pad_to} is smaller than the {n} rows of {name}.")
-    cts = np.zeros((rows, spec.n_cts_features), dtype)
-    missing = np.zeros((rows, spec.n_cts_features), bool)
-    for i, f in enumerate(spec.cts_features):
-        cts[:n, i], missing[:n, i] = _continuous(df[f], name, np.dtype(dtype))
-    cat = np.zeros((rows, spec.n_cat_features), np.int32)
-    for j, f in enumerate(spec.cat_features):
-        cat[:n, j] = _codes(df[f], tuple(spec.cat_unique_map[f]))
-    valid = np.zeros(rows, bool)
-    valid[:n] = True
-    return EncodedTable(cts, missing, cat, valid)
+    """Encode one table (see ``encode_tables``; use that to encode tables that are compared)."""
+    return encode_tables([df], spec, names=[name], dtype=dtype, pad_to=pad_to, unseen_slots=unseen_slots)[1][0]
 
 
 def decode_categories(codes: np.ndarray, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Inverse of the categorical coding: strings, ``None`` for missing/unseen codes."""
-    table = np.array(list(vocabulary) + [None, None], dtype=object)
-    return table[np.asarray(codes)]
+    codes = np.asarray(codes)
+    table = np.array(list(vocabulary) + [None], dtype=object)
+    return table[np.minimum(codes, len(vocabulary))]

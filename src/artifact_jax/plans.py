@@ -11,6 +11,7 @@ reuses the compiled program.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -23,7 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from artifact_jax.artifacts.config import build_hyperparams, load_config
 from artifact_jax.artifacts.registry import KINDS, Artifact, Context, Registry, resolve
-from artifact_jax.encoding import EncodedTable, Layout, encode
+from artifact_jax.encoding import EncodedTable, Layout, encode_tables
 from artifact_jax.spec import TabularDataSpec
 
 
@@ -59,6 +60,20 @@ class Results:
             "arrays": {k: plain(v) for k, v in self.arrays.items()},
             "array_collections": {k: {f: plain(x) for f, x in v.items()} for k, v in self.array_collections.items()},
         }
+
+
+@functools.lru_cache(maxsize=256)
+def _program(parts: tuple[tuple[str, Callable[..., Any], Any], ...], layout: Layout) -> Callable[..., Any]:
+    """One jitted program per (artifacts + hyperparameters, layout).
+
+    The cache is bounded and keyed on immutable values only, so equal plans share the
+    compiled program (``tc.mean_js_distance`` called twice compiles once).
+    """
+
+    def program(real: EncodedTable, synthetic: EncodedTable) -> dict[str, Any]:
+        return {name: device(real, synthetic, layout, hp) for name, device, hp in parts}
+
+    return jax.jit(program)
 
 
 def _table_registry() -> Registry:
@@ -124,7 +139,6 @@ class TableComparisonPlan:
                 extra = (overrides or {}).get((kind, key), {})
                 hp = build_hyperparams(art.hyperparams, key, cfg.get(kind, {}).get(key, {}), extra)
                 self.entries.append((kind, key, art, hp))
-        self._programs: dict[TabularDataSpec, Callable[..., Any]] = {}
 
     def params(self) -> dict[str, Any]:
         """The plan's artifacts and hyperparameters, flat, for ``tracker.log_params``."""
@@ -134,22 +148,22 @@ class TableComparisonPlan:
             out[f"{kind}/{key}"] = ",".join(f"{k}={v}" for k, v in fields.items()) or "-"
         return out
 
-    def compile(self, spec: TabularDataSpec) -> Callable[[EncodedTable, EncodedTable], dict[str, Any]]:
+    def compile(
+        self, spec: TabularDataSpec, layout: Layout | None = None
+    ) -> Callable[[EncodedTable, EncodedTable], dict[str, Any]]:
         """The jitted device program of this plan for ``spec``.
 
         It maps ``(real, synthetic)`` encoded tables to ``{"kind/NAME": arrays}``; it can be
         called on device inside training, ``jax.vmap``-ed over stacked synthetic tables and
         run on row-sharded inputs. ``finalize`` turns its output into ``Results``.
+
+        Args:
+          spec: the data spec.
+          layout: the tables' layout (``encode_tables`` returns it); default: one unseen slot
+            per categorical column, as for tables generated from the spec's vocabulary.
         """
-        if spec not in self._programs:
-            layout = Layout.from_spec(spec)
-            parts = [(f"{k}/{n}", a.device, hp) for k, n, a, hp in self.entries if a.device is not None]
-
-            def program(real: EncodedTable, synthetic: EncodedTable) -> dict[str, Any]:
-                return {name: device(real, synthetic, layout, hp) for name, device, hp in parts}
-
-            self._programs[spec] = jax.jit(program)
-        return self._programs[spec]
+        parts = tuple((f"{k}/{n}", a.device, hp) for k, n, a, hp in self.entries if a.device is not None)
+        return _program(parts, layout or Layout.from_spec(spec))
 
     def finalize(
         self,
@@ -208,29 +222,28 @@ class TableComparisonPlan:
         if not any(a.device is not None for _, _, a, _ in self.entries):
             return {}
         dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
-        tables = []
-        for df, name in ((real, "real"), (synthetic, "synthetic")):
-            n = len(df) if isinstance(df, pd.DataFrame) else 0
-            pad = None
-            if mesh is not None and n:
-                pad = -(-n // mesh.size) * mesh.size
-            table = encode(df, spec, name=name, dtype=dtype, pad_to=pad)
-            tables.append(shard_rows(table, mesh) if mesh is not None else table)
-        return jax.device_get(self.compile(spec)(*tables))
+        pads = None
+        if mesh is not None:
+            pads = [-(-len(df) // mesh.size) * mesh.size if isinstance(df, pd.DataFrame) else None for df in (real, synthetic)]
+        layout, tables = encode_tables(
+            [real, synthetic], spec, names=["real", "synthetic"], dtype=dtype, pad_to=pads
+        )
+        if mesh is not None:
+            tables = [shard_rows(t, mesh) for t in tables]
+        return jax.device_get(self.compile(spec, layout)(*tables))
 
     def log(self, tracker: Any, res: Results, synthetic: pd.DataFrame | None, *, split=None, step=None) -> None:
         """Log ``res`` (and the synthetic table as CSV) through ``tracker``."""
         from artifact_jax.tracking import log_results
 
-        logged = getattr(self, "_params_logged", set())
-        if id(tracker) not in logged:
-            tracker.log_params(self.params())
-            logged.add(id(tracker))
-            self._params_logged = logged
+        tracker.log_params(self.params())  # identical repeats are skipped by the trackers
         log_results(tracker, res, split=split, step=step)
         if synthetic is not None:
-            suffix = f"_{split}" if split else ""
-            tracker.log_file(f"synthetic{suffix}.csv", synthetic.to_csv(index=False).encode(), step=step)
+            # the reference exports each generated table as TABULAR_DATA_SYNTHETIC
+            tracker.log_file(
+                "TABULAR_DATA_SYNTHETIC", synthetic.to_csv(index=False).encode(), step=step or 0,
+                filename=f"synthetic{'_' + split if split else ''}.csv",
+            )
 
 
 def _names(enum: type[Enum]) -> list[str]:

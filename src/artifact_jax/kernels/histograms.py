@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -22,25 +23,53 @@ def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]
     return lo, hi
 
 
+def _linspace_edges(lo: np.ndarray, hi: np.ndarray, n_bins: int) -> np.ndarray:
+    """``pd.cut``'s edges in numpy, broadcast over any leading shape of ``lo``/``hi``."""
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    with np.errstate(invalid="ignore"):
+        same = lo == hi
+        start = np.where(same, lo - np.where(lo != 0, 0.001 * np.abs(lo), 0.001), lo)
+        stop = np.where(same, hi + np.where(hi != 0, 0.001 * np.abs(hi), 0.001), hi)
+        step = (stop - start) / n_bins
+        edges = np.arange(n_bins + 1, dtype=lo.dtype) * step[..., None] + start[..., None]
+        edges[..., -1] = stop
+        edges[..., 0] -= np.where(same, 0, (hi - lo) * 0.001).astype(lo.dtype)
+    return edges.astype(lo.dtype, copy=False)
+
+
 def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
     r"""``pd.cut`` edges for ``n_bins`` equal-width bins over ``[lo, hi]``.
 
     .. math:: e_k = lo + k \frac{hi - lo}{n}, \quad e_n = hi, \quad e_0 \leftarrow e_0 - 10^{-3}(hi - lo)
 
+    The edges must equal numpy's ``linspace`` bit for bit, or values lying on an edge change
+    bins. Compiled XLA does not guarantee that: it rewrites ``x / n`` as ``x * (1 / n)`` and
+    fuses ``k * step + lo`` into one FMA (both seen on CPU), moving edges by an ulp. The few
+    edges are therefore computed by numpy in a ``jax.pure_callback`` (a tiny transfer of
+    ``2 D`` scalars in, ``D (n + 1)`` out); everything per-row stays on device.
+
     Args:
-      lo, hi: scalar range of the pooled data.
+      lo, hi: range of the pooled data (any shape; edges get a trailing axis).
       n_bins: number of bins (static).
 
     Returns:
-      ``[n_bins + 1]`` increasing edges.
+      ``[..., n_bins + 1]`` increasing edges, in ``lo``'s dtype.
     """
-    same = lo == hi
-    start = jnp.where(same, lo - jnp.where(lo != 0, 1e-3 * jnp.abs(lo), 1e-3), lo)
-    stop = jnp.where(same, hi + jnp.where(hi != 0, 1e-3 * jnp.abs(hi), 1e-3), hi)
-    step = (stop - start) / n_bins
-    edges = jnp.arange(n_bins + 1, dtype=lo.dtype) * step + start
-    edges = edges.at[-1].set(stop)
-    return edges.at[0].add(jnp.where(same, 0.0, -(hi - lo) * 1e-3).astype(lo.dtype))
+    dtype = np.dtype(jnp.result_type(lo))
+    words = dtype.itemsize // 4  # uint32 words per value: 2 for float64, 1 for float32
+    bounds = jax.lax.bitcast_convert_type(jnp.stack([lo, jnp.asarray(hi, dtype)], axis=-1), jnp.uint32)
+    word_axis = (words,) if words > 1 else ()
+
+    def host(bits: np.ndarray) -> np.ndarray:
+        b = np.ascontiguousarray(bits).view(dtype).reshape(bits.shape[: bits.ndim - len(word_axis)])
+        edges = _linspace_edges(b[..., 0], b[..., 1], n_bins)
+        return np.ascontiguousarray(edges).view(np.uint32).reshape(*edges.shape, *word_axis)
+
+    # The callback exchanges raw uint32 words: ``jax.enable_x64`` is thread-local and the
+    # callback may run on another thread, where float64 arguments would be cast to float32.
+    out = jax.ShapeDtypeStruct((*jnp.shape(lo), n_bins + 1, *word_axis), jnp.uint32)
+    bits = jax.pure_callback(host, out, bounds, vmap_method="broadcast_all")
+    return jax.lax.bitcast_convert_type(bits, dtype)
 
 
 def bin_index(x: jax.Array, edges: jax.Array) -> jax.Array:
@@ -90,7 +119,7 @@ def pooled_histograms(
     """
     lo_r, hi_r = jax.vmap(masked_range, in_axes=1)(x_real, w_real)
     lo_s, hi_s = jax.vmap(masked_range, in_axes=1)(x_synth, w_synth)
-    edges = jax.vmap(bin_edges, in_axes=(0, 0, None))(jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s), n_bins)
+    edges = bin_edges(jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s), n_bins)
     index = jax.vmap(bin_index, in_axes=(1, 0), out_axes=1)
     counts_real = column_counts(index(x_real, edges), w_real, n_bins)
     counts_synth = column_counts(index(x_synth, edges), w_synth, n_bins)

@@ -1,0 +1,163 @@
+"""The ``artifact-jax`` console script: ``compare`` two tables, or run the training ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file. A CSV whose header is one name short (an unnamed index
+    column, like the reference's ``real.csv``) is read with ``index_col=0``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"table file {str(path)!r} does not exist.")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    with path.open() as f:
+        header, first = f.readline(), f.readline()
+    unnamed_index = header.startswith(",") or (first and first.count(",") == header.count(",") + 1)
+    return pd.read_csv(path, index_col=0 if unnamed_index else None)
+
+
+def _split_names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def _plan(choice: str, config: str | None, plots: bool):
+    from artifact_jax import plans
+    from artifact_jax.table_comparison import REGISTRY
+
+    if choice == "default":
+        return plans.default_plan(plots=plots, config=config)
+    if choice == "full":
+        kinds = {k: list(v) for k, v in REGISTRY.items()}
+        if not plots:
+            kinds["plots"], kinds["plot_collections"] = [], []
+        return plans.TableComparisonPlan(**kinds, config=config)
+    spec = json.loads(Path(choice).read_text())
+    return plans.TableComparisonPlan(**spec, config=config)
+
+
+def _save_figures(results: Any, out: Path) -> dict[str, Any]:
+    paths: dict[str, Any] = {"plots": {}, "plot_collections": {}}
+    for name, fig in results.plots.items():
+        rel = Path("plots") / f"{name}.png"
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out / rel)
+        paths["plots"][name] = rel.as_posix()
+    for name, figs in results.plot_collections.items():
+        paths["plot_collections"][name] = {}
+        for key, fig in figs.items():
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+            rel = Path("plot_collections") / name / f"{safe}.png"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(out / rel)
+            paths["plot_collections"][name][key] = rel.as_posix()
+    return paths
+
+
+def summary(results: Any, *, worst: int = 10) -> str:
+    """A readable table: the scores, then the columns with the largest JS distance."""
+    lines = ["Scores"]
+    for name, value in results.scores.items():
+        lines.append(f"  {name:<28} {value:.6f}")
+    js = next(iter(results.score_collections.values()), None) if results.score_collections else None
+    js = results.score_collections.get("JS_DISTANCE", js)
+    if js:
+        means = results.array_collections.get("MEAN_JUXTAPOSITION", {})
+        lines += ["", f"Worst columns by JS distance (of {len(js)})", f"  {'column':<24} {'JS':>9}  {'mean real':>12} {'mean synth':>12}"]
+        for col, value in sorted(js.items(), key=lambda kv: -kv[1])[:worst]:
+            m = means.get(col)
+            extra = f"  {m[0]:>12.4g} {m[1]:>12.4g}" if m is not None else ""
+            lines.append(f"  {col:<24} {value:>9.6f}{extra}")
+    return "\n".join(lines)
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """``artifact-jax compare``: score two tables, write results.json (+ plots, report)."""
+    from artifact_jax.spec import TabularDataSpec
+
+    real, synthetic = read_table(args.real), read_table(args.synthetic)
+    if args.spec:
+        spec = TabularDataSpec.from_json(args.spec)
+    else:
+        spec = TabularDataSpec.from_df(real, cts_features=_split_names(args.cts), cat_features=_split_names(args.cat))
+    plan = _plan(args.plan, args.config, plots=not args.no_plots)
+    tracker = None
+    if args.tracking_uri:
+        from artifact_jax.tracking import tracker_from_uri
+
+        tracker = tracker_from_uri(args.tracking_uri)
+    try:
+        results = plan.run(real, synthetic, spec, tracker=tracker, split=args.split)
+    finally:
+        if tracker is not None:
+            tracker.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = results.to_dict() | _save_figures(results, out)
+    (out / "results.json").write_text(json.dumps(payload, indent=2))
+    spec.to_json(out / "spec.json")
+    try:
+        from artifact_jax.report import write_report
+    except ImportError:
+        write_report = None
+    if write_report is not None:
+        write_report(results, out, spec=spec)
+    print(summary(results))
+    print(f"\nWrote {out / 'results.json'}")
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """``artifact-jax demo``: train a model with periodic validation tracked in MLflow."""
+    try:
+        from artifact_jax.training.demo import main as demo_main
+    except ImportError:
+        print("artifact-jax demo: the training demo is coming with the trainer (issue 4).")
+        return 0
+    return int(demo_main(args.rest) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the console script."""
+    parser = argparse.ArgumentParser(prog="artifact-jax", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmp = sub.add_parser("compare", help="compare a real and a synthetic table")
+    cmp.add_argument("real", help="CSV or Parquet file of the real table")
+    cmp.add_argument("synthetic", help="CSV or Parquet file of the synthetic table")
+    cmp.add_argument("--cat", help="comma-separated categorical columns")
+    cmp.add_argument("--cts", help="comma-separated continuous columns")
+    cmp.add_argument("--spec", help="spec JSON (TabularDataSpec.to_json or artifact-core's export)")
+    cmp.add_argument("--config", help="hyperparameter overrides JSON ({'scores': {NAME: {...}}, ...})")
+    cmp.add_argument("--plan", default="default", help="default | full | plan.json ({'scores': [...], ...})")
+    cmp.add_argument("--out", default="artifact-jax-out", help="output directory")
+    cmp.add_argument("--no-plots", action="store_true", help="numeric artifacts only")
+    cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
+    cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
+    cmp.set_defaults(func=compare_command)
+    demo = sub.add_parser("demo", help="train a model with periodic validation (see --help)", add_help=False)
+    demo.add_argument("rest", nargs=argparse.REMAINDER)
+    demo.set_defaults(func=demo_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``artifact-jax``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        print(f"artifact-jax: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

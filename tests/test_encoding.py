@@ -1,0 +1,56 @@
+"""Encoding: codes in the spec's vocabulary, missing/unseen codes, validation errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from artifact_jax.encoding import Layout, decode_categories, encode
+from artifact_jax.spec import TabularDataSpec
+
+
+@pytest.fixture
+def spec():
+    df = pd.DataFrame({"x": [1.0, 2.0], "k": ["b", "a"], "n": [3, 4]})
+    return TabularDataSpec.from_df(df, cat_features=["n"])
+
+
+def test_codes_missing_unseen_and_padding(spec):
+    df = pd.DataFrame({"x": [1.5, None, 3.0], "k": ["a", None, "zzz"], "n": [4, 3, 5]})
+    t = encode(df, spec, pad_to=5)
+    assert t.cts.shape == (5, 1) and t.cat.shape == (5, 2) and t.valid.tolist() == [1, 1, 1, 0, 0]
+    np.testing.assert_array_equal(t.cts[:3, 0], [1.5, 0.0, 3.0])
+    np.testing.assert_array_equal(t.cts_missing[:3, 0], [False, True, False])
+    # vocabulary k = (b, a): a -> 1, missing -> 2, unseen -> 3; n = ("3","4") matched as strings
+    np.testing.assert_array_equal(t.cat[:3, 0], [1, 2, 3])
+    np.testing.assert_array_equal(t.cat[:3, 1], [1, 0, 3])
+    assert list(decode_categories(t.cat[:3, 0], ("b", "a"))) == ["a", None, None]
+    assert Layout.from_spec(spec).n_categories == (4, 4)
+
+
+def test_pandas_categorical_and_arrow_strings_encode_alike(spec):
+    base = pd.DataFrame({"x": [1.0, 2.0, 3.0], "k": ["a", "b", "a"], "n": [3, 3, 4]})
+    cat = base.assign(k=base["k"].astype("category"))
+    arrow = base.assign(k=base["k"].astype("string[pyarrow]"))
+    for other in (cat, arrow):
+        np.testing.assert_array_equal(encode(other, spec).cat, encode(base, spec).cat)
+
+
+@pytest.mark.parametrize(
+    "df, match",
+    [
+        (pd.DataFrame({"x": [], "k": [], "n": []}), "empty"),
+        (pd.DataFrame({"x": [1.0], "n": [3]}), r"lacks the spec's features \['k'\]"),
+        (pd.DataFrame({"x": ["one"], "k": ["a"], "n": [3]}), "continuous column 'x' holds non-numeric"),
+        (pd.DataFrame({"x": [np.inf], "k": ["a"], "n": [3]}), "'x' holds infinite"),
+    ],
+)
+def test_bad_tables_raise_naming_the_problem(spec, df, match):
+    with pytest.raises(ValueError, match=match):
+        encode(df, spec, name="synthetic")
+
+
+def test_numeric_strings_in_continuous_columns_are_coerced(spec):
+    t = encode(pd.DataFrame({"x": ["1.5", "2"], "k": ["a", "b"], "n": [3, 4]}), spec)
+    np.testing.assert_array_equal(t.cts[:, 0], [1.5, 2.0])
