@@ -40,7 +40,7 @@ from artifact_jax.training.state import Graphs, History, TrainState, create
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Raised when an epoch produced a NaN or infinite loss."""
+    """Raised when an epoch produced a NaN/infinite loss or NaN/infinite parameters."""
 
 
 @functools.lru_cache(maxsize=32)
@@ -83,7 +83,8 @@ def make_epoch(
         model = nnx.merge(graphs.train, params, model_state, copy=True)
         out = model(batch, mask=mask)
         if not isinstance(out, dict) or "loss" not in out:
-            raise ValueError(f"The model must return a dict holding 'loss'; got {type(out).__name__}.")
+            got = sorted(out) if isinstance(out, dict) else type(out).__name__
+            raise ValueError(f"The model must return a dict holding 'loss' (protocols.Model); got {got}.")
         return out["loss"], (out, nnx.split(model, nnx.Param, ...)[2])
 
     def epoch(state: TrainState, data: Any):
@@ -228,6 +229,10 @@ class Trainer:
     ):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+        if not callable(stopper):
+            raise ValueError(
+                f"stopper must be callable as stopper(epoch, history), e.g. EpochBound(100); got {stopper!r}."
+            )
         if restore_best and best is None:
             raise ValueError("restore_best=True needs best=stopping.BestModel(metric, mode).")
         if not isinstance(model, nnx.Module) or not callable(model):
