@@ -298,6 +298,10 @@ def test_input_errors_are_value_errors():
         trainer(restore_best=True)
     with pytest.raises(ValueError, match="leading"):
         trainer().fit({"x": np.zeros((5, 3), np.float32), "y": np.zeros(4, np.float32)})
+    with pytest.raises(ValueError, match="encode_frame"):
+        trainer().fit(pd.DataFrame(table()["x"]))
+    with pytest.raises(ValueError, match="stopper"):
+        trainer(stopper=10)
     with pytest.raises(ValueError, match="resume"):
         trainer().fit(table(), resume=True)
     with pytest.raises(ValueError, match="nnx.Module"):

@@ -283,6 +283,11 @@ class Trainer:
           NonFiniteLossError: an epoch's loss or params became NaN/inf; the last good checkpoint
             is kept (the bad epoch is never saved).
         """
+        if hasattr(data, "columns") and hasattr(data, "iloc"):
+            raise ValueError(
+                "fit() takes arrays in the model's batch format, not a DataFrame; encode it first, "
+                "e.g. trainer.fit(model.encode_frame(df))."
+            )
         n_rows = n_rows_of(data, "data")
         if resume and self.checkpoints is None:
             raise ValueError("fit(resume=True) needs checkpoints=Checkpointing(directory) on the Trainer.")
