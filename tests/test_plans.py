@@ -1,0 +1,181 @@
+"""Plans: one compiled program per spec and shape, vmap, sharding, config, custom artifacts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+import artifact_jax as aj
+from artifact_jax import table_comparison as tc
+from artifact_jax.encoding import encode_tables
+from artifact_jax.plans import _program
+
+NUMERIC = dict(
+    scores=["MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"],
+    score_collections=["JS_DISTANCE"],
+    array_collections=["MEAN_JUXTAPOSITION", "STD_JUXTAPOSITION", "MEDIAN_JUXTAPOSITION"],
+)
+
+
+def _resample(df, seed):
+    return df.sample(len(df), replace=True, random_state=seed).reset_index(drop=True)
+
+
+def test_new_sample_of_same_shape_does_not_recompile(heart_real, heart_synthetic, heart_spec):
+    _program.cache_clear()
+    plan = aj.TableComparisonPlan(**NUMERIC)
+    first = plan.run(heart_real, heart_synthetic, heart_spec)
+    program = plan.compile(heart_spec)
+    traces = program._cache_size()
+    second = plan.run(heart_real, _resample(heart_synthetic, 1), heart_spec)
+    third = aj.TableComparisonPlan(**NUMERIC).run(heart_real, _resample(heart_synthetic, 2), heart_spec)
+    assert program._cache_size() == traces == 1
+    assert first.scores["MEAN_JS_DISTANCE"] != second.scores["MEAN_JS_DISTANCE"] != third.scores["MEAN_JS_DISTANCE"]
+
+
+def test_jit_equals_eager_and_vmap_equals_loop(heart_real, heart_synthetic, heart_spec):
+    plan = aj.TableComparisonPlan(**NUMERIC)
+    samples = [_resample(heart_synthetic, s) for s in range(3)]
+    with jax.enable_x64(True):
+        layout, tables = encode_tables([heart_real, *samples], heart_spec)
+        program = plan.compile(heart_spec, layout)
+        looped = [program(tables[0], t) for t in tables[1:]]
+        stacked = jax.tree.map(lambda *xs: np.stack(xs), *tables[1:])
+        batched = jax.vmap(program, in_axes=(None, 0))(tables[0], stacked)
+        with jax.disable_jit():
+            eager = program(tables[0], tables[1])
+    for i, one in enumerate(looped):
+        for key in one:
+            np.testing.assert_allclose(np.asarray(batched[key])[i], np.asarray(one[key]), rtol=1e-12, atol=1e-12)
+    for key in eager:
+        np.testing.assert_allclose(np.asarray(eager[key]), np.asarray(looped[0][key]), rtol=1e-12, atol=1e-12)
+
+
+SHARDED = textwrap.dedent(
+    """
+    import json, sys
+    import jax, numpy as np, pandas as pd
+    import artifact_jax as aj
+    from jax.sharding import Mesh
+    real = pd.read_csv(sys.argv[1], index_col=0); synth = pd.read_csv(sys.argv[2], index_col=0)
+    cts = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]
+    spec = aj.TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real if c not in cts])
+    plan = aj.TableComparisonPlan(**json.loads(sys.argv[3]))
+    mesh = Mesh(np.array(jax.devices()), ("rows",))
+    assert len(jax.devices()) == 4
+    one, four = plan.run(real, synth, spec), plan.run(real, synth, spec, mesh=mesh)
+    print(json.dumps({"one": one.to_dict(), "four": four.to_dict()}))
+    """
+)
+
+
+def test_rows_sharded_over_four_devices_give_the_same_numbers(tmp_path):
+    from conftest import DATA
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    out = subprocess.run(
+        [sys.executable, "-c", SHARDED, str(DATA / "heart_real.csv"), str(DATA / "heart_synthetic.csv"), json.dumps(NUMERIC)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    one, four = res["one"], res["four"]
+    assert one["scores"].keys() == four["scores"].keys()
+    for k in one["scores"]:
+        assert four["scores"][k] == pytest.approx(one["scores"][k], abs=1e-12)
+    for name, coll in one["array_collections"].items():
+        for f, v in coll.items():
+            np.testing.assert_allclose(four["array_collections"][name][f], v, rtol=1e-12)
+    assert four["scores"]["MEAN_JS_DISTANCE"] == pytest.approx(0.05911080917853397, abs=1e-12)
+
+
+def test_artifact_ml_override_file_and_explicit_config(tmp_path, monkeypatch, heart_real, heart_synthetic, heart_spec):
+    (tmp_path / ".artifact-ml").mkdir()
+    (tmp_path / ".artifact-ml" / "table_comparison.json").write_text(
+        json.dumps({"scores": {"MEAN_JS_DISTANCE": {"n_bins_cts_histogram": 10}}})
+    )
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)  # found by walking up, as the reference does
+    plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"])
+    # reference value with n_bins 10 (data/table_reference.json, heart)
+    assert plan.run(heart_real, heart_synthetic, heart_spec).scores["MEAN_JS_DISTANCE"] == pytest.approx(
+        0.01742293479723286, abs=1e-12
+    )
+    explicit = {"scores": {"MEAN_JS_DISTANCE": {"n_bins_cts_histogram": 5}}}
+    assert tc.mean_js_distance(heart_real, heart_synthetic, heart_spec, config=explicit, n_bins_cts_histogram=5) == (
+        pytest.approx(0.015123465456839206, abs=1e-12)
+    )
+    with pytest.raises(ValueError, match="MEAN_JS_DISTANCE: unknown hyperparameter 'n_bins'"):
+        aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], config={"scores": {"MEAN_JS_DISTANCE": {"n_bins": 3}}})
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleHyperparams:
+    factor: float = 2.0
+
+
+def test_custom_artifact_by_string_key(heart_real, heart_synthetic, heart_spec):
+    def row_ratio(real, synthetic, spec, *, factor):
+        return factor * len(synthetic) / len(real)
+
+    registry = tc.register(tc.REGISTRY, "ROW_RATIO", row_ratio, kind="scores", hyperparams=ScaleHyperparams)
+    assert "ROW_RATIO" not in tc.REGISTRY["scores"]  # the built-in registry is untouched
+    plan = aj.TableComparisonPlan(
+        scores=["ROW_RATIO", "MEAN_JS_DISTANCE"], registry=registry,
+        config={"scores": {"ROW_RATIO": {"factor": 3.0}}},
+    )
+    res = plan.run(heart_real, heart_synthetic, heart_spec)
+    assert res.scores["ROW_RATIO"] == 3.0 and 0 < res.scores["MEAN_JS_DISTANCE"] < 0.1
+    assert tc.compute("ROW_RATIO", heart_real, heart_synthetic, heart_spec, registry=registry) == 2.0
+
+
+def test_compute_by_name_and_enum_and_errors(heart_real, heart_synthetic, heart_spec):
+    by_name = tc.compute("MEAN_JS_DISTANCE", heart_real, heart_synthetic, heart_spec)
+    by_enum = tc.compute(tc.TableComparisonScoreType.MEAN_JS_DISTANCE, heart_real, heart_synthetic, heart_spec)
+    assert by_name == by_enum
+    assert tc.TableComparisonScoreType.MEAN_JS_DISTANCE.value == "mean_js_distance"
+    with pytest.raises(ValueError, match="Unknown artifact 'NOPE'"):
+        tc.compute("NOPE", heart_real, heart_synthetic, heart_spec)
+    with pytest.raises(ValueError, match="vector_distance_metric='L3' is not one of"):
+        tc.correlation_distance(heart_real, heart_synthetic, heart_spec, vector_distance_metric="L3")
+    with pytest.raises(ValueError, match="synthetic lacks the spec's features \\['Age'\\]"):
+        tc.mean_js_distance(heart_real, heart_synthetic.drop(columns="Age"), heart_spec)
+    with pytest.raises(ValueError, match="real is empty"):
+        tc.mean_js_distance(heart_real.iloc[:0], heart_synthetic, heart_spec)
+    bad = heart_synthetic.assign(Cholesterol=["high"] * len(heart_synthetic))
+    with pytest.raises(ValueError, match="continuous column 'Cholesterol' holds non-numeric"):
+        tc.mean_js_distance(heart_real, bad, heart_spec)
+    with pytest.raises(ValueError, match="spec must be a TabularDataSpec"):
+        aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"]).run(heart_real, heart_synthetic, {"Age": "cts"})
+
+
+def test_plan_logs_with_split_suffix(heart_real, heart_synthetic, heart_spec):
+    tracker = aj.InMemoryTracker()
+    plan = aj.TableComparisonPlan(**NUMERIC)
+    for step in (0, 5):
+        plan.run(heart_real, heart_synthetic, heart_spec, tracker=tracker, split="TRAIN", step=step)
+    tracker.close()
+    assert [s for s, _ in tracker.scores["MEAN_JS_DISTANCE_TRAIN"]] == [0, 5]
+    assert "JS_DISTANCE_TRAIN" in tracker.score_collections and "MEAN_JUXTAPOSITION_TRAIN" in tracker.array_collections
+    assert tracker.params  # the plan's hyperparameters, logged once
+    assert len(tracker.files["TABULAR_DATA_SYNTHETIC"]) == 2
+
+
+def test_compare_runs_the_default_plan(heart_real, heart_synthetic, heart_spec):
+    res = aj.compare(heart_real, heart_synthetic, heart_spec, plots=False)
+    assert set(res.scores) == {"MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"}
+    assert len(res.array_collections) == 8 and list(res.score_collections["JS_DISTANCE"])[0] == "Sex"
+    assert res.scores["CORRELATION_DISTANCE"] == pytest.approx(0.04174251797616783, abs=1e-12)
+    json.dumps(res.to_dict())  # JSON-ready
+    assert isinstance(res.array_collections["MEAN_JUXTAPOSITION"]["Age"], np.ndarray)
+    assert pd.isna(res.scores.get("nothing", np.nan))
