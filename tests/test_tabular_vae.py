@@ -192,3 +192,10 @@ def test_temperature_scales_the_logits():
 def test_satisfies_the_protocol():
     vae = tiny(small())
     assert isinstance(vae, tr.TableSynthesizer) and isinstance(vae, tr.Model)
+
+
+def test_public_names_have_docstrings():
+    import artifact_jax.models as models
+
+    for name in models.__all__:
+        assert getattr(models, name).__doc__, name
