@@ -18,7 +18,9 @@ Validation happens here, before ``jit``: every error names the table and the col
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -94,10 +96,10 @@ def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
 
 def _continuous(series: pd.Series, table: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Values and missing mask of one continuous column (``pd.to_numeric`` semantics)."""
-    if pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype("float64")
-    values = pd.to_numeric(series, errors="coerce")
-    values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(series.dtype):  # ints, floats, bools, nullable: no parsing
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(values)
     if missing.any():
         bad = missing & series.notna().to_numpy()
@@ -116,6 +118,15 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes (-1 for missing) and the string form of each distinct value, in appearance order."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    elif pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(series.dtype):
+        values = series.to_numpy()
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo > 1 << 16:
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        else:  # small integer range: a rank table instead of hashing
+            present = np.bincount(values - lo, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present) - 1
+            codes, uniques = rank[values - lo], np.flatnonzero(present) + lo
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return np.asarray(codes), [str(u) for u in np.asarray(uniques, dtype=object)]
@@ -153,7 +164,16 @@ def encode_tables(
     names = list(names) if names is not None else [f"table {i}" for i in range(len(tables))]
     tables = [_check_table(df, spec, name) for df, name in zip(tables, names, strict=True)]
     pads = list(pad_to) if isinstance(pad_to, Sequence) else [pad_to] * len(tables)
-    factorized = {f: [_factorize(df[f]) for df in tables] for f in spec.cat_features}
+    # Columns are independent: factorize/convert them on a thread pool (pandas, arrow and
+    # numpy release the GIL in these loops).
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        cat_jobs = {f: [pool.submit(_factorize, df[f]) for df in tables] for f in spec.cat_features}
+        cts_jobs = [
+            [pool.submit(_continuous, df[f], name, np.dtype(dtype)) for f in spec.cts_features]
+            for df, name in zip(tables, names, strict=True)
+        ]
+        factorized = {f: [job.result() for job in jobs] for f, jobs in cat_jobs.items()}
+        converted = [[job.result() for job in jobs] for jobs in cts_jobs]
     unseen: dict[str, dict[str, int]] = {}
     for f in spec.cat_features:
         vocab, seen = set(spec.cat_unique_map[f]), unseen.setdefault(f, {})
@@ -171,8 +191,8 @@ def encode_tables(
             raise ValueError(f"pad_to={pad} is smaller than the {n} rows of {name}.")
         cts = np.zeros((rows, spec.n_cts_features), dtype)
         missing = np.zeros((rows, spec.n_cts_features), bool)
-        for i, f in enumerate(spec.cts_features):
-            cts[:n, i], missing[:n, i] = _continuous(df[f], name, np.dtype(dtype))
+        for i, (values, nan) in enumerate(converted[t]):
+            cts[:n, i], missing[:n, i] = values, nan
         cat = np.zeros((rows, spec.n_cat_features), np.int32)
         for j, f in enumerate(spec.cat_features):
             codes, uniques = factorized[f][t]

@@ -1,0 +1,134 @@
+"""Table-comparison speed: artifact-core 0.2.1 vs artifact-jax, side by side in one run.
+
+1,000,000 rows x 12 columns, heart-like: ``heart_real.csv`` resampled (two seeds for the real
+and the synthetic table) with the continuous columns jittered. Artifacts: MEAN_JS_DISTANCE,
+CORRELATION_DISTANCE, JS_DISTANCE, MEAN_JUXTAPOSITION, STD_JUXTAPOSITION.
+
+* artifact-core runs in its own venv (``--ref-python``, created at /tmp/ref if missing), each
+  artifact through ``TableComparisonEngine`` as its users call it; "cold" is the first call in
+  a fresh process, "warm" the second.
+* artifact-jax runs one ``TableComparisonPlan`` of the same five artifacts; "cold" includes
+  tracing and compilation, "warm" is a new call on a fresh sample of the same shape.
+Both start from DataFrames already in memory (CSV reading is not timed).
+
+Usage: python benchmarks/table_speed.py [--data ../shared/data/heart_real.csv] [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CTS = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]
+REF_SCRIPT = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from artifact_core.table_comparison import (TableComparisonEngine, TabularDataSpec, TableComparisonScoreType as S,
+    TableComparisonScoreCollectionType as SC, TableComparisonArrayCollectionType as AC)
+real = pd.read_parquet(sys.argv[1]) if sys.argv[1].endswith("parquet") else pd.read_pickle(sys.argv[1])
+synth = pd.read_pickle(sys.argv[2])
+cts = json.loads(sys.argv[3])
+spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real.columns if c not in cts])
+engine = TableComparisonEngine.build(spec)
+def once():
+    out = {}
+    out["MEAN_JS_DISTANCE"] = engine.produce_dataset_comparison_score(S.MEAN_JS_DISTANCE, real, synth)
+    out["CORRELATION_DISTANCE"] = engine.produce_dataset_comparison_score(S.CORRELATION_DISTANCE, real, synth)
+    out["JS_DISTANCE"] = engine.produce_dataset_comparison_score_collection(SC.JS_DISTANCE, real, synth)
+    out["MEAN_JUXTAPOSITION"] = {k: v.tolist() for k, v in engine.produce_dataset_comparison_array_collection(AC.MEAN_JUXTAPOSITION, real, synth).items()}
+    out["STD_JUXTAPOSITION"] = {k: v.tolist() for k, v in engine.produce_dataset_comparison_array_collection(AC.STD_JUXTAPOSITION, real, synth).items()}
+    return out
+t0 = time.perf_counter(); first = once(); cold = time.perf_counter() - t0
+t0 = time.perf_counter(); once(); warm = time.perf_counter() - t0
+print(json.dumps({"cold": cold, "warm": warm, "values": first}))
+"""
+
+
+def heart_like(base: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """Resample ``base`` to ``rows`` rows and jitter its continuous columns."""
+    rng = np.random.default_rng(seed)
+    df = base.sample(rows, replace=True, random_state=seed).reset_index(drop=True)
+    for c in CTS:
+        scale = 0.05 * df[c].std()
+        df[c] = df[c].astype(float) + rng.normal(0.0, scale, rows)
+    return df
+
+
+def ensure_ref(python: str) -> str:
+    if Path(python).exists():
+        return python
+    venv = Path(python).parents[1]
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "artifact-core==0.2.1", "matplotlib>=3.10,<3.11",
+                    "dython==0.7.9"], check=True)
+    return python
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(Path(__file__).parents[1] / "tests/data/heart_real.csv"))
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--ref-python", default="/tmp/ref/bin/python")
+    p.add_argument("--skip-ref", action="store_true", help="time artifact-jax only")
+    args = p.parse_args()
+
+    base = pd.read_csv(args.data, index_col=0)
+    real, synth = heart_like(base, args.rows, 0), heart_like(base, args.rows, 1)
+    synth_warm = heart_like(base, args.rows, 2)
+
+    import jax
+
+    import artifact_jax as aj
+
+    spec = aj.TabularDataSpec.from_df(real, cts_features=CTS, cat_features=[c for c in real.columns if c not in CTS])
+    plan = aj.TableComparisonPlan(
+        scores=["MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"], score_collections=["JS_DISTANCE"],
+        array_collections=["MEAN_JUXTAPOSITION", "STD_JUXTAPOSITION"],
+    )
+    t0 = time.perf_counter()
+    ours = plan.run(real, synth, spec)
+    jax_cold = time.perf_counter() - t0
+    warm_times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        plan.run(real, synth_warm, spec)
+        warm_times.append(time.perf_counter() - t0)
+    jax_warm = float(np.median(warm_times))
+
+    ref = None
+    if not args.skip_ref:
+        with tempfile.TemporaryDirectory() as tmp:
+            real.to_pickle(f"{tmp}/real.pkl")
+            synth.to_pickle(f"{tmp}/synth.pkl")
+            out = subprocess.run([ensure_ref(args.ref_python), "-c", REF_SCRIPT, f"{tmp}/real.pkl", f"{tmp}/synth.pkl",
+                                  json.dumps(CTS)], capture_output=True, text=True, check=True)
+            ref = json.loads(out.stdout.strip().splitlines()[-1])
+        diffs = [abs(ours.scores[k] - ref["values"][k]) for k in ("MEAN_JS_DISTANCE", "CORRELATION_DISTANCE")]
+        diffs += [abs(ours.score_collections["JS_DISTANCE"][f] - v) for f, v in ref["values"]["JS_DISTANCE"].items()]
+        rel = [abs(ours.array_collections[n][f] - np.array(v)).max() / abs(np.array(v)).max()
+               for n in ("MEAN_JUXTAPOSITION", "STD_JUXTAPOSITION") for f, v in ref["values"][n].items()]
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
+          f"({jax.devices()[0].platform}), {args.rows:,} rows x {real.shape[1]} columns")
+    print(f"{'':<16}{'cold s':>10}{'warm s':>10}")
+    if ref:
+        print(f"{'artifact-core':<16}{ref['cold']:>10.3f}{ref['warm']:>10.3f}")
+    print(f"{'artifact-jax':<16}{jax_cold:>10.3f}{jax_warm:>10.3f}")
+    if ref:
+        print(f"max |diff| distances {max(diffs):.2e}, max rel diff statistics {max(rel):.2e}")
+        print(f"speedup cold {ref['cold'] / jax_cold:.1f}x  warm {ref['warm'] / jax_warm:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
