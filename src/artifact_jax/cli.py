@@ -117,13 +117,29 @@ def compare_command(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """``artifact-jax demo``: train a model with periodic validation tracked in MLflow."""
-    try:
-        from artifact_jax.training.demo import main as demo_main
-    except ImportError:
-        print("artifact-jax demo: the training demo is coming with the trainer (issue 4).")
-        return 0
-    return int(demo_main(args.rest) or 0)
+    """``artifact-jax demo``: train the VAE with periodic validation tracked in MLflow."""
+    from artifact_jax.training.demo import run_demo
+
+    result = run_demo(
+        args.data,
+        cat=_split_names(args.cat),
+        cts=_split_names(args.cts),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        validate_every=args.validate_every,
+        n_generate=args.n_generate,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+        seed=args.seed,
+        devices=args.devices,
+        plots=not args.no_plots,
+        progress=not args.no_progress,
+    )
+    print(result.summary())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,8 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
     cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
     cmp.set_defaults(func=compare_command)
-    demo = sub.add_parser("demo", help="train a model with periodic validation (see --help)", add_help=False)
-    demo.add_argument("rest", nargs=argparse.REMAINDER)
+    demo = sub.add_parser("demo", help="train a tabular VAE with periodic validation tracked in MLflow")
+    demo.add_argument("--data", default=None, help="CSV/Parquet table (default: the Palmer penguins table)")
+    demo.add_argument("--cat", help="comma-separated categorical columns")
+    demo.add_argument("--cts", help="comma-separated continuous columns")
+    demo.add_argument("--epochs", type=int, default=100)
+    demo.add_argument("--batch-size", type=int, default=512)
+    demo.add_argument("--lr", type=float, default=1e-3)
+    demo.add_argument("--validate-every", type=int, default=5, help="epochs between validations")
+    demo.add_argument("--n-generate", type=int, default=1000, help="rows generated per validation")
+    demo.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    demo.add_argument("--experiment", default="artifact-jax-demo")
+    demo.add_argument("--checkpoint-dir", default=None)
+    demo.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--devices", type=int, default=None, help="shard batches over this many devices")
+    demo.add_argument("--no-plots", action="store_true", help="numeric validation artifacts only")
+    demo.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     demo.set_defaults(func=demo_command)
     return parser
 
