@@ -1,0 +1,469 @@
+"""2-D projections of a masked table: PCA (SVD), truncated SVD and exact t-SNE, pure ``jnp``.
+
+Rows carry a bool ``weight`` (``False`` for padding or rows to ignore), so tables of any length
+run with static shapes and two tables can share one fit. The reference (artifact-core 0.2.1)
+calls scikit-learn; the conventions here are scikit-learn's:
+
+* PCA centres the data and takes the top right singular vectors; TruncatedSVD does not centre.
+  Signs follow ``sklearn.utils.extmath.svd_flip(u_based_decision=False)``: the largest-magnitude
+  loading of every component is positive, so coordinates match scikit-learn's (it computes
+  TruncatedSVD approximately, with randomized SVD; here the SVD is exact).
+* t-SNE is ``sklearn.manifold.TSNE(method="exact")``: perplexity-calibrated Gaussian affinities
+  (binary search on the precision, tolerance 1e-5, at most 100 steps), Student-t similarities
+  with one degree of freedom, early exaggeration 12 for 250 iterations with momentum 0.5, then
+  momentum 0.8; delta-bar-delta gains (+0.2 / x0.8, floor 0.01); ``learning_rate="auto"`` is
+  ``max(n / 12 / 4, 50)``; PCA initialisation scaled to standard deviation 1e-4; the error is
+  checked every 50 iterations and optimisation stops after 250 / 300 iterations without
+  progress or when the gradient norm drops below 1e-7 (later iterations leave the embedding
+  unchanged, so the loop has a static length and compiles once).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+_MACHINE_EPSILON = float(np.finfo(np.float64).eps)  # scikit-learn's floor on P and Q
+_EXPLORATION_ITERS = 250
+
+
+# ---- design matrix ---------------------------------------------------------------------------
+def design_matrix(
+    cts: jax.Array,
+    cts_missing: jax.Array,
+    cat: jax.Array,
+    valid: jax.Array,
+    n_categories: tuple[int, ...],
+    use_categorical: bool = True,
+) -> jax.Array:
+    """The projections' input: continuous columns unscaled, then one-hot categories.
+
+    As the reference's ``pd.concat([cts, pd.get_dummies(cat)])``. One-hot columns cover every
+    code slot of a categorical column (its vocabulary, missing, unseen); slots that never occur
+    are zero columns, which change neither distances nor the principal components, so the
+    projection equals the one computed on ``get_dummies``' observed columns.
+
+    Note:
+      The reference feeds NaN to scikit-learn when a continuous value is missing, which fails
+      the projection; here missing values are replaced by the column mean of the valid rows.
+      Distinct values outside the spec's vocabulary share one column (the unseen slot).
+
+    Args:
+      cts: ``[N, Dc]`` continuous values; cts_missing: ``[N, Dc]`` bool.
+      cat: ``[N, Dk]`` int codes; valid: ``[N]`` bool.
+      n_categories: code slots per categorical column (static, ``Layout.n_categories``).
+      use_categorical: append the one-hot categorical block.
+
+    Returns:
+      ``[N, Dc + sum(n_categories)]`` (or ``[N, Dc]``) in ``cts``' dtype.
+    """
+    w = valid[:, None] & ~cts_missing
+    n = jnp.maximum(w.sum(axis=0), 1).astype(cts.dtype)
+    mean = jnp.where(w, cts, 0).sum(axis=0) / n
+    blocks = [jnp.where(cts_missing, mean[None, :], cts)]
+    if use_categorical:
+        blocks += [jax.nn.one_hot(cat[:, j], k, dtype=cts.dtype) for j, k in enumerate(n_categories)]
+    return jnp.concatenate(blocks, axis=1)
+
+
+# ---- linear projections ----------------------------------------------------------------------
+class LinearFit(NamedTuple):
+    """A fitted linear projection ``(x - mean) @ components.T``.
+
+    Attributes:
+      mean: ``[F]`` the centre (zeros for truncated SVD).
+      components: ``[k, F]`` orthonormal rows, sign-fixed as scikit-learn.
+      singular_values: ``[k]``.
+      explained_variance: ``[k]`` variance of each coordinate (ddof 1 for PCA, 0 for SVD, as
+        scikit-learn).
+      explained_variance_ratio: ``[k]`` share of the total variance.
+    """
+
+    mean: jax.Array
+    components: jax.Array
+    singular_values: jax.Array
+    explained_variance: jax.Array
+    explained_variance_ratio: jax.Array
+
+
+def _flip_signs(vt: jax.Array) -> jax.Array:
+    """``svd_flip(u_based_decision=False)``: the largest-|.| entry of every row is positive."""
+    pick = jnp.take_along_axis(vt, jnp.argmax(jnp.abs(vt), axis=1)[:, None], axis=1)
+    return vt * jnp.where(pick < 0, -1, 1).astype(vt.dtype)
+
+
+def _svd_fit(x: jax.Array, weight: jax.Array, n_components: int, center: bool) -> LinearFit:
+    """Top right singular vectors of the (centred) valid rows, from the SVD of their ``F x F`` Gram
+    matrix ``X^T X = V S^2 V^T`` (scikit-learn's ``covariance_eigh`` route, its default when
+    ``n >> F``): one pass over the rows, then an SVD of a small matrix, so the cost does not
+    depend on LAPACK's threading of a tall ``N x F`` decomposition."""
+    w = weight.astype(x.dtype)[:, None]
+    n = w.sum()
+    mean = (x * w).sum(axis=0) / n if center else jnp.zeros(x.shape[1], x.dtype)
+    xc = (x - mean[None, :]) * w
+    _, s2, vt = jnp.linalg.svd(jnp.dot(xc.T, xc, precision=lax.Precision.HIGHEST), hermitian=True)
+    s = jnp.sqrt(jnp.maximum(s2, 0))
+    vt = _flip_signs(vt[:n_components])
+    if center:  # PCA: variance of the coordinates, ddof = 1
+        var = s**2 / (n - 1)
+        ratio = var[:n_components] / var.sum()
+    else:  # TruncatedSVD: np.var of the coordinates and of the columns (ddof = 0)
+        coords = (x @ vt.T) * w
+        mu = coords.sum(axis=0) / n
+        var = ((coords - mu[None, :]) ** 2 * w).sum(axis=0) / n
+        col_mu = (x * w).sum(axis=0) / n
+        total = (((x - col_mu[None, :]) ** 2) * w).sum() / n
+        ratio = var / total
+    return LinearFit(mean, vt, s[:n_components], var[:n_components], ratio)
+
+
+def pca_fit(x: jax.Array, weight: jax.Array, n_components: int = 2) -> LinearFit:
+    r"""Principal components of ``x[weight]`` by SVD of the centred rows.
+
+    .. math:: X - \bar x = U S V^\top, \quad \text{components} = V_{:k}^\top, \quad
+              \text{explained variance} = S_{:k}^2 / (n - 1)
+
+    ``V`` and ``S`` come from the SVD of the ``F x F`` Gram matrix
+    :math:`(X - \bar x)^\top (X - \bar x) = V S^2 V^\top`.
+
+    Args:
+      x: ``[N, F]`` rows; weight: ``[N]`` bool, the rows that count.
+      n_components: ``k`` (static).
+
+    Returns:
+      ``LinearFit``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> x = jnp.array([[0., 0.], [1., 1.], [2., 2.]])
+      >>> fit = pca_fit(x, jnp.ones(3, bool), 1)
+      >>> [round(float(v), 4) for v in fit.components[0]]
+      [0.7071, 0.7071]
+
+    References:
+      ``sklearn.decomposition.PCA``.
+    """
+    return _svd_fit(x, weight, n_components, center=True)
+
+
+def truncated_svd_fit(x: jax.Array, weight: jax.Array, n_components: int = 2) -> LinearFit:
+    r"""Top right singular vectors of the uncentred rows ``x[weight]`` (exact SVD).
+
+    .. math:: X = U S V^\top, \quad \text{components} = V_{:k}^\top
+
+    References:
+      ``sklearn.decomposition.TruncatedSVD`` (which approximates this with randomized SVD).
+    """
+    return _svd_fit(x, weight, n_components, center=False)
+
+
+def transform(fit: LinearFit, x: jax.Array) -> jax.Array:
+    """Coordinates ``(x - mean) @ components.T`` of every row, ``[N, k]``."""
+    return (x - fit.mean[None, :]) @ fit.components.T
+
+
+def _pooled(xs: tuple[jax.Array, ...], ws: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array]:
+    return jnp.concatenate(xs), jnp.concatenate(ws)
+
+
+def pca(x: jax.Array, weight: jax.Array, n_components: int = 2) -> jax.Array:
+    """PCA coordinates of every row of ``x`` (fit on ``x[weight]``): ``[N, n_components]``."""
+    return transform(pca_fit(x, weight, n_components), x)
+
+
+def truncated_svd(x: jax.Array, weight: jax.Array, n_components: int = 2) -> jax.Array:
+    """Truncated-SVD coordinates of every row of ``x`` (fit on ``x[weight]``)."""
+    return transform(truncated_svd_fit(x, weight, n_components), x)
+
+
+def linear_pair(
+    x_a: jax.Array,
+    w_a: jax.Array,
+    x_b: jax.Array,
+    w_b: jax.Array,
+    method: str = "PCA",
+    shared_basis: bool = False,
+    n_components: int = 2,
+) -> tuple[jax.Array, jax.Array]:
+    """Project two tables with PCA or truncated SVD.
+
+    ``shared_basis=False`` (the reference) fits each table on its own rows: two independent
+    pictures whose axes are not comparable. ``shared_basis=True`` fits one basis on the pooled
+    rows of both and projects both onto it, so the two scatters share axes.
+
+    Returns:
+      ``(coords_a [N, k], coords_b [M, k])``.
+    """
+    fit_fn = {"PCA": pca_fit, "TRUNCATED_SVD": truncated_svd_fit}[method]
+    if shared_basis:
+        fit = fit_fn(*_pooled((x_a, x_b), (w_a, w_b)), n_components)
+        return transform(fit, x_a), transform(fit, x_b)
+    return transform(fit_fn(x_a, w_a, n_components), x_a), transform(fit_fn(x_b, w_b, n_components), x_b)
+
+
+# ---- t-SNE -------------------------------------------------------------------------------------
+def squared_distances(x: jax.Array) -> jax.Array:
+    r"""``[N, N]`` squared Euclidean distances :math:`\|x_i - x_j\|^2` (rows centred first)."""
+    x = x - x.mean(axis=0, keepdims=True)
+    sq = (x * x).sum(axis=1)
+    d = sq[:, None] + sq[None, :] - 2 * (x @ x.T)
+    return jnp.maximum(d, 0).at[jnp.diag_indices(x.shape[0])].set(0)
+
+
+def joint_probabilities(
+    sq_dist: jax.Array, weight: jax.Array, perplexity: float | jax.Array, n_steps: int = 100, tol: float = 1e-5
+) -> jax.Array:
+    r"""Symmetric t-SNE affinities :math:`p_{ij} = (p_{j|i} + p_{i|j}) / \sum_{kl}(\cdot)`.
+
+    Each row's precision :math:`\beta_i` is found by bisection so that the entropy of
+    :math:`p_{j|i} \propto \exp(-\beta_i d_{ij})` is :math:`\ln(\text{perplexity})`
+    (scikit-learn's ``_binary_search_perplexity``: start at 1, double/halve until bracketed,
+    stop at ``|H - \ln \text{perp}| \le`` ``tol`` or after ``n_steps``); all rows run together.
+
+    Args:
+      sq_dist: ``[N, N]`` squared distances.
+      weight: ``[N]`` bool, the rows that count (others get zero affinity).
+      perplexity: effective number of neighbours.
+
+    Returns:
+      ``[N, N]`` affinities summing to 1, zero on the diagonal and for ignored rows, floored
+      at machine epsilon elsewhere (as scikit-learn).
+    """
+    n = sq_dist.shape[0]
+    pair = weight[:, None] & weight[None, :] & ~jnp.eye(n, dtype=bool)
+    target = jnp.log(jnp.asarray(perplexity, sq_dist.dtype))
+
+    def conditional(beta):
+        p = jnp.where(pair, jnp.exp(-sq_dist * beta[:, None]), 0)
+        s = p.sum(axis=1)
+        s = jnp.where(s == 0, 1e-8, s)
+        p = p / s[:, None]
+        return p, jnp.log(s) + beta * (sq_dist * p).sum(axis=1)
+
+    def body(state):
+        beta, lo, hi, done, step = state
+        _, h = conditional(beta)
+        done = done | (jnp.abs(h - target) <= tol)
+        move = ~done & (step < n_steps - 1)  # the last evaluated beta is the one kept
+        up = h > target
+        new_lo = jnp.where(up, beta, lo)
+        new_hi = jnp.where(up, hi, beta)
+        new_beta = jnp.where(
+            up,
+            jnp.where(jnp.isinf(hi), beta * 2, (beta + hi) / 2),
+            jnp.where(jnp.isinf(lo), beta / 2, (beta + lo) / 2),
+        )
+        beta = jnp.where(move, new_beta, beta)
+        lo, hi = jnp.where(move, new_lo, lo), jnp.where(move, new_hi, hi)
+        return beta, lo, hi, done, step + 1
+
+    def cond(state):
+        return (state[4] < n_steps) & ~jnp.all(state[3])
+
+    ones = jnp.ones(n, sq_dist.dtype)
+    state = (ones, -jnp.inf * ones, jnp.inf * ones, ~weight, jnp.zeros((), jnp.int32))
+    beta = lax.while_loop(cond, body, state)[0]
+    p, _ = conditional(beta)
+    p = p + p.T
+    p = p / jnp.maximum(p.sum(), _MACHINE_EPSILON)
+    return jnp.where(pair, jnp.maximum(p, _MACHINE_EPSILON), 0)
+
+
+def _student_t(y: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Unnormalised similarities ``1 / (1 + |y_i - y_j|^2)`` (zero for ignored rows, ones on the
+    diagonal) and their normaliser ``Z``, the sum over counted pairs ``i != j``.
+
+    Differences are formed per coordinate inside the fused elementwise pass (no ``N x N``
+    distance matrix is stored)."""
+    wf = weight.astype(y.dtype)
+    d = sum((y[:, k : k + 1] - y[None, :, k]) ** 2 for k in range(y.shape[1]))
+    num = (1 / (1 + d)) * (wf[:, None] * wf[None, :])
+    return num, num.sum() - wf.sum()
+
+
+def kl_divergence(p: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+    r"""t-SNE objective :math:`\mathrm{KL}(P\|Q) = \sum_{i \ne j} p_{ij} \ln(p_{ij} / q_{ij})`,
+    :math:`q_{ij} = (1 + \|y_i - y_j\|^2)^{-1} / Z` (floors at machine epsilon as scikit-learn).
+
+    ``p`` must be zero on the diagonal and for ignored rows (``joint_probabilities`` is)."""
+    num, z = _student_t(y, weight)
+    q = jnp.maximum(num / z, _MACHINE_EPSILON)
+    return (p * jnp.log(jnp.maximum(p, _MACHINE_EPSILON) / q)).sum()
+
+
+def kl_gradient(p: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+    r"""Exact gradient of ``kl_divergence``:
+    :math:`4 \sum_j (p_{ij} - q_{ij})(1 + \|y_i - y_j\|^2)^{-1} (y_i - y_j)`, computed as
+    :math:`4\,(\operatorname{diag}(W \mathbf 1) - W)\,Y` with :math:`W = (P - Q) \odot \text{num}`
+    (one fused pass for ``W``, one matrix product ``W [Y, 1]``; the diagonal terms cancel)."""
+    num, z = _student_t(y, weight)
+    w = (p - jnp.maximum(num * (1 / z), _MACHINE_EPSILON)) * num
+    r = w @ jnp.concatenate([y, jnp.ones((y.shape[0], 1), y.dtype)], axis=1)
+    return 4 * (r[:, -1:] * y - r[:, :-1])
+
+
+class TSNEResult(NamedTuple):
+    """What ``tsne`` returns.
+
+    Attributes:
+      embedding: ``[N, n_components]`` coordinates (rows that do not count stay at their start).
+      kl_divergence: KL(P || Q) of the final embedding (NaN if the input was invalid).
+      kl_history: ``[ceil(max_iter / 50)]`` the objective after every 50 iterations
+        (early-exaggerated P during the first 250, as scikit-learn reports it; NaN after stopping).
+      n_iter: iterations run before stopping.
+    """
+
+    embedding: jax.Array
+    kl_divergence: jax.Array
+    kl_history: jax.Array
+    n_iter: jax.Array
+
+
+def tsne(
+    x: jax.Array,
+    weight: jax.Array,
+    *,
+    perplexity: float = 30.0,
+    learning_rate: float | str = "auto",
+    max_iter: int = 1000,
+    early_exaggeration: float = 12.0,
+    init: str = "pca",
+    key: jax.Array | None = None,
+    n_components: int = 2,
+    n_iter_check: int = 50,
+    n_iter_without_progress: int = 300,
+    min_grad_norm: float = 1e-7,
+    min_gain: float = 0.01,
+    dtype: jnp.dtype | type = jnp.float32,
+) -> TSNEResult:
+    r"""Exact t-SNE of the rows ``x[weight]`` (scikit-learn's ``TSNE(method="exact")``).
+
+    .. math:: \min_Y \mathrm{KL}(P \| Q), \quad
+              q_{ij} = \frac{(1 + \|y_i - y_j\|^2)^{-1}}{\sum_{k \ne l} (1 + \|y_k - y_l\|^2)^{-1}}
+
+    Everything is jit-compiled: the perplexity search is one ``while_loop`` over all rows and
+    the optimisation one ``lax.scan`` of ``fori_loop`` chunks with exact :math:`O(N^2)` gradients.
+
+    Args:
+      x: ``[N, F]`` rows; weight: ``[N]`` bool, the rows that count.
+      perplexity: must be below the number of counted rows (else the result is NaN, where
+        scikit-learn raises).
+      learning_rate: a float or ``"auto"`` = ``max(n / early_exaggeration / 4, 50)``.
+      max_iter: total iterations including the 250 of early exaggeration (static).
+      early_exaggeration: factor on P during the first 250 iterations.
+      init: ``"pca"`` (deterministic; scaled to std 1e-4) or ``"random"`` (``1e-4 N(0, 1)`` from ``key``).
+      key: PRNG key for ``init="random"`` (default ``PRNGKey(0)``).
+      n_components: embedding dimension (static).
+      n_iter_check, n_iter_without_progress, min_grad_norm, min_gain: scikit-learn's optimiser settings.
+      dtype: compute dtype of the optimisation (distances are taken in ``x``'s dtype first).
+
+    Returns:
+      ``TSNEResult``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> x = jax.random.normal(jax.random.PRNGKey(0), (40, 5))
+      >>> res = tsne(x, jnp.ones(40, bool), perplexity=5.0, max_iter=300)
+      >>> res.embedding.shape
+      (40, 2)
+
+    References:
+      van der Maaten & Hinton, "Visualizing Data using t-SNE", JMLR 2008;
+      ``sklearn.manifold.TSNE``.
+    """
+    if init not in ("pca", "random"):
+        raise ValueError(f"init={init!r} is not one of 'pca', 'random'.")
+    if isinstance(learning_rate, str) and learning_rate != "auto":
+        raise ValueError(f"learning_rate={learning_rate!r} must be a positive number or 'auto'.")
+    n = x.shape[0]
+    n_valid = weight.sum()
+    p = joint_probabilities(squared_distances(x).astype(dtype), weight, jnp.asarray(perplexity, dtype))
+
+    if init == "pca":
+        y0 = pca(x, weight, n_components)
+        nf = n_valid.astype(y0.dtype)
+        mu = jnp.where(weight, y0[:, 0], 0).sum() / nf
+        std = jnp.sqrt(jnp.where(weight, (y0[:, 0] - mu) ** 2, 0).sum() / nf)
+        y0 = (y0 / std * 1e-4).astype(dtype)
+    else:
+        key = jax.random.PRNGKey(0) if key is None else key
+        y0 = 1e-4 * jax.random.normal(key, (n, n_components), dtype)
+    y0 = jnp.where(weight[:, None], y0, 0)
+    if learning_rate == "auto":
+        lr = jnp.maximum(n_valid.astype(dtype) / early_exaggeration / 4, 50).astype(dtype)
+    else:
+        lr = jnp.asarray(learning_rate, dtype)
+
+    # Exploration (i < 250: exaggerated P, momentum 0.5) then the main stage (momentum 0.8),
+    # which restarts the momentum buffer, the gains and the progress bookkeeping as
+    # scikit-learn's second optimiser call does. The loop runs in chunks of ``n_iter_check``
+    # iterations; the error is evaluated after each chunk (scikit-learn: at its last iteration,
+    # one update earlier) and decides whether later iterations still move the embedding.
+    n_explore = min(_EXPLORATION_ITERS, max_iter)
+    n_chunks = -(-max_iter // n_iter_check)
+    big = jnp.asarray(jnp.finfo(dtype).max, dtype)
+    exaggeration = lambda i: jnp.where(i < n_explore, early_exaggeration, 1).astype(dtype)
+
+    def iteration(i, state):
+        y, update, gains, grad_norm, done = state
+        restart = i == n_explore
+        update = jnp.where(restart, 0, update)
+        gains = jnp.where(restart, 1, gains)
+        grad = kl_gradient(p * exaggeration(i), y, weight)
+        new_gains = jnp.maximum(jnp.where(update * grad < 0, gains + 0.2, gains * 0.8), min_gain)
+        grad = grad * new_gains
+        momentum = jnp.where(i < n_explore, 0.5, 0.8).astype(dtype)
+        new_update = momentum * update - lr * grad
+        skip = done | (i >= max_iter)
+        keep = lambda old, new: jnp.where(skip, old, new)
+        return keep(y, y + new_update), keep(update, new_update), keep(gains, new_gains), keep(grad_norm, jnp.linalg.norm(grad)), done
+
+    def chunk(carry, k):
+        y, update, gains, best_err, best_it, done = carry
+        first = k * n_iter_check
+        last = jnp.minimum(first + n_iter_check, max_iter) - 1
+        restart = first == n_explore  # n_explore is a multiple of n_iter_check or the end
+        best_err = jnp.where(restart, big, best_err)
+        best_it = jnp.where(restart, first, best_it)
+        done = done & ~restart
+        ran = ~done
+        y, update, gains, grad_norm, _ = lax.fori_loop(
+            first, first + n_iter_check, iteration, (y, update, gains, jnp.zeros((), dtype), done)
+        )
+        err = kl_divergence(p * exaggeration(last), y, weight)
+        better = err < best_err
+        patience = jnp.where(last < n_explore, _EXPLORATION_ITERS, n_iter_without_progress)
+        stop = (~better & (last - best_it > patience)) | (grad_norm <= min_grad_norm)
+        carry = (
+            y,
+            update,
+            gains,
+            jnp.where(better & ran, err, best_err),
+            jnp.where(better & ran, last, best_it),
+            done | stop,
+        )
+        n_ran = jnp.where(ran, last - first + 1, 0)
+        return carry, (jnp.where(ran, err, jnp.nan), n_ran)
+
+    init_carry = (y0, jnp.zeros_like(y0), jnp.ones_like(y0), big, jnp.zeros((), jnp.int32), jnp.zeros((), bool))
+    carry, (errs, ran) = lax.scan(chunk, init_carry, jnp.arange(n_chunks, dtype=jnp.int32))
+    ok = (n_valid.astype(dtype) > jnp.asarray(perplexity, dtype)) & (n_valid >= 2)
+    y = jnp.where(ok, carry[0], jnp.nan)
+    kl = jnp.where(ok, kl_divergence(p, carry[0], weight), jnp.nan)
+    return TSNEResult(y, kl, errs, ran.sum())
+
+
+def tsne_pair(
+    x_a: jax.Array, w_a: jax.Array, x_b: jax.Array, w_b: jax.Array, *, shared_basis: bool = False, **kwargs
+) -> tuple[TSNEResult, TSNEResult]:
+    """t-SNE of two tables: each on its own (the reference) or one joint embedding of the pooled
+    rows, split back (``shared_basis=True``), so that the two scatters share coordinates."""
+    if shared_basis:
+        res = tsne(*_pooled((x_a, x_b), (w_a, w_b)), **kwargs)
+        na = x_a.shape[0]
+        return res._replace(embedding=res.embedding[:na]), res._replace(embedding=res.embedding[na:])
+    return tsne(x_a, w_a, **kwargs), tsne(x_b, w_b, **kwargs)

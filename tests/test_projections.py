@@ -1,0 +1,182 @@
+"""Projection kernels against scikit-learn: PCA, truncated SVD, t-SNE (small data, fast)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.decomposition import PCA, TruncatedSVD
+from sklearn.manifold import TSNE
+
+from artifact_jax.kernels import projections as pj
+
+
+@pytest.fixture(scope="module")
+def iris() -> np.ndarray:
+    return load_iris().data
+
+
+def mixed_rows(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.normal(50, 10, n), rng.exponential(3, n), rng.integers(0, 2, n), rng.normal(size=n)])
+
+
+def test_pca_matches_scikit_learn(iris):
+    with jax.enable_x64(True):
+        fit = pj.pca_fit(jnp.asarray(iris), jnp.ones(len(iris), bool), 2)
+        coords = np.asarray(pj.transform(fit, jnp.asarray(iris)))
+    sk = PCA(n_components=2).fit(iris)
+    np.testing.assert_allclose(fit.explained_variance, sk.explained_variance_, rtol=1e-10)
+    np.testing.assert_allclose(fit.explained_variance_ratio, sk.explained_variance_ratio_, rtol=1e-10)
+    np.testing.assert_allclose(fit.singular_values, sk.singular_values_, rtol=1e-10)
+    # same sign convention (svd_flip on the components), so equal without flipping
+    np.testing.assert_allclose(coords, sk.transform(iris), atol=1e-9)
+
+
+def test_pca_ignores_masked_rows():
+    x = mixed_rows(80, 0)
+    keep = np.random.default_rng(1).random(80) > 0.3
+    with jax.enable_x64(True):
+        masked = np.asarray(pj.pca(jnp.asarray(x), jnp.asarray(keep)))[keep]
+        subset = np.asarray(pj.pca(jnp.asarray(x[keep]), jnp.ones(keep.sum(), bool)))
+    np.testing.assert_allclose(masked, subset, atol=1e-9)
+    np.testing.assert_allclose(np.abs(masked), np.abs(PCA(2).fit_transform(x[keep])), atol=1e-8)
+
+
+def test_truncated_svd_matches_scikit_learn():
+    x = np.abs(mixed_rows(120, 2))
+    with jax.enable_x64(True):
+        fit = pj.truncated_svd_fit(jnp.asarray(x), jnp.ones(len(x), bool), 2)
+        coords = np.asarray(pj.transform(fit, jnp.asarray(x)))
+    sk = TruncatedSVD(n_components=2, algorithm="arpack").fit(x)
+    np.testing.assert_allclose(fit.singular_values, sk.singular_values_, rtol=1e-9)
+    np.testing.assert_allclose(fit.explained_variance_ratio, sk.explained_variance_ratio_, rtol=1e-8)
+    # up to the sign of each component
+    ours, ref = coords, sk.transform(x)
+    signs = np.sign((ours * ref).sum(axis=0))
+    np.testing.assert_allclose(ours * signs, ref, atol=1e-8)
+
+
+def test_design_matrix_is_get_dummies_up_to_unused_columns():
+    """Unused code slots are zero columns: pairwise distances and PCA equal get_dummies'."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.normal(size=30), "c": rng.choice(["a", "b", "c"], 30)})
+    codes = pd.Categorical(df["c"], categories=["a", "b", "c"]).codes.astype(np.int32)
+    with jax.enable_x64(True):
+        ours = np.asarray(pj.design_matrix(
+            jnp.asarray(df[["x"]].to_numpy()), jnp.zeros((30, 1), bool), jnp.asarray(codes[:, None]),
+            jnp.ones(30, bool), (5,), True,
+        ))
+    ref = pd.concat([df[["x"]], pd.get_dummies(df[["c"]])], axis=1).to_numpy(float)
+    assert ours.shape == (30, 6)
+    np.testing.assert_allclose(ours[:, :4], ref)
+    assert not ours[:, 4:].any()  # the missing and unseen slots
+
+
+def test_shared_basis_fits_the_pooled_rows():
+    a, b = mixed_rows(50, 4), mixed_rows(40, 5) + 1.0
+    with jax.enable_x64(True):
+        ya, yb = pj.linear_pair(jnp.asarray(a), jnp.ones(50, bool), jnp.asarray(b), jnp.ones(40, bool), "PCA", True)
+    pooled = PCA(2).fit(np.vstack([a, b]))
+    np.testing.assert_allclose(np.asarray(ya), pooled.transform(a), atol=1e-8)
+    np.testing.assert_allclose(np.asarray(yb), pooled.transform(b), atol=1e-8)
+
+
+# ---- t-SNE ------------------------------------------------------------------------------------
+def test_joint_probabilities_match_scikit_learn(iris):
+    from scipy.spatial.distance import squareform
+    from sklearn.manifold._t_sne import _joint_probabilities
+    from sklearn.metrics import pairwise_distances
+
+    ref = squareform(_joint_probabilities(pairwise_distances(iris, squared=True), 30.0, 0))
+    with jax.enable_x64(True):
+        d = pj.squared_distances(jnp.asarray(iris)).astype(jnp.float32)
+        ours = np.asarray(pj.joint_probabilities(d, jnp.ones(len(iris), bool), 30.0))
+    np.fill_diagonal(ref, 0)
+    np.testing.assert_allclose(ours, ref, rtol=2e-4, atol=1e-9)
+    assert ours.sum() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_gradient_is_the_kl_gradient():
+    """The closed-form gradient equals autodiff of the objective (and scikit-learn's)."""
+    from scipy.spatial.distance import squareform
+    from sklearn.manifold._t_sne import _kl_divergence
+
+    rng = np.random.default_rng(6)
+    p = rng.random((25, 25))
+    p = p + p.T
+    np.fill_diagonal(p, 0)
+    p /= p.sum()
+    y = rng.normal(size=(25, 2))
+    w = jnp.ones(25, bool)
+    with jax.enable_x64(True):
+        grad = np.asarray(pj.kl_gradient(jnp.asarray(p), jnp.asarray(y), w))
+        auto = np.asarray(jax.grad(lambda y: pj.kl_divergence(jnp.asarray(p), y, w))(jnp.asarray(y)))
+        kl = float(pj.kl_divergence(jnp.asarray(p), jnp.asarray(y), w))
+    np.testing.assert_allclose(grad, auto, rtol=1e-9, atol=1e-12)
+    sk_kl, sk_grad = _kl_divergence(y.ravel(), squareform(p, checks=False), 1, 25, 2)
+    assert kl == pytest.approx(sk_kl, rel=1e-9)
+    np.testing.assert_allclose(grad.ravel(), sk_grad, rtol=1e-8, atol=1e-12)
+
+
+def test_padding_rows_change_nothing(iris):
+    x = iris[::3]  # 50 rows
+    padded = np.vstack([x, np.full((14, 4), 7.0)])
+    weight = np.r_[np.ones(50, bool), np.zeros(14, bool)]
+    with jax.enable_x64(True):
+        p = pj.joint_probabilities(pj.squared_distances(jnp.asarray(x)), jnp.ones(50, bool), 10.0)
+        pp = pj.joint_probabilities(pj.squared_distances(jnp.asarray(padded)), jnp.asarray(weight), 10.0)
+        np.testing.assert_allclose(np.asarray(pp)[:50, :50], np.asarray(p), rtol=1e-9)
+        assert not np.asarray(pp)[50:].any() and not np.asarray(pp)[:, 50:].any()
+        y = jnp.asarray(np.random.default_rng(0).normal(size=(64, 2)))
+        g = pj.kl_gradient(p, y[:50], jnp.ones(50, bool))
+        gp = pj.kl_gradient(pp, y, jnp.asarray(weight))
+    np.testing.assert_allclose(np.asarray(gp)[:50], np.asarray(g), rtol=1e-9, atol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def iris_tsne(iris):
+    return jax.jit(lambda x, w: pj.tsne(x, w, perplexity=30.0, max_iter=500))(
+        jnp.asarray(iris, jnp.float32), jnp.ones(len(iris), bool)
+    )
+
+
+def test_tsne_kl_decreases(iris_tsne):
+    hist = np.asarray(iris_tsne.kl_history)
+    assert hist.shape == (10,) and np.isfinite(hist).all() and int(iris_tsne.n_iter) == 500
+    main = hist[5:]  # after the 250 early-exaggeration iterations
+    assert (np.diff(main) <= 1e-6).all()
+    assert float(iris_tsne.kl_divergence) == pytest.approx(main[-1], rel=1e-4)
+
+
+def test_tsne_kl_is_comparable_to_scikit_learn(iris, iris_tsne):
+    sk = TSNE(perplexity=30.0, max_iter=500, method="exact", init="pca", random_state=0).fit(iris)
+    ours = float(iris_tsne.kl_divergence)
+    assert ours < 1.15 * sk.kl_divergence_, (ours, sk.kl_divergence_)
+    # the embeddings have the same spread and the same neighbourhoods
+    emb = np.asarray(iris_tsne.embedding)
+    assert 0.5 < emb.std() / sk.embedding_.std() < 2.0
+    from sklearn.manifold import trustworthiness
+
+    assert trustworthiness(iris, emb, n_neighbors=10) > trustworthiness(iris, sk.embedding_, n_neighbors=10) - 0.02
+
+
+def test_tsne_is_seeded_and_honours_its_settings():
+    x = jnp.asarray(mixed_rows(40, 7), jnp.float32)
+    w = jnp.ones(40, bool)
+    run = jax.jit(pj.tsne, static_argnames=("perplexity", "learning_rate", "max_iter", "init"))
+    a = run(x, w, perplexity=8.0, max_iter=260, init="random", key=jax.random.PRNGKey(1)).embedding
+    b = run(x, w, perplexity=8.0, max_iter=260, init="random", key=jax.random.PRNGKey(1)).embedding
+    c = run(x, w, perplexity=8.0, max_iter=260, init="random", key=jax.random.PRNGKey(2)).embedding
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert not np.allclose(a, c)
+    res = run(x, w, perplexity=8.0, max_iter=300, learning_rate=30.0)
+    assert int(res.n_iter) == 300 and res.kl_history.shape == (6,)
+    assert not np.allclose(res.embedding, run(x, w, perplexity=8.0, max_iter=300).embedding)
+    # perplexity must be below the number of rows
+    assert np.isnan(np.asarray(run(x, w, perplexity=40.0, max_iter=250).embedding)).all()
+    with pytest.raises(ValueError, match="init"):
+        pj.tsne(x, w, init="spectral")
