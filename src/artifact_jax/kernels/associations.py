@@ -1,0 +1,451 @@
+"""Mixed-type association matrices (``dython.nominal.associations`` 0.7.9 parity) and vector distances.
+
+One matrix multiply does the O(N) work: with ``Z = [onehot(cat), x - mean(x)]`` (padding rows zeroed),
+``Z.T @ Z`` holds every categorical contingency table (the one-hot Gram), every per-category sum of
+every continuous column (for the correlation ratio) and the centred cross products (for Pearson).
+What is left is O(C^2) work on that Gram matrix, done for all column pairs at once with segment sums
+over the category-to-column map. Spearman is Pearson on average ranks; Kendall's tau-b is an exact
+O(N log N) count of discordant pairs (a wavelet-matrix inversion count), so nothing leaves the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+CATEGORICAL_ASSOCIATIONS = ("CRAMERS_V", "THEILS_U")
+CONTINUOUS_ASSOCIATIONS = ("PEARSON", "SPEARMAN", "KENDALL")
+VECTOR_DISTANCE_METRICS = ("L2", "MAE", "RMSE", "COSINE_SIMILARITY")
+
+_ROUNDING = 1e-13  # dython's ``_PRECISION``: values this close outside [0, 1] are rounded back
+_HIGHEST = lax.Precision.HIGHEST
+
+
+def _choice(value: str | Enum, options: Sequence[str], arg: str) -> str:
+    key = getattr(value, "name", value)
+    if key not in options:
+        raise ValueError(f"{arg}={value!r} is not supported; choose one of {', '.join(options)}.")
+    return key
+
+
+def _layout(
+    n_categories: Sequence[int], order: Sequence[tuple[str, int]], dc: int, dk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checks the static layout; returns the output permutation and the category -> column map."""
+    if len(n_categories) != dk:
+        raise ValueError(
+            f"n_categories has {len(n_categories)} entries but cat has {dk} columns; give one count per column."
+        )
+    if any(int(c) < 1 for c in n_categories):
+        raise ValueError(f"n_categories={tuple(n_categories)} must all be >= 1.")
+    expected = {("cts", i) for i in range(dc)} | {("cat", j) for j in range(dk)}
+    order = [(str(kind), int(i)) for kind, i in order]
+    if len(order) != dc + dk or set(order) != expected:
+        raise ValueError(
+            f"order={order!r} must list each of ('cts', 0..{dc - 1}) and ('cat', 0..{dk - 1}) exactly once."
+        )
+    perm = np.array([i if kind == "cts" else dc + i for kind, i in order], dtype=np.int32)
+    col_id = np.repeat(np.arange(dk, dtype=np.int32), np.asarray(n_categories, dtype=np.int64))
+    return perm, col_id
+
+
+def _group_starts(new: jax.Array) -> jax.Array:
+    """Position of the first element of each run, given ``new`` = "a run starts here" (sorted order)."""
+    pos = jnp.arange(new.shape[0], dtype=jnp.int32)
+    return lax.cummax(jnp.where(new, pos, 0), axis=0)
+
+
+def _changes(*sorted_keys: jax.Array) -> jax.Array:
+    """True where any of the sorted keys differs from the previous element (and at 0)."""
+    diff = sorted_keys[0][1:] != sorted_keys[0][:-1]
+    for key in sorted_keys[1:]:
+        diff = diff | (key[1:] != key[:-1])
+    return jnp.concatenate([jnp.ones((1,), bool), diff])
+
+
+def _order_key(x: jax.Array, valid: jax.Array) -> jax.Array:
+    """Integer key with the order of ``x`` (-0.0 == 0.0); padding rows get the largest key.
+
+    XLA sorts one integer operand several times faster than floats or several operands on CPU, so
+    ranks come from sorting these keys alone and looking the groups up with ``searchsorted``.
+    """
+    itype = jnp.int64 if x.dtype == jnp.float64 else jnp.int32
+    top = jnp.iinfo(itype).max
+    bits = lax.bitcast_convert_type(jnp.where(x == 0, jnp.zeros_like(x), x), itype)
+    key = jnp.where(bits < 0, bits ^ top, bits)
+    return jnp.where(valid, key, top)
+
+
+def _ranks(x: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    r"""Dense ranks, average ranks and tied-pair count of one column over its valid rows.
+
+    Padding rows share the largest key, so they sort after every valid row and shift no valid rank.
+
+    Args:
+      x: ``[N]`` float values (float32 or float64).
+      valid: ``[N]`` row mask.
+
+    Returns:
+      ``(dense, average, ties)``: ``[N]`` int32 0-based dense ranks (padding rows above every valid
+      one), ``[N]`` 1-based average ranks (``scipy.stats.rankdata(method="average")`` on the valid
+      rows) and the scalar :math:`\sum_g t_g (t_g - 1) / 2` over groups of equal valid values.
+    """
+    n_rows = x.shape[0]
+    pos = jnp.arange(n_rows, dtype=jnp.int32)
+    key = _order_key(x, valid)
+    s_key = jnp.sort(key)
+    new = _changes(s_key)
+    start = _group_starts(new)
+    end = lax.cummin(jnp.where(jnp.append(new[1:], True), pos, n_rows - 1), axis=0, reverse=True)
+    dense = lax.cumsum(new.astype(jnp.int32)) - 1
+    n_valid = jnp.sum(valid, dtype=jnp.int32)
+    ties = jnp.sum(jnp.where(pos < n_valid, pos - start, 0).astype(x.dtype))
+    first = jnp.searchsorted(s_key, key, side="left", method="scan").astype(jnp.int32)
+    average = (first + end[first]).astype(x.dtype) / 2 + 1
+    return dense[first], average, ties
+
+
+def _inversions(seq: jax.Array, n_bits: jax.Array, dtype: Any) -> jax.Array:
+    """Number of pairs ``j < i`` with ``seq[j] > seq[i]``, for int32 ``0 <= seq < 2**n_bits``.
+
+    A wavelet-matrix sweep from the top bit down: at bit ``b`` the elements are grouped by their
+    higher bits (contiguous, original order kept), and every element whose bit ``b`` is 0 counts the
+    earlier elements of its group whose bit ``b`` is 1; each inversion is counted once, at the highest
+    bit where the pair differs. A stable partition by bit ``b`` then prepares the next level.
+    O(N) per bit, O(N log N) in all; ``n_bits`` may be traced (fewer distinct values, fewer levels).
+    Elements equal to ``2**n_bits - 1`` placed last count nothing, which keeps padding rows out.
+    """
+    n = seq.shape[0]
+    pos = jnp.arange(n, dtype=jnp.int32)
+
+    def level(i, carry):
+        seq, total = carry
+        b = n_bits - 1 - i
+        bit = (seq >> b) & 1
+        start = _group_starts(_changes(seq >> (b + 1)))
+        ones_before = lax.cumsum(bit) - bit
+        count = jnp.sum(jnp.where(bit == 0, ones_before - ones_before[start], 0).astype(dtype))
+        dest = jnp.where(bit == 0, pos - ones_before, n - jnp.sum(bit, dtype=jnp.int32) + ones_before)
+        return jnp.zeros_like(seq).at[dest].set(seq, unique_indices=True), total + count
+
+    return lax.fori_loop(0, n_bits, level, (seq, jnp.zeros((), dtype)))[1]
+
+
+def kendall_tau_b(x: jax.Array, y: jax.Array, valid: jax.Array | None = None) -> jax.Array:
+    r"""Kendall's tau-b of two columns over their valid rows, exactly as ``scipy.stats.kendalltau``.
+
+    .. math:: \tau_b = \frac{n_c - n_d}{\sqrt{(n_0 - n_x)(n_0 - n_y)}}, \quad n_0 = \tfrac{n(n-1)}{2}
+
+    with :math:`n_x, n_y` the pairs tied in ``x`` resp. ``y``. :math:`n_c - n_d` is
+    :math:`n_0 - n_x - n_y + n_{xy} - 2 n_d` (:math:`n_{xy}` pairs tied in both); the discordant
+    count :math:`n_d` is the number of inversions of the dense ``y`` ranks after a lexicographic sort
+    on ``(x, y)``, counted exactly in O(N log N) with sorts, cumulative sums and scatters only (no
+    host callback). Pair counts are summed in the input float dtype: exact under float64 up to
+    :math:`2^{53}`. NaN when either column is constant; clipped to ``[-1, 1]``.
+
+    Args:
+      x, y: ``[N]`` float values.
+      valid: ``[N]`` bool row mask (default all rows); masked rows have no influence.
+
+    Returns:
+      The scalar tau-b.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> round(float(kendall_tau_b(jnp.array([1.0, 2.0, 3.0, 4.0]), jnp.array([1.0, 3.0, 2.0, 4.0]))), 4)
+      0.6667
+
+    References:
+      Knight, "A computer method for calculating Kendall's tau with ungrouped data", JASA 1966.
+    """
+    if valid is None:
+        valid = jnp.ones(x.shape, bool)
+    dense_x, _, ties_x = _ranks(x, valid)
+    dense_y, _, ties_y = _ranks(y, valid)
+    return _kendall_from_ranks(dense_x, dense_y, ties_x, ties_y, valid)
+
+
+def _kendall_from_ranks(
+    dense_x: jax.Array, dense_y: jax.Array, ties_x: jax.Array, ties_y: jax.Array, valid: jax.Array
+) -> jax.Array:
+    dtype = ties_x.dtype
+    n_rows = dense_x.shape[0]
+    n_bits = max(1, n_rows.bit_length())  # dense ranks are < n_rows <= 2**n_bits - 1
+    pos = jnp.arange(n_rows, dtype=jnp.int32)
+    n_valid = jnp.sum(valid, dtype=jnp.int32)
+    # Lexicographic sort on (x, y); padding rows have the largest ranks, so they come last.
+    wide = jax.dtypes.canonicalize_dtype(np.int64)  # int32 unless x64 is on
+    if 2 * n_bits < np.iinfo(wide).bits:  # both ranks packed in one integer: one fast sort
+        packed = jnp.sort((dense_x.astype(wide) << n_bits) | dense_y.astype(wide))
+        s_y = (packed & ((1 << n_bits) - 1)).astype(jnp.int32)
+        new = _changes(packed)
+    else:  # too many rows to pack into int32 (x64 off): a two-key sort
+        s_x, s_y = lax.sort((dense_x, dense_y), num_keys=2)
+        new = _changes(s_x, s_y)
+    s_valid = pos < n_valid
+    ties_xy = jnp.sum(jnp.where(s_valid, pos - _group_starts(new), 0).astype(dtype))
+    top_rank = jnp.max(jnp.where(s_valid, s_y, 0))
+    y_bits = jnp.maximum(32 - lax.clz(top_rank), 1)  # bits of the largest valid y rank
+    discordant = _inversions(jnp.where(s_valid, s_y, (1 << y_bits) - 1), y_bits, dtype)
+    n = n_valid.astype(dtype)
+    total = n * (n - 1) / 2
+    con_minus_dis = total - ties_x - ties_y + ties_xy - 2 * discordant
+    tau = con_minus_dis / jnp.sqrt(total - ties_x) / jnp.sqrt(total - ties_y)
+    return jnp.where((ties_x == total) | (ties_y == total), jnp.nan, jnp.clip(tau, -1, 1))
+
+
+def _segment_sum(values: jax.Array, col_id: np.ndarray, n_cols: int) -> jax.Array:
+    return jax.ops.segment_sum(values, col_id, n_cols, indices_are_sorted=True)
+
+
+def _block_sum(cells: jax.Array, col_id: np.ndarray, n_cols: int) -> jax.Array:
+    """``[C, C]`` cells -> ``[Dk, Dk]`` sums over each (row column, column column) block."""
+    rows = _segment_sum(cells, col_id, n_cols)  # [Dk, C]
+    return _segment_sum(rows.T, col_id, n_cols).T
+
+
+def _round_unit(v: jax.Array) -> jax.Array:
+    """dython's clean-up: values within 1e-13 outside ``[0, 1]`` snap to the bound."""
+    v = jnp.where((v > 1) & (v <= 1 + _ROUNDING), 1, v)
+    return jnp.where((v < 0) & (v >= -_ROUNDING), 0, v)
+
+
+def _cramers_v(table: jax.Array, counts: jax.Array, col_id: np.ndarray, n_cols: int, n: jax.Array):
+    """Bias-corrected Cramer's V for every column pair from the one-hot Gram ``table`` [C, C]."""
+    observed_cats = _segment_sum((counts > 0).astype(table.dtype), col_id, n_cols)  # [Dk]
+    r, k = observed_cats[:, None], observed_cats[None, :]
+    expected = counts[:, None] * counts[None, :] / n
+    # scipy.stats.chi2_contingency: Yates' continuity correction when dof == 1 (2 x 2 observed tables).
+    yates = ((r - 1) * (k - 1) == 1)[col_id][:, col_id]
+    diff = expected - table
+    corrected = table + jnp.where(yates, jnp.sign(diff) * jnp.minimum(0.5, jnp.abs(diff)), 0)
+    seen = expected > 0  # absent categories have no row/column in pandas' crosstab
+    cells = jnp.where(seen, (corrected - expected) ** 2 / jnp.where(seen, expected, 1), 0)
+    phi2 = _block_sum(cells, col_id, n_cols) / n
+    phi2corr = jnp.maximum(0, phi2 - ((k - 1) * (r - 1)) / (n - 1))
+    # min(kcorr - 1, rcorr - 1) with rcorr - 1 = r - 1 - (r - 1)^2 / (n - 1) = (r - 1)(n - r) / (n - 1).
+    # dython's float64 formula is exactly 0 iff r or k is 1 or n; test that on the integer counts,
+    # since XLA may turn the division into a reciprocal multiply and leave a 1e-15 residue.
+    undefined = (r == 1) | (r == n) | (k == 1) | (k == n)
+    denom = jnp.minimum((k - 1) * (n - k), (r - 1) * (n - r)) / (n - 1)
+    v = jnp.sqrt(phi2corr / jnp.where(undefined, 1, denom))
+    return jnp.where(undefined, jnp.nan, _round_unit(v))
+
+
+def _theils_u(table: jax.Array, counts: jax.Array, col_id: np.ndarray, n_cols: int, n: jax.Array):
+    """Theil's U(row | column) for every column pair from the one-hot Gram ``table`` [C, C]."""
+    p = counts / n
+    h_x = -_segment_sum(jnp.where(counts > 0, p * jnp.log(jnp.where(counts > 0, p, 1)), 0), col_id, n_cols)
+    seen = table > 0
+    ratio = (counts[None, :] / n) / jnp.where(seen, table / n, 1)  # p(y) / p(x, y)
+    h_x_given_y = _block_sum(jnp.where(seen, table / n * jnp.log(ratio), 0), col_id, n_cols)
+    h = h_x[:, None]
+    u = (h - h_x_given_y) / jnp.where(h == 0, 1, h)
+    return jnp.where(h == 0, 1, _round_unit(u))
+
+
+def _correlation_ratio(
+    sums: jax.Array,
+    counts: jax.Array,
+    total: jax.Array,
+    sum_sq: jax.Array,
+    col_id: np.ndarray,
+    n_cols: int,
+    n: jax.Array,
+) -> jax.Array:
+    r"""Correlation ratio eta of every (categorical, continuous) pair: ``[Dk, Dc]``.
+
+    ``sums`` [C, Dc] are per-category sums of the centred columns, ``total``/``sum_sq`` [Dc] their
+    sums and sums of squares. The between-group term is summed as dython does,
+    :math:`\sum_c n_c (\bar y_c - \bar y)^2`, which avoids cancellation when eta is ~0.
+    """
+    seen = (counts > 0)[:, None]
+    mean = total[None, :] / n
+    group_mean = sums / jnp.where(seen, counts[:, None], 1)
+    between = _segment_sum(jnp.where(seen, counts[:, None] * (group_mean - mean) ** 2, 0), col_id, n_cols)
+    within_total = sum_sq - total * total / n
+    eta = jnp.sqrt(between / within_total[None, :])
+    eta = jnp.where((eta > 1) & (eta <= 1 + _ROUNDING), 1, eta)
+    return jnp.where(between == 0, 0, eta)
+
+
+def _pearson(cross: jax.Array) -> jax.Array:
+    """Pearson r from a centred cross-product matrix ``[Dc, Dc]`` (scipy clips to [-1, 1])."""
+    sq = jnp.diagonal(cross)
+    return jnp.clip(cross / jnp.sqrt(sq[:, None] * sq[None, :]), -1, 1)
+
+
+def association_matrix(
+    cts: jax.Array,
+    cat: jax.Array,
+    valid: jax.Array,
+    *,
+    n_categories: tuple[int, ...],
+    order: tuple[tuple[str, int], ...],
+    categorical: str = "CRAMERS_V",
+    continuous: str = "PEARSON",
+) -> jax.Array:
+    r"""Association matrix of a mixed table, as ``dython.nominal.associations`` 0.7.9 computes it.
+
+    Entry ``(a, b)`` by feature types:
+
+    * continuous x continuous: Pearson r, Spearman rho (Pearson on average ranks) or Kendall tau-b;
+    * categorical x continuous (both triangles): the correlation ratio
+      :math:`\eta = \sqrt{\sum_c n_c (\bar y_c - \bar y)^2 / \sum_i (y_i - \bar y)^2}`, 0 when the
+      numerator is exactly 0;
+    * categorical x categorical: bias-corrected Cramer's V (Bergsma-Wicher), with
+      :math:`\chi^2` from ``scipy.stats.chi2_contingency`` (Yates-corrected on 2 x 2 tables),
+      :math:`\tilde\varphi^2 = \max(0, \chi^2/n - (r-1)(k-1)/(n-1))`,
+      :math:`\tilde r = r - (r-1)^2/(n-1)`, :math:`V = \sqrt{\tilde\varphi^2 / \min(\tilde k - 1, \tilde r - 1)}`
+      (NaN, hence 0, when that minimum is 0); or Theil's U, asymmetric with
+      ``M[a, b]`` :math:`= U(a \mid b) = (H(a) - H(a \mid b)) / H(a)`.
+
+    dython's rules then apply: NaN/inf results become 0; the diagonal is 1; a column with a single
+    distinct value (among valid rows) gets 0 in its whole row and column, diagonal included.
+    ``r``, ``k`` count *observed* categories only, so unused codes (the encoder's reserved ``"nan"``
+    / unseen slots, padding of ``n_categories``) change nothing.
+
+    Cost: one ``[N, C + Dc] -> [C + Dc, C + Dc]`` Gram product, O(C^2) work after it, plus
+    one sort per continuous column for SPEARMAN/KENDALL and O(N log N) per column pair for KENDALL.
+    Counts are carried in the input float dtype (exact below :math:`2^{24}` rows in float32).
+
+    Args:
+      cts: ``[N, Dc]`` float continuous columns, NaN already replaced by 0.0 (dython's rule).
+      cat: ``[N, Dk]`` int32 category codes; column ``j`` in ``[0, n_categories[j])``.
+      valid: ``[N]`` bool; False marks padding rows, which have no influence at all.
+      n_categories: static number of codes per categorical column.
+      order: static output feature order, a permutation of ``("cts", i)`` / ``("cat", j)`` pairs.
+      categorical: ``"CRAMERS_V"`` or ``"THEILS_U"`` (names or the reference's enum members).
+      continuous: ``"PEARSON"``, ``"SPEARMAN"`` or ``"KENDALL"``.
+
+    Returns:
+      ``[D, D]`` matrix in ``order`` (D = Dc + Dk), dtype of ``cts``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> cts = jnp.array([[1.0], [2.0], [3.0], [4.0]])
+      >>> cat = jnp.array([[0], [0], [1], [1]], dtype=jnp.int32)
+      >>> m = association_matrix(cts, cat, jnp.ones(4, bool), n_categories=(2,),
+      ...                        order=(("cts", 0), ("cat", 0)))
+      >>> [round(float(v), 4) for v in m.ravel()]
+      [1.0, 0.8944, 0.8944, 1.0]
+
+    References:
+      dython 0.7.9 ``nominal.associations`` (``nan_strategy="replace"``,
+      ``cramers_v_bias_correction=True``); Bergsma, "A bias-correction for Cramer's V and
+      Tschuprow's T", J. Korean Stat. Soc. 42 (2013).
+    """
+    categorical = _choice(categorical, CATEGORICAL_ASSOCIATIONS, "categorical")
+    continuous = _choice(continuous, CONTINUOUS_ASSOCIATIONS, "continuous")
+    if (
+        cts.ndim != 2
+        or cat.ndim != 2
+        or valid.ndim != 1
+        or not (cts.shape[0] == cat.shape[0] == valid.shape[0])
+    ):
+        raise ValueError(
+            f"Expected cts [N, Dc], cat [N, Dk] and valid [N] with one N; got {cts.shape}, {cat.shape}, "
+            f"{valid.shape}."
+        )
+    if cts.dtype not in (jnp.float32, jnp.float64):
+        raise ValueError(
+            f"cts must be float32 or float64; got dtype {cts.dtype}. Cast it with cts.astype(jnp.float32)."
+        )
+    if not jnp.issubdtype(cat.dtype, jnp.integer):
+        raise ValueError(f"cat must hold integer category codes; got dtype {cat.dtype}.")
+    dc, dk = cts.shape[1], cat.shape[1]
+    perm, col_id = _layout(n_categories, order, dc, dk)
+    dtype = cts.dtype
+    valid = valid.astype(bool)
+    n = jnp.sum(valid.astype(dtype))
+
+    # The one O(N) product: [onehot | centred x | centred average ranks].
+    x = jnp.where(valid[:, None], cts, 0)
+    x = jnp.where(valid[:, None], x - jnp.sum(x, axis=0, keepdims=True) / n, 0)
+    local_code = np.concatenate(
+        [np.arange(k, dtype=np.int32) for k in n_categories] or [np.zeros(0, np.int32)]
+    )
+    blocks = [(cat.astype(jnp.int32)[:, col_id] == local_code[None, :]).astype(dtype), x]
+    if continuous != "PEARSON" and dc:
+        dense, average, ties = jax.vmap(_ranks, in_axes=(1, None))(cts, valid)  # [Dc, N], [Dc, N], [Dc]
+        if continuous == "SPEARMAN":
+            rank = jnp.where(valid[:, None], average.T, 0)
+            blocks.append(jnp.where(valid[:, None], rank - jnp.sum(rank, axis=0, keepdims=True) / n, 0))
+    z = jnp.concatenate(blocks, axis=1) * valid[:, None].astype(dtype)
+    gram = jnp.matmul(z.T, z, precision=_HIGHEST)
+    c = int(col_id.shape[0])
+
+    # Continuous x continuous.
+    if continuous == "PEARSON":
+        cc = _pearson(gram[c : c + dc, c : c + dc])
+    elif continuous == "SPEARMAN":
+        cc = _pearson(gram[c + dc :, c + dc :])
+    else:
+        ii, jj = np.triu_indices(dc, 1)
+        pair = lambda ij: _kendall_from_ranks(dense[ij[0]], dense[ij[1]], ties[ij[0]], ties[ij[1]], valid)
+        tau = lax.map(pair, (jnp.asarray(ii), jnp.asarray(jj))) if ii.size else (jnp.zeros((0,), dtype))
+        cc = jnp.zeros((dc, dc), dtype).at[ii, jj].set(tau).at[jj, ii].set(tau)
+
+    # Categorical blocks, all pairs at once from the Gram matrix.
+    table = gram[:c, :c]
+    counts = jnp.diagonal(table)
+    if categorical == "CRAMERS_V":
+        kk = _cramers_v(table, counts, col_id, dk, n)
+    else:
+        kk = _theils_u(table, counts, col_id, dk, n)
+    total = jnp.sum(x, axis=0)
+    kc = _correlation_ratio(
+        gram[:c, c : c + dc], counts, total, jnp.diagonal(gram[c : c + dc, c : c + dc]), col_id, dk, n
+    )
+
+    m = jnp.concatenate([jnp.concatenate([cc, kc.T], axis=1), jnp.concatenate([kc, kk], axis=1)], axis=0)
+    m = jnp.where(jnp.isfinite(m), m, 0)
+    m = jnp.where(jnp.eye(dc + dk, dtype=bool), 1, m)
+    lo = jnp.min(jnp.where(valid[:, None], cts, jnp.inf), axis=0, initial=jnp.inf)
+    hi = jnp.max(jnp.where(valid[:, None], cts, -jnp.inf), axis=0, initial=-jnp.inf)
+    single = jnp.concatenate([lo == hi, _segment_sum((counts > 0).astype(dtype), col_id, dk) == 1])
+    m = jnp.where(single[:, None] | single[None, :], 0, m)
+    return m[perm][:, perm]
+
+
+def vector_distance(a: jax.Array, b: jax.Array, metric: str = "RMSE") -> jax.Array:
+    r"""Distance (or cosine similarity) between two arrays, flattened, as artifact-core computes it.
+
+    .. math::
+       \mathrm{L2} = \lVert a - b \rVert_2, \quad \mathrm{MAE} = \overline{|a - b|}, \quad
+       \mathrm{RMSE} = \sqrt{\overline{(a - b)^2}}, \quad
+       \mathrm{COSINE\_SIMILARITY} = \frac{a \cdot b}{\lVert a \rVert \lVert b \rVert}
+
+    Cosine is NaN when either norm is 0 and is a *similarity* (higher = more alike), as in the
+    reference (spec section 7, item 12); we keep its name and meaning for parity.
+
+    Args:
+      a, b: arrays of the same size (e.g. two ``[D, D]`` association matrices).
+      metric: ``"L2"``, ``"MAE"``, ``"RMSE"`` or ``"COSINE_SIMILARITY"`` (or the enum member).
+
+    Returns:
+      The scalar, in the promoted dtype of ``a`` and ``b``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> float(vector_distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]), "L2"))
+      5.0
+    """
+    metric = _choice(metric, VECTOR_DISTANCE_METRICS, "metric")
+    a, b = jnp.ravel(a), jnp.ravel(b)
+    if a.shape != b.shape:
+        raise ValueError(f"vector_distance needs arrays of one size; got {a.size} and {b.size}.")
+    if metric == "L2":
+        return jnp.sqrt(jnp.sum((a - b) ** 2))
+    if metric == "MAE":
+        return jnp.mean(jnp.abs(a - b))
+    if metric == "RMSE":
+        return jnp.sqrt(jnp.mean((a - b) ** 2))
+    norms = jnp.sqrt(jnp.sum(a * a)) * jnp.sqrt(jnp.sum(b * b))
+    return jnp.where(norms == 0, jnp.nan, jnp.dot(a, b, precision=_HIGHEST) / jnp.where(norms == 0, 1, norms))
