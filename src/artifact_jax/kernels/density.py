@@ -26,7 +26,8 @@ def histogram_edges(x: jax.Array, weight: jax.Array, n_bins: int) -> jax.Array:
 
     .. math:: e_k = \min x + k \frac{\max x - \min x}{n}, \quad e_n = \max x
 
-    A constant column gets the range ``[v - 0.5, v + 0.5]``, as numpy does.
+    A constant column gets the range ``[v - 0.5, v + 0.5]``, as numpy does. Under ``jit`` XLA
+    fuses the multiply-add, so an edge may differ from numpy's in the last bit.
 
     Args:
       x: ``[N]`` values.

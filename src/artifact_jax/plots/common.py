@@ -1,0 +1,314 @@
+"""Figure builders shared by the plot artifacts: matplotlib's object API, no pyplot state.
+
+Every figure is a ``matplotlib.figure.Figure`` with its own Agg canvas, so it renders the same
+under any backend and in threads, and nothing is registered with pyplot (no ``plt.close``
+needed). A multi-panel figure is one ``Figure`` with real axes placed from inch margins: the
+reference instead rasterises each panel into an image and ``imshow``-s it (``PlotCombiner``),
+which blurs text and fails on matplotlib 3.11 (spec section 7, bug 15).
+
+Panel painters (``draw_*``) take an ``Axes`` and numbers that the kernels already computed;
+they never compute statistics.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize
+from matplotlib.figure import Figure
+
+REAL_COLOR = "olive"
+SYNTHETIC_COLOR = "crimson"
+REAL_LABEL, SYNTHETIC_LABEL = "Real", "Synthetic"
+AXIS_FONT_SIZE = 14
+
+# seaborn.diverging_palette(10, 133) / (120, 10) as piecewise-linear RGB (within 0.012 of seaborn).
+_CORRELATION_ANCHORS = ((0.8545, 0.2296, 0.2762), (0.95, 0.9458, 0.9459), (0.9374, 0.9502, 0.9391), (0.224, 0.5256, 0.2879))
+_DIFFERENCE_ANCHORS = ((0.3108, 0.517, 0.2213), (0.9385, 0.9503, 0.9354), (0.95, 0.9458, 0.9459), (0.8545, 0.2296, 0.2762))
+_ANCHOR_POSITIONS = (0.0, 127 / 255, 128 / 255, 1.0)
+CORRELATION_CMAP = LinearSegmentedColormap.from_list("correlation", list(zip(_ANCHOR_POSITIONS, _CORRELATION_ANCHORS, strict=True)))
+DIFFERENCE_CMAP = LinearSegmentedColormap.from_list("difference", list(zip(_ANCHOR_POSITIONS, _DIFFERENCE_ANCHORS, strict=True)))
+
+
+# ---- figures ---------------------------------------------------------------------------------
+class Margins(NamedTuple):
+    """Space (inches) between a panel's cell and its axes, for labels, ticks and the title."""
+
+    left: float = 0.85
+    right: float = 0.25
+    bottom: float = 0.7
+    top: float = 0.45
+
+
+DEFAULT_MARGINS = Margins()
+
+
+def text_inches(text: str, fontsize: float) -> float:
+    """Rough rendered width of ``text`` (DejaVu Sans averages about 0.6 em per character)."""
+    return 0.6 * fontsize * len(text) / 72
+
+
+def new_figure(figsize: tuple[float, float], dpi: float) -> Figure:
+    """A pyplot-free ``Figure`` with an Agg canvas attached and no layout engine.
+
+    Axes are placed from inch margins (``Margins``) instead of constrained/tight layout: the
+    figure is drawn once per ``savefig`` (a layout engine adds a second, measuring pass).
+    """
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def panel_grid(
+    n_panels: int,
+    n_cols: int,
+    panel_size: tuple[float, float],
+    dpi: float,
+    title: str | None = None,
+    margins: Margins = DEFAULT_MARGINS,
+    title_band: float = 0.4,
+) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n_panels`` axes, ``n_cols`` per row, each in a ``panel_size``-inch cell.
+
+    The reference's ``PlotCombiner`` geometry: figure size ``(n_cols * w, rows * h)``; no panels
+    gives an empty ``(w, h)`` figure; ``title`` is the figure's suptitle (a ``title_band``-inch
+    strip at the top).
+
+    Returns:
+      ``(figure, axes)`` with ``len(axes) == n_panels``, row by row.
+    """
+    w, h = panel_size
+    rows = max(math.ceil(n_panels / n_cols), 1)
+    width, height = (n_cols * w, rows * h) if n_panels else (w, h)
+    fig = new_figure((width, height), dpi)
+    band = title_band if title is not None else 0.0
+    row_h = (height - band) / rows
+    axes = []
+    for k in range(n_panels):
+        r, c = divmod(k, n_cols)
+        x0 = c * w + margins.left
+        y0 = height - band - (r + 1) * row_h + margins.bottom
+        aw = max(w - margins.left - margins.right, 0.1)
+        ah = max(row_h - margins.bottom - margins.top, 0.1)
+        axes.append(fig.add_axes((x0 / width, y0 / height, aw / width, ah / height)))
+    if title is not None:
+        fig.suptitle(title, y=1 - 0.08 / height, va="top")
+    return fig, axes
+
+
+def single_panel(
+    figsize: tuple[float, float], dpi: float, title: str | None = None, margins: Margins = DEFAULT_MARGINS
+) -> tuple[Figure, Axes]:
+    """A one-axes figure with an optional suptitle (the reference's per-feature figures)."""
+    fig, axes = panel_grid(1, 1, figsize, dpi, title, margins)
+    return fig, axes[0]
+
+
+def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
+    """The figure rendered as PNG bytes (Agg)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _dotted_grid(ax: Axes, minor: bool = False) -> None:
+    if minor:
+        ax.minorticks_on()
+        ax.grid(True, which="minor", linestyle=":", linewidth=0.1, color="black")
+    ax.grid(True, which="major", linestyle=":", linewidth=1.0, color="black")
+    ax.set_axisbelow(True)
+    ax.tick_params(axis="both", which="major", labelsize=8)
+    ax.tick_params(axis="both", which="minor", labelsize=6)
+
+
+# ---- panels ------------------------------------------------------------------------------------
+def draw_pmf(ax: Axes, categories: Sequence[str], real: np.ndarray, synthetic: np.ndarray, feature: str) -> None:
+    """Side-by-side bars of two categorical distributions (the reference's ``OverlaidPMFPlotter``).
+
+    Args:
+      categories: the category labels, in spec order.
+      real, synthetic: ``[K]`` frequencies (share of rows).
+      feature: the feature name (title and x label).
+    """
+    x = np.arange(len(categories))
+    ax.bar(x - 0.2, real, width=0.4, color=REAL_COLOR, alpha=0.8, label=REAL_LABEL)
+    ax.bar(x + 0.2, synthetic, width=0.4, color=SYNTHETIC_COLOR, alpha=0.8, label=SYNTHETIC_LABEL)
+    ax.set_xticks(x, [str(c) for c in categories], rotation="vertical")
+    ax.set_xlabel(feature, fontsize=AXIS_FONT_SIZE)
+    ax.set_ylabel("Probability", fontsize=AXIS_FONT_SIZE)
+    ax.set_title(f"PMF Comparison: {feature}")
+    ax.legend()
+
+
+def _bars(ax: Axes, heights: np.ndarray, edges: np.ndarray, color: str, alpha: float, label: str) -> None:
+    """A histogram as one collection of rectangles (fast to draw; looks like ``ax.bar``)."""
+    lo, hi = edges[:-1], edges[1:]
+    zero = np.zeros_like(heights)
+    verts = np.stack([np.stack([lo, zero], -1), np.stack([lo, heights], -1), np.stack([hi, heights], -1), np.stack([hi, zero], -1)], 1)
+    bars = PolyCollection(verts, facecolors=color, edgecolors="black", linewidths=0.4, alpha=alpha, label=label)
+    ax.add_collection(bars, autolim=True)
+    ax.update_datalim(np.array([[edges[0], 0.0], [edges[-1], np.nanmax(heights) if heights.size else 0.0]]))
+
+
+def draw_pdf(
+    ax: Axes,
+    real: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    synthetic: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    feature: str,
+) -> None:
+    """Overlaid density histograms with KDE lines (the reference's ``seaborn.histplot`` panel).
+
+    Args:
+      real, synthetic: ``(density [B], edges [B + 1], kde_grid [G], kde_density [G])``; a
+        non-finite KDE (fewer than two values, zero variance) is not drawn, nor an empty histogram.
+      feature: the feature name (title).
+    """
+    for (density, edges, grid, kde), color, alpha, label in (
+        (real, REAL_COLOR, 0.8, REAL_LABEL),
+        (synthetic, SYNTHETIC_COLOR, 0.4, SYNTHETIC_LABEL),
+    ):
+        if np.all(np.isfinite(edges)):
+            _bars(ax, np.nan_to_num(density), edges, color, alpha, label)
+        if np.all(np.isfinite(kde)):
+            ax.plot(grid, kde, color=color, linewidth=1.5)
+    ax.autoscale_view()
+    _dotted_grid(ax)
+    ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
+    ax.set_ylabel("Probability Density", fontsize=AXIS_FONT_SIZE)
+    ax.set_title(f"PDF Comparison: {feature}")
+    ax.legend(loc="upper right")
+
+
+def draw_cdf(
+    ax: Axes, real: tuple[np.ndarray, np.ndarray], synthetic: tuple[np.ndarray, np.ndarray], feature: str
+) -> None:
+    """Overlaid empirical CDFs: lines with ``o`` markers (the reference's ``OverlaidCDFPlotter``).
+
+    Args:
+      real, synthetic: ``(sorted values [n], cumulative shares [n])``.
+      feature: the feature name (title).
+    """
+    for (x, y), color, label in ((real, REAL_COLOR, REAL_LABEL), (synthetic, SYNTHETIC_COLOR, SYNTHETIC_LABEL)):
+        ax.plot(x, y, marker="o", markersize=5, markeredgewidth=1, linestyle="-", linewidth=5, alpha=0.5, color=color, label=label)
+    _dotted_grid(ax, minor=True)
+    ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
+    ax.set_ylabel("Normalized Cumulative Sum", fontsize=AXIS_FONT_SIZE)
+    ax.set_title(f"CDF Comparison: {feature}")
+    ax.legend(loc="upper left")
+
+
+def log_abs(values: np.ndarray) -> np.ndarray:
+    """The alignment plots' scale, ``log(|v| + 1e-5)``."""
+    return np.log(np.abs(np.asarray(values, np.float64)) + 1e-5)
+
+
+def draw_alignment(
+    ax: Axes, real: np.ndarray, synthetic: np.ndarray, stat_name: str, title: str | None = None
+) -> None:
+    """One statistic of every continuous feature, synthetic against real on a log-abs scale.
+
+    The reference's ``DescriptiveStatsAlignmentPlotter``: chocolate points, and the identity
+    line through ``arange(min(real) - 1, max(real) + 1)`` in olive. Non-finite values (e.g. a
+    standard deviation of one row) are left out.
+
+    Args:
+      real, synthetic: ``[Dc]`` the statistic per continuous feature.
+      stat_name: e.g. ``"mean"`` or ``"q1"`` (axis labels and title).
+      title: the axes title (default ``"{stat_name} comparison"``).
+    """
+    x, y = log_abs(real), log_abs(synthetic)
+    ok = np.isfinite(x) & np.isfinite(y)
+    ax.grid(True)
+    if ok.any():
+        line = np.arange(x[ok].min() - 1, x[ok].max() + 1)
+        ax.plot(line, line, color=REAL_COLOR, linewidth=3, alpha=0.5)
+        ax.scatter(x[ok], y[ok], color="chocolate", s=40, marker="o", edgecolors="white", linewidths=0.75)
+    ax.set_title(title if title is not None else f"{stat_name} comparison")
+    ax.set_xlabel(f"real data {stat_name} (log-abs)")
+    ax.set_ylabel(f"synthetic data {stat_name} (log-abs)")
+
+
+def centred_cmap(base: LinearSegmentedColormap, vmin: float, vmax: float) -> ListedColormap:
+    """seaborn's ``center=0``: the part of ``base`` that ``[vmin, vmax]`` covers of ``[-r, r]``."""
+    r = max(vmax, -vmin, 1e-12)
+    lo, hi = Normalize(-r, r)([vmin, vmax])
+    return ListedColormap(base(np.linspace(lo, hi, 256)))
+
+
+def _luminance(rgba: np.ndarray) -> np.ndarray:
+    rgb = rgba[..., :3]
+    rgb = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return rgb @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def draw_heatmap(
+    ax: Axes,
+    matrix: np.ndarray,
+    labels: Sequence[str],
+    cmap: LinearSegmentedColormap,
+    title: str,
+    *,
+    annotate: bool = True,
+    fontsize: float = 10.0,
+    tick_fontsize: float = 10.0,
+) -> None:
+    """An annotated square heatmap with a colour bar, centred at 0 (``seaborn.heatmap`` look).
+
+    Args:
+      matrix: ``[D, D]`` values (NaN cells are left blank).
+      labels: ``D`` tick labels, rows top to bottom and columns left to right.
+      cmap: diverging colormap; only the part covering ``[min, max]`` around 0 is used.
+      title: the axes title.
+      annotate: write each value with two decimals.
+      fontsize: annotation font size.
+      tick_fontsize: tick label font size.
+    """
+    m = np.ma.masked_invalid(np.asarray(matrix, np.float64))
+    finite = m.compressed()
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    cm = centred_cmap(cmap, vmin, vmax)
+    mesh = ax.pcolormesh(m, cmap=cm, vmin=vmin, vmax=vmax)
+    n = m.shape[0]
+    ax.set_xlim(0, n)
+    ax.set_ylim(n, 0)
+    ax.set_aspect("equal")
+    ticks = np.arange(n) + 0.5
+    ax.set_xticks(ticks, list(labels), rotation="vertical")
+    ax.set_yticks(ticks, list(labels))
+    ax.tick_params(length=0, labelsize=tick_fontsize)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if annotate and finite.size:
+        colours = mesh.cmap(mesh.norm(m.filled(np.nan)))
+        light = _luminance(colours) > 0.408
+        blank = np.ma.getmaskarray(m)
+        for i in range(n):
+            for j in range(n):
+                if not blank[i, j]:
+                    ax.text(
+                        j + 0.5, i + 0.5, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=fontsize,
+                        color="0.15" if light[i, j] else "white",
+                    )
+    cbar = ax.figure.colorbar(mesh, cax=ax.inset_axes((1.04, 0.0, 0.05, 1.0)))
+    cbar.outline.set_linewidth(0)
+    cbar.ax.tick_params(labelsize=tick_fontsize)
+    ax.set_title(title)
+
+
+def draw_projection(ax: Axes, points: np.ndarray | None, name: str, color: str, title: str) -> None:
+    """A 2-D scatter (``Dim 1`` / ``Dim 2``), or the reference's failure message for ``None``."""
+    if points is None:
+        ax.set_title(f"{name}: Projection failed (rank or numeric issues).")
+        ax.axis("off")
+        return
+    ax.scatter(points[:, 0], points[:, 1], s=36, color=color, edgecolors="white", linewidths=0.75)
+    ax.set_xlabel("Dim 1")
+    ax.set_ylabel("Dim 2")
+    ax.set_title(title)
