@@ -20,6 +20,7 @@ from artifact_jax.training.protocols import ClassificationParams as Classificati
 from artifact_jax.training.protocols import GenerationParams as GenerationParams
 from artifact_jax.training.protocols import Model as Model
 from artifact_jax.training.protocols import TableSynthesizer as TableSynthesizer
+from artifact_jax.training.routines import BinaryClassificationRoutine as BinaryClassificationRoutine
 from artifact_jax.training.routines import LoaderLoss as LoaderLoss
 from artifact_jax.training.routines import RoutineContext as RoutineContext
 from artifact_jax.training.routines import TableComparison as TableComparison
@@ -37,6 +38,7 @@ __all__ = [
     "Best",
     "BestModel",
     "BinaryClassification",
+    "BinaryClassificationRoutine",
     "BinaryClassifier",
     "Checkpointing",
     "ClassificationParams",

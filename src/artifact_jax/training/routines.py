@@ -11,6 +11,8 @@ Shipped routines, as artifact-torch's:
 * ``LoaderLoss``: the mean loss over a data set in eval mode (``LOSS_VAL``, ``LOSS_TRAIN``);
 * ``TableComparison``: generate ``n_records`` rows with the current model, run a plan
   against the real table, keep its scores (``MEAN_JS_DISTANCE_TRAIN``, ...);
+* ``BinaryClassificationRoutine``: classify a held-out split with the current model, run a
+  binary-classification plan against its true labels, keep its scores (``ROC_AUC_VAL``, ...);
 * ``every``: wrap any ``ctx -> {name: float}`` function.
 """
 
@@ -23,9 +25,11 @@ from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import pandas as pd
 from flax import nnx
 
-from artifact_jax.training.protocols import GenerationParams
+from artifact_jax.training.protocols import BinaryClassification, ClassificationParams, GenerationParams
 from artifact_jax.training.state import Graphs, History, TrainState, merge
 
 
@@ -211,3 +215,107 @@ class every:
         scores = {k: float(v) for k, v in self.fn(ctx).items()}
         ctx.log(scores)
         return scores
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+def _classify_batches(
+    graph: Any, variables: Any, data: Any, batch_size: int, params: tuple[tuple[str, Any], ...]
+) -> tuple[jax.Array, jax.Array]:
+    n = n_rows_of(data)
+    idx, _ = batch_indices(n, batch_size)  # padding rows repeat row 0; eval mode, so they change nothing
+
+    def body(carry, rows):
+        model = nnx.merge(graph, *variables, copy=True)
+        out = model.classify(jax.tree.map(lambda x: x[rows], data), **dict(params))
+        return carry, (jnp.asarray(out.prob_pos, jnp.float32), jnp.asarray(out.pred_pos, bool))
+
+    _, (prob, pred) = jax.lax.scan(body, None, idx)
+    return prob.reshape(-1)[:n], pred.reshape(-1)[:n]
+
+
+@dataclasses.dataclass
+class BinaryClassificationRoutine:
+    r"""The artifact routine of a ``BinaryClassifier``: classify a split, run a plan, keep its scores.
+
+    When due, it classifies ``data`` with the current model in eval mode (one jitted scan
+    over batches, on the device that holds the training state), turns the predictions into
+    class names and runs ``plan.run(true, predicted, prob_pos, spec, tracker=ctx.tracker,
+    split=split, step=epoch)`` (the plan logs everything it computes). It returns the plan's
+    scores with the split suffix (``ROC_AUC_VAL``) for the history; ``latest`` keeps the last
+    ``Results`` and ``latest_classification`` the last ``BinaryClassification`` (numpy).
+    A routine that is not due classifies nothing.
+
+    Attributes:
+      plan: an object with ``run(true, predicted, probs_pos, spec, *, tracker, split, step) ->
+        Results``, e.g. ``artifact_jax.binary_classification.BinaryClassificationPlan``.
+      data: the split in the model's batch format (a pytree of arrays with a leading row axis).
+      true: the true class name of each row of ``data``, in order: a pandas Series (its index
+        gives the ids the plan reports and exports) or a 1-D array.
+      spec: the ``BinaryClassSpec`` of the label.
+      period: run every ``period`` epochs.
+      split: the split name (suffix of the scores: ``"VAL"``, ``"TRAIN"``; ``"VALIDATION"``
+        gives ``_VAL`` as the reference's keys).
+      params: keyword parameters of ``model.classify`` (a frozen dataclass with hashable
+        fields; they are static under ``jit``).
+      batch_size: rows per classify call; defaults to the trainer's batch size.
+
+    Example:
+      >>> routine = BinaryClassificationRoutine(plan, model.encode_frame(val), val["label"],
+      ...                                       model.spec, period=5)  # doctest: +SKIP
+      >>> Trainer(model, optax.adam(1e-3), batch_size=64, stopper=EpochBound(50),
+      ...         routines=[routine]).fit(model.encode_frame(train))  # doctest: +SKIP
+    """
+
+    plan: Any
+    data: Any
+    true: Any
+    spec: Any
+    period: int = 5
+    split: str = "VAL"
+    params: Any = ClassificationParams()
+    batch_size: int | None = None
+    latest: Any = dataclasses.field(default=None, repr=False)
+    latest_classification: Any = dataclasses.field(default=None, repr=False)
+    _placed: Any = dataclasses.field(default=None, repr=False)
+
+    def _static_params(self) -> tuple[tuple[str, Any], ...]:
+        params = self.params
+        fields = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else dict(params)
+        items = tuple(sorted(fields.items()))
+        try:
+            hash(items)
+        except TypeError as e:
+            raise ValueError(
+                f"BinaryClassificationRoutine({self.split}): params must hold hashable values (they are "
+                f"static arguments of the jitted classify); got {self.params!r}."
+            ) from e
+        return items
+
+    def __call__(self, ctx: RoutineContext) -> dict[str, float]:
+        from artifact_jax.tracking.results import qualify
+
+        if self._placed is None:
+            n = n_rows_of(self.data, f"BinaryClassificationRoutine({self.split}) data")
+            if len(self.true) != n:
+                raise ValueError(
+                    f"BinaryClassificationRoutine({self.split}): true has {len(self.true)} labels but data "
+                    f"has {n} rows; give one true class name per row, in order."
+                )
+            self._placed = ctx.put(self.data)
+        prob, pred = jax.device_get(
+            _classify_batches(
+                ctx.graphs.eval, (ctx.state.params, ctx.state.model_state), self._placed,
+                self.batch_size or ctx.batch_size, self._static_params(),
+            )
+        )  # fmt: skip
+        self.latest_classification = BinaryClassification(np.asarray(prob), np.asarray(pred))
+        negative = self.spec.negative_class
+        predicted = np.where(pred, self.spec.positive_class, negative).astype(object)
+        if isinstance(self.true, pd.Series):  # align by the true labels' ids
+            predicted = pd.Series(predicted, index=self.true.index)
+            prob = pd.Series(prob, index=self.true.index)
+        self.latest = self.plan.run(
+            self.true, predicted, prob, self.spec, tracker=ctx.tracker, split=self.split, step=ctx.epoch
+        )
+        return {qualify(name, self.split): float(value) for name, value in self.latest.scores.items()}
+
