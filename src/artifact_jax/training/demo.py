@@ -5,6 +5,11 @@
 (``LOSS_TRAIN``) and the demo's table-comparison plan on ``n_generate`` generated rows
 (``MEAN_JS_DISTANCE_TRAIN``, ...); everything logged to a tracker (MLflow by default);
 optional orbax checkpoints and resume. The CLI's ``artifact-jax demo`` is a thin wrapper.
+
+``run_classification_demo`` is ``demos/binary_classification``: the ``MLPClassifier`` on a
+table split 80/20 (scikit-learn's breast-cancer table by default), with ``LOSS_TRAIN``,
+``LOSS_VAL`` and the demo's classification plan on both splits every ``validate_every``
+epochs (``ROC_AUC_VAL``, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optax
 import pandas as pd
 from flax import nnx
@@ -232,3 +238,190 @@ def _accepts_failed(tracker: Any) -> bool:
         return "failed" in inspect.signature(tracker.close).parameters
     except (TypeError, ValueError):
         return False
+
+
+# -- the classification demo ---------------------------------------------------------------
+BREAST_CANCER_LABEL = "diagnosis"
+DEMO_CLASSIFICATION_PLAN = {
+    "scores": ["PRECISION", "RECALL", "ROC_AUC", "PR_AUC"],
+    "plots": ["SCORE_PDF", "GROUND_TRUTH_PROB_PDF"],
+    "score_collections": ["SCORE_MEANS", "SCORE_STDS", "SCORE_STATS"],
+    "plot_collections": ["THRESHOLD_VARIATION_CURVES", "CONFUSION_MATRIX_PLOTS"],
+}
+
+
+def load_classification_table(
+    data: pd.DataFrame | str | Path | None, label: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The classification demo's table and label column.
+
+    Args:
+      data: a DataFrame, a CSV/Parquet path (read as ``load_table`` does), or None for
+        scikit-learn's bundled breast-cancer table (569 rows, 30 continuous features; no
+        network), whose label ``diagnosis`` is ``"malignant"`` or ``"benign"``.
+      label: the label column; required with ``data``.
+
+    Returns:
+      ``(table, label)``.
+    """
+    if data is None:
+        if label not in (None, BREAST_CANCER_LABEL):
+            raise ValueError(
+                f"--label {label!r}: the default breast-cancer table's label is {BREAST_CANCER_LABEL!r}; "
+                "pass --data PATH to use another table."
+            )
+        from sklearn.datasets import load_breast_cancer
+
+        bunch = load_breast_cancer(as_frame=True)
+        df = bunch.frame.drop(columns="target")
+        df[BREAST_CANCER_LABEL] = np.asarray(bunch.target_names, dtype=object)[bunch.target.to_numpy()]
+        return df, BREAST_CANCER_LABEL
+    df, _ = load_table(data)
+    if label is None:
+        raise ValueError(
+            f"--label COL names the binary label column of --data; its columns are {list(df.columns)}."
+        )
+    if label not in df.columns:
+        raise ValueError(
+            f"--label {label!r} is not a column of the table; its columns are {list(df.columns)}."
+        )
+    return df, label
+
+
+def classification_plan(*, plots: bool = True) -> Any:
+    """The reference classification demo's ``BinaryClassificationPlan`` (with ``plots``, its figures too)."""
+    from artifact_jax.binary_classification import BinaryClassificationPlan
+
+    kinds = {k: list(v) for k, v in DEMO_CLASSIFICATION_PLAN.items() if plots or "plot" not in k}
+    return BinaryClassificationPlan(**kinds)
+
+
+def run_classification_demo(
+    data: pd.DataFrame | str | Path | None = None,
+    *,
+    label: str | None = None,
+    positive_class: Any = None,
+    cat: Sequence[str] | None = None,
+    cts: Sequence[str] | None = None,
+    epochs: int = 50,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    validate_every: int = 5,
+    test_size: float = 0.2,
+    threshold: float = 0.5,
+    tracking_uri: str | None = "sqlite:///mlflow.db",
+    experiment: str = "artifact-jax-demo",
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    seed: int = 0,
+    devices: int | None = None,
+    plots: bool = True,
+    progress: bool = True,
+    tracker: Any = None,
+    plan: Any = None,
+) -> DemoResult:
+    """Train the reference's MLP classifier on a table with periodic validation and tracking.
+
+    artifact-torch's ``demos/binary_classification`` in one call: the table is split 80/20
+    (``test_size``) with ``seed``, stratified by the label when both classes have two rows
+    or more (the reference does not stratify); the ``MLPClassifier`` and its preprocessing
+    are fitted on the training split and trained with Adam; every ``validate_every`` epochs
+    the eval-mode loss (``LOSS_TRAIN``, ``LOSS_VAL``) and the demo's classification plan
+    (``ROC_AUC_VAL``, ...) run on both splits, logged to a tracker (MLflow by default).
+
+    Args:
+      data: a DataFrame, a CSV/Parquet path, or None for scikit-learn's bundled
+        breast-cancer table (no network).
+      label: the binary label column (required with ``data``).
+      positive_class: the positive class (default: the last of the two in sorted order;
+        ``malignant`` for the breast-cancer table).
+      cat, cts: categorical (one-hot) / continuous (standardised) features; default: every
+        other column, numeric ones continuous.
+      epochs: training epochs (``EpochBound``).
+      batch_size, lr: Adam's batch size and learning rate (the reference's 64 and 1e-3).
+      validate_every: period (epochs) of the losses, the plan and checkpoints.
+      test_size: the held-out fraction (the ``VAL`` split).
+      threshold: predict positive iff ``p(positive) >= threshold``.
+      tracking_uri: ``tracking.tracker_from_uri`` URI (MLflow SQLite by default); None logs nothing.
+      experiment: experiment name.
+      checkpoint_dir: orbax checkpoints (every ``validate_every`` epochs); needed to ``resume``.
+      resume: continue from the latest checkpoint in ``checkpoint_dir``.
+      seed: seeds the split, initialisation and shuffles.
+      devices: shard batches over the first ``devices`` devices.
+      plots: include the plan's figures (slower).
+      progress: show the tqdm bar.
+      tracker: log to this tracker instead of ``tracking_uri`` (the caller closes it).
+      plan: validate with this plan instead of ``classification_plan(plots=plots)``.
+
+    Returns:
+      A ``DemoResult`` (``rows``: training rows; ``spec``: the ``BinaryClassSpec``);
+      ``.summary()`` is the text to print.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from artifact_jax.models.mlp_classifier import MLPClassifier
+    from artifact_jax.training.protocols import ClassificationParams
+    from artifact_jax.training.routines import BinaryClassificationRoutine
+
+    start = time.perf_counter()
+    df, label = load_classification_table(data, label)
+    n_before = len(df)
+    df = df.dropna()
+    if len(df) < 2:
+        raise ValueError(
+            f"The table has {len(df)} complete rows (of {n_before}); at least 2 are needed to split it."
+        )
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size}.")
+    counts = df[label].astype(str).value_counts()
+    stratify = df[label].astype(str) if len(counts) == 2 and counts.min() >= 2 else None
+    train_df, val_df = train_test_split(df, test_size=test_size, random_state=seed, stratify=stratify)
+    model = MLPClassifier.from_frame(
+        train_df, label, cat=cat, cts=cts, positive_class=positive_class, rngs=nnx.Rngs(seed)
+    )
+    spec = model.spec
+    train, val = model.encode_frame(train_df), model.encode_frame(val_df)
+    plan = plan if plan is not None else classification_plan(plots=plots)
+    params = ClassificationParams(threshold=threshold)
+    routines: list[Any] = []
+    for split, frame, batch in (("TRAIN", train_df, train), ("VAL", val_df, val)):
+        routines.append(LoaderLoss(batch, period=validate_every, split=split))
+        true = frame[label].astype(str)
+        routines.append(
+            BinaryClassificationRoutine(
+                plan, batch, true, spec, period=validate_every, split=split, params=params
+            )
+        )
+    owned = tracker is None and tracking_uri is not None
+    if owned:
+        from artifact_jax.tracking import tracker_from_uri
+
+        tracker = tracker_from_uri(tracking_uri, experiment=experiment)
+    if tracker is not None:
+        tracker.log_params({
+            "model": "MLPClassifier", "task": "classification", "epochs": epochs, "batch_size": batch_size,
+            "lr": lr, "validate_every": validate_every, "threshold": threshold, "seed": seed,
+            "rows_train": len(train_df), "rows_val": len(val_df), "label": label,
+            "positive_class": spec.positive_class, "n_features": len(model.preprocessor.features),
+        })  # fmt: skip
+    trainer = Trainer(
+        model,
+        optax.adam(lr),
+        batch_size=batch_size,
+        stopper=EpochBound(epochs),
+        routines=routines,
+        tracker=tracker,
+        checkpoints=None if checkpoint_dir is None else Checkpointing(checkpoint_dir, period=validate_every),
+        seed=seed,
+        devices=devices,
+        progress=progress,
+    )
+    failed = True
+    try:
+        result = trainer.fit(train, resume=resume)
+        failed = False
+    finally:
+        if owned:
+            tracker.close(failed=failed) if _accepts_failed(tracker) else tracker.close()
+    uri = tracking_uri if owned else None
+    return DemoResult(result, spec, uri, experiment, time.perf_counter() - start, len(train_df))
