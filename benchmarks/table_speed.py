@@ -36,8 +36,8 @@ warnings.filterwarnings("ignore")
 import pandas as pd
 from artifact_core.table_comparison import (TableComparisonEngine, TabularDataSpec, TableComparisonScoreType as S,
     TableComparisonScoreCollectionType as SC, TableComparisonArrayCollectionType as AC)
-real = pd.read_parquet(sys.argv[1]) if sys.argv[1].endswith("parquet") else pd.read_pickle(sys.argv[1])
-synth = pd.read_pickle(sys.argv[2])
+real = pd.read_csv(sys.argv[1], float_precision="round_trip")
+synth = pd.read_csv(sys.argv[2], float_precision="round_trip")
 cts = json.loads(sys.argv[3])
 spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real.columns if c not in cts])
 engine = TableComparisonEngine.build(spec)
@@ -84,8 +84,13 @@ def main() -> None:
     args = p.parse_args()
 
     base = pd.read_csv(args.data, index_col=0)
-    real, synth = heart_like(base, args.rows, 0), heart_like(base, args.rows, 1)
-    synth_warm = heart_like(base, args.rows, 2)
+    tmp = tempfile.TemporaryDirectory()
+    paths = {}
+    for name, seed in (("real", 0), ("synth", 1), ("synth_warm", 2)):
+        paths[name] = f"{tmp.name}/{name}.csv"
+        heart_like(base, args.rows, seed).to_csv(paths[name], index=False)
+    # both libraries read the same CSV files (pandas 3 here, pandas 2 in the reference venv)
+    real, synth, synth_warm = (pd.read_csv(paths[n]) for n in ("real", "synth", "synth_warm"))
 
     import jax
 
@@ -108,12 +113,11 @@ def main() -> None:
 
     ref = None
     if not args.skip_ref:
-        with tempfile.TemporaryDirectory() as tmp:
-            real.to_pickle(f"{tmp}/real.pkl")
-            synth.to_pickle(f"{tmp}/synth.pkl")
-            out = subprocess.run([ensure_ref(args.ref_python), "-c", REF_SCRIPT, f"{tmp}/real.pkl", f"{tmp}/synth.pkl",
-                                  json.dumps(CTS)], capture_output=True, text=True, check=True)
-            ref = json.loads(out.stdout.strip().splitlines()[-1])
+        out = subprocess.run([ensure_ref(args.ref_python), "-c", REF_SCRIPT, paths["real"], paths["synth"],
+                              json.dumps(CTS)], capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(out.stderr[-3000:])
+        ref = json.loads(out.stdout.strip().splitlines()[-1])
         diffs = [abs(ours.scores[k] - ref["values"][k]) for k in ("MEAN_JS_DISTANCE", "CORRELATION_DISTANCE")]
         diffs += [abs(ours.score_collections["JS_DISTANCE"][f] - v) for f, v in ref["values"]["JS_DISTANCE"].items()]
         rel = [abs(ours.array_collections[n][f] - np.array(v)).max() / abs(np.array(v)).max()

@@ -126,7 +126,7 @@ def describe_columns(real: EncodedTable, synth: EncodedTable, stats: tuple[str, 
     """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic."""
 
     def table(t: EncodedTable) -> dict[str, jax.Array]:
-        return jax.vmap(lambda x, w: statistics.describe(x, w, stats), in_axes=(1, 1))(t.cts, _cts_weight(t))
+        return statistics.describe(t.cts, _cts_weight(t), stats)
 
     r, s = table(real), table(synth)
     return {k: jnp.stack([r[k], s[k]], axis=-1) for k in stats}

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from artifact_jax.kernels.histograms import masked_range
+
 CATEGORICAL_ASSOCIATIONS = ("CRAMERS_V", "THEILS_U")
 CONTINUOUS_ASSOCIATIONS = ("PEARSON", "SPEARMAN", "KENDALL")
 VECTOR_DISTANCE_METRICS = ("L2", "MAE", "RMSE", "COSINE_SIMILARITY")
@@ -365,50 +367,56 @@ def association_matrix(
     valid = valid.astype(bool)
     n = jnp.sum(valid.astype(dtype))
 
-    # The one O(N) product: [onehot | centred x | centred average ranks].
+    # The O(N) products. One-hot columns are built by static per-column compares (no gather).
+    # Category counts are integers: their Gram runs in float32, exact below 2**24 rows (the
+    # float64 path keeps float64 above that); the value blocks run in the data dtype.
     x = jnp.where(valid[:, None], cts, 0)
     x = jnp.where(valid[:, None], x - jnp.sum(x, axis=0, keepdims=True) / n, 0)
-    local_code = np.concatenate(
-        [np.arange(k, dtype=np.int32) for k in n_categories] or [np.zeros(0, np.int32)]
-    )
-    blocks = [(cat.astype(jnp.int32)[:, col_id] == local_code[None, :]).astype(dtype), x]
+    codes = cat.astype(jnp.int32)
+    # compares along rows of the transposed codes vectorise far better on CPU than strided
+    # column slices; one transpose of the [C, N] result is cheaper than the slow compares.
+    codes_t = codes.T
+    onehot = jnp.concatenate(
+        [codes_t[j][None, :] == jnp.arange(k, dtype=jnp.int32)[:, None] for j, k in enumerate(n_categories)]
+        or [jnp.zeros((0, cat.shape[0]), bool)],
+        axis=0,
+    ).T & valid[:, None]
+    count_dtype = jnp.float32 if (dtype == jnp.float32 or cat.shape[0] < 2**24) else dtype
+    oh = onehot.astype(count_dtype)
+    table = jnp.matmul(oh.T, oh, precision=_HIGHEST).astype(dtype)
+    value_blocks = [x]
     if continuous != "PEARSON" and dc:
         dense, average, ties = jax.vmap(_ranks, in_axes=(1, None))(cts, valid)  # [Dc, N], [Dc, N], [Dc]
         if continuous == "SPEARMAN":
             rank = jnp.where(valid[:, None], average.T, 0)
-            blocks.append(jnp.where(valid[:, None], rank - jnp.sum(rank, axis=0, keepdims=True) / n, 0))
-    z = jnp.concatenate(blocks, axis=1) * valid[:, None].astype(dtype)
-    gram = jnp.matmul(z.T, z, precision=_HIGHEST)
-    c = int(col_id.shape[0])
-
+            value_blocks.append(jnp.where(valid[:, None], rank - jnp.sum(rank, axis=0, keepdims=True) / n, 0))
+    values = jnp.concatenate(value_blocks, axis=1)
+    value_gram = jnp.matmul(values.T, values, precision=_HIGHEST)
+    cross = jnp.matmul(onehot.astype(dtype).T, x, precision=_HIGHEST)  # [C, Dc] per-category sums
     # Continuous x continuous.
     if continuous == "PEARSON":
-        cc = _pearson(gram[c : c + dc, c : c + dc])
+        cc = _pearson(value_gram[:dc, :dc])
     elif continuous == "SPEARMAN":
-        cc = _pearson(gram[c + dc :, c + dc :])
+        cc = _pearson(value_gram[dc:, dc:])
     else:
         ii, jj = np.triu_indices(dc, 1)
         pair = lambda ij: _kendall_from_ranks(dense[ij[0]], dense[ij[1]], ties[ij[0]], ties[ij[1]], valid)
         tau = lax.map(pair, (jnp.asarray(ii), jnp.asarray(jj))) if ii.size else (jnp.zeros((0,), dtype))
         cc = jnp.zeros((dc, dc), dtype).at[ii, jj].set(tau).at[jj, ii].set(tau)
 
-    # Categorical blocks, all pairs at once from the Gram matrix.
-    table = gram[:c, :c]
+    # Categorical blocks, all pairs at once from the count Gram matrix.
     counts = jnp.diagonal(table)
     if categorical == "CRAMERS_V":
         kk = _cramers_v(table, counts, col_id, dk, n)
     else:
         kk = _theils_u(table, counts, col_id, dk, n)
     total = jnp.sum(x, axis=0)
-    kc = _correlation_ratio(
-        gram[:c, c : c + dc], counts, total, jnp.diagonal(gram[c : c + dc, c : c + dc]), col_id, dk, n
-    )
+    kc = _correlation_ratio(cross, counts, total, jnp.diagonal(value_gram)[:dc], col_id, dk, n)
 
     m = jnp.concatenate([jnp.concatenate([cc, kc.T], axis=1), jnp.concatenate([kc, kk], axis=1)], axis=0)
     m = jnp.where(jnp.isfinite(m), m, 0)
     m = jnp.where(jnp.eye(dc + dk, dtype=bool), 1, m)
-    lo = jnp.min(jnp.where(valid[:, None], cts, jnp.inf), axis=0, initial=jnp.inf)
-    hi = jnp.max(jnp.where(valid[:, None], cts, -jnp.inf), axis=0, initial=-jnp.inf)
+    lo, hi = masked_range(cts, jnp.broadcast_to(valid[:, None], cts.shape))
     single = jnp.concatenate([lo == hi, _segment_sum((counts > 0).astype(dtype), col_id, dk) == 1])
     m = jnp.where(single[:, None] | single[None, :], 0, m)
     return m[perm][:, perm]

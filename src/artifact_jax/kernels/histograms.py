@@ -17,10 +17,22 @@ import numpy as np
 
 
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Minimum and maximum of ``x[weight]`` for one column (``+inf``/``-inf`` if empty)."""
-    lo = jnp.min(jnp.where(weight, x, jnp.inf))
-    hi = jnp.max(jnp.where(weight, x, -jnp.inf))
-    return lo, hi
+    """Per-column minimum and maximum of ``x[weight]`` (``+inf``/``-inf`` for an empty column).
+
+    Args:
+      x: ``[N, D]`` values.
+      weight: ``[N, D]`` bool, the values that count.
+
+    Returns:
+      ``(lo [D], hi [D])``.
+    """
+    # XLA on CPU runs a plain reduction ~10x faster than one fused with a select: take the
+    # plain one when every value counts (the common case); ``cond`` runs only one branch
+    # (under ``vmap`` it becomes a select and both run, still correct).
+    def masked(x, weight):
+        return jnp.min(jnp.where(weight, x, jnp.inf), axis=0), jnp.max(jnp.where(weight, x, -jnp.inf), axis=0)
+
+    return jax.lax.cond(jnp.all(weight), lambda x, w: (jnp.min(x, axis=0), jnp.max(x, axis=0)), masked, x, weight)
 
 
 def _linspace_edges(lo: np.ndarray, hi: np.ndarray, n_bins: int) -> np.ndarray:
@@ -117,8 +129,8 @@ def pooled_histograms(
     Returns:
       ``(counts_real [D, n_bins], counts_synth [D, n_bins], edges [D, n_bins + 1])``.
     """
-    lo_r, hi_r = jax.vmap(masked_range, in_axes=1)(x_real, w_real)
-    lo_s, hi_s = jax.vmap(masked_range, in_axes=1)(x_synth, w_synth)
+    lo_r, hi_r = masked_range(x_real, w_real)
+    lo_s, hi_s = masked_range(x_synth, w_synth)
     edges = bin_edges(jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s), n_bins)
     index = jax.vmap(bin_index, in_axes=(1, 0), out_axes=1)
     counts_real = column_counts(index(x_real, edges), w_real, n_bins)

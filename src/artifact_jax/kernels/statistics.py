@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
+from artifact_jax.kernels.histograms import masked_range
+
 STATISTICS = ("MEAN", "STD", "VARIANCE", "MEDIAN", "Q1", "Q3", "MIN", "MAX")
 _QUANTILES = {"MEDIAN": 0.5, "Q1": 0.25, "Q3": 0.75}
 
@@ -18,47 +20,54 @@ def _lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
 
 
 def describe(x: jax.Array, weight: jax.Array, stats: Sequence[str] = STATISTICS) -> dict[str, jax.Array]:
-    r"""Statistics of ``x[weight]`` for one column.
+    r"""Statistics of ``x[weight]``, per column.
 
     MEAN :math:`\bar x = \frac1n \sum x_i`; VARIANCE :math:`\frac{1}{n-1}\sum (x_i - \bar x)^2`
     and STD its root (ddof = 1, NaN for ``n < 2``); MEDIAN, Q1, Q3 the 0.5, 0.25, 0.75
-    quantiles with linear interpolation at position ``q (n - 1)`` of the sorted values; MIN,
-    MAX. An empty column gives NaN everywhere. Quantiles sort the column; they are only
-    computed when asked for.
+    quantiles with linear interpolation at position ``q (n - 1)`` of the sorted values (numpy's
+    ``lerp``); MIN, MAX. An empty column gives NaN everywhere. Quantiles sort the columns; they
+    are only computed when asked for.
 
     Args:
-      x: ``[N]`` values.
-      weight: ``[N]`` bool, the values that count.
+      x: ``[N, D]`` values (a ``[N]`` column works too).
+      weight: bool of ``x``'s shape, the values that count.
       stats: names from ``STATISTICS`` (static).
 
     Returns:
-      ``{name: scalar}`` for each requested statistic.
+      ``{name: [D]}`` for each requested statistic.
     """
-    n = weight.sum().astype(x.dtype)
+    n = weight.sum(axis=0).astype(x.dtype)
     nan = jnp.asarray(jnp.nan, x.dtype)
     out: dict[str, jax.Array] = {}
-    mean = jnp.where(weight, x, 0).sum() / n
+    # A plain reduction is ~10x faster on CPU than one fused with the mask, so the mask is
+    # applied only when some entry does not count (``cond`` runs one branch).
+    full = jnp.all(weight)
+    xm = jax.lax.cond(full, lambda x, w: x, lambda x, w: jnp.where(w, x, 0), x, weight)
+    mean = xm.sum(axis=0) / n
     if "MEAN" in stats:
         out["MEAN"] = mean
     if "STD" in stats or "VARIANCE" in stats:
-        var = jnp.where(weight, (x - mean) ** 2, 0).sum() / (n - 1)
-        var = jnp.where(n > 1, var, nan)
+        dev = jax.lax.cond(full, lambda d, w: d, lambda d, w: jnp.where(w, d, 0), x - mean, weight)
+        var = jnp.where(n > 1, (dev * dev).sum(axis=0) / (n - 1), nan)
         if "VARIANCE" in stats:
             out["VARIANCE"] = var
         if "STD" in stats:
             out["STD"] = jnp.sqrt(var)
-    if "MIN" in stats:
-        out["MIN"] = jnp.where(n > 0, jnp.min(jnp.where(weight, x, jnp.inf)), nan)
-    if "MAX" in stats:
-        out["MAX"] = jnp.where(n > 0, jnp.max(jnp.where(weight, x, -jnp.inf)), nan)
+    if "MIN" in stats or "MAX" in stats:
+        lo, hi = masked_range(x, weight)
+        if "MIN" in stats:
+            out["MIN"] = jnp.where(n > 0, lo, nan)
+        if "MAX" in stats:
+            out["MAX"] = jnp.where(n > 0, hi, nan)
     wanted = [s for s in stats if s in _QUANTILES]
     if wanted:
-        ordered = jnp.sort(jnp.where(weight, x, jnp.inf))
+        ordered = jnp.sort(jnp.where(weight, x, jnp.inf), axis=0)
         last = jnp.maximum(n - 1, 0)
         for s in wanted:
             pos = _QUANTILES[s] * last
             lo = jnp.floor(pos)
             hi = jnp.minimum(lo + 1, last)
-            a, b = ordered[lo.astype(jnp.int32)], ordered[hi.astype(jnp.int32)]
+            a = jnp.take_along_axis(ordered, lo.astype(jnp.int32)[None], axis=0)[0]
+            b = jnp.take_along_axis(ordered, hi.astype(jnp.int32)[None], axis=0)[0]
             out[s] = jnp.where(n > 0, _lerp(a, b, pos - lo), nan)
     return out
