@@ -1,9 +1,16 @@
 """artifact-jax: validate and train tabular-synthesis and classification models in JAX.
 
+The evaluation API (specs, encoding, plans, tracking, ``table_comparison``) is imported
+eagerly; the training and binary-classification names load on first use, so that
+``import artifact_jax`` for standalone evaluation does not pay for Flax and orbax.
+
 Example:
   >>> import artifact_jax as aj
   >>> from artifact_jax import table_comparison as tc  # doctest: +SKIP
 """
+
+import importlib
+from typing import Any
 
 from artifact_jax import table_comparison
 from artifact_jax.encoding import EncodedTable, Layout, encode, encode_tables
@@ -20,22 +27,57 @@ from artifact_jax.tracking import (
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "binary_classification": ("artifact_jax.binary_classification", None),
+    "BinaryClassificationPlan": ("artifact_jax.binary_classification", "BinaryClassificationPlan"),
+    "training": ("artifact_jax.training", None),
+    "Trainer": ("artifact_jax.training", "Trainer"),
+    "EpochBound": ("artifact_jax.training", "EpochBound"),
+    "Patience": ("artifact_jax.training", "Patience"),
+    "BestModel": ("artifact_jax.training", "BestModel"),
+    "Checkpointing": ("artifact_jax.training", "Checkpointing"),
+    "models": ("artifact_jax.models", None),
+    "TabularVAE": ("artifact_jax.models", "TabularVAE"),
+    "MLPClassifier": ("artifact_jax.models", "MLPClassifier"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the training and binary-classification names on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'artifact_jax' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = importlib.import_module(module)
+    return value if attr is None else getattr(value, attr)
+
+
 __all__ = [
+    "BestModel",
     "BinaryClassSpec",
+    "BinaryClassificationPlan",
+    "Checkpointing",
     "EncodedTable",
+    "EpochBound",
     "FilesystemTracker",
     "InMemoryTracker",
     "Layout",
+    "MLPClassifier",
     "MlflowTracker",
+    "Patience",
     "Results",
     "TableComparisonPlan",
     "TabularDataSpec",
+    "TabularVAE",
     "Tracker",
+    "Trainer",
+    "binary_classification",
     "compare",
     "default_plan",
     "encode",
     "encode_tables",
     "log_results",
+    "models",
     "table_comparison",
     "tracker_from_uri",
+    "training",
 ]
