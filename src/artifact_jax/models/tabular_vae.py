@@ -171,6 +171,11 @@ class TabularVAE(nnx.Module):
         cts, cat = self.preprocessor.decode_arrays(self.sample_codes(n_records, k_codes, temperature), k_bins)
         return EncodedTable(cts, jnp.zeros(cts.shape, bool), cat, jnp.ones((n_records,), bool))
 
+    def to_frame(self, table: Any) -> pd.DataFrame:
+        """An ``EncodedTable`` from ``sample`` (device or numpy arrays) as a DataFrame in the
+        training table's columns and dtypes (the host step of ``generate``)."""
+        return self.preprocessor.to_frame(np.asarray(table.cts), np.asarray(table.cat))
+
     def generate(self, n_records: int, *, rngs: nnx.Rngs, temperature: float = 1.0) -> pd.DataFrame:
         """``n_records`` synthetic rows as a DataFrame in the training table's columns and dtypes.
 

@@ -116,11 +116,16 @@ def make_epoch(
 
 
 class Timings:
-    """Wall-clock seconds per named phase: ``with timings("epochs"): ...``."""
+    """Wall-clock seconds per named phase: ``with timings("epochs"): ...``.
+
+    ``timeline`` lists every timed block as ``(name, start, end)`` (``time.perf_counter``
+    seconds), so a profiler can attribute, e.g., compile events to phases.
+    """
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
         self.first: dict[str, float] = {}
+        self.timeline: list[tuple[str, float, float]] = []
 
     @contextlib.contextmanager
     def __call__(self, name: str):
@@ -128,7 +133,9 @@ class Timings:
         try:
             yield
         finally:
-            elapsed = time.perf_counter() - start
+            end = time.perf_counter()
+            elapsed = end - start
+            self.timeline.append((name, start, end))
             self.first.setdefault(name, elapsed)
             self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
 
@@ -166,8 +173,9 @@ class TrainResult(NamedTuple):
       stop_reason: why training stopped.
       best: the ``stopping.Best`` (epoch, value, variables) or None.
       timings: wall seconds per phase: ``epochs`` (device work, the first epoch's compile
-        included; ``first_epoch`` separately), each routine by name, ``checkpoints``,
-        ``logging``.
+        included; ``first_epoch`` separately), each routine by name (and its sub-phases as
+        ``Routine[SPLIT]/part``), ``checkpoints``, ``logging``.
+      timeline: every timed block as ``(phase, start, end)`` in ``time.perf_counter`` seconds.
     """
 
     history: Any
@@ -176,6 +184,7 @@ class TrainResult(NamedTuple):
     stop_reason: str
     best: stopping.Best | None
     timings: dict[str, float]
+    timeline: tuple[tuple[str, float, float], ...] = ()
 
 
 class Trainer:
@@ -303,6 +312,7 @@ class Trainer:
                 best = None if restored.best is None else stopping.Best(*restored.best)
                 latest = {k: v for row in history.rows for k, v in row.items() if k != "epoch"}
             epoch = int(state.epoch)
+            self._each_routine("start", epoch, graphs, state, history, clock)
             bar = tqdm(
                 total=stopping.max_epochs(self.stopper), initial=epoch, disable=not self.progress,
                 desc="train", unit="epoch", dynamic_ncols=True,
@@ -337,6 +347,7 @@ class Trainer:
                     latest.update((k, v) for k, v in row.items() if k != "epoch")
                     bar.set_postfix_str(" ".join(f"{k}={v:.4g}" for k, v in latest.items()), refresh=False)
                     bar.update(1)
+            self._each_routine("finish", epoch, graphs, state, history, clock)
         finally:
             if manager is not None:
                 with clock("checkpoints"):
@@ -345,7 +356,9 @@ class Trainer:
         if self.restore_best and best is not None:
             state = state._replace(params=best.variables[0], model_state=best.variables[1])
         nnx.update(self.model, state.params, state.model_state)
-        return TrainResult(history.frame(), state, self.model, reason, best, clock.totals())
+        return TrainResult(
+            history.frame(), state, self.model, reason, best, clock.totals(), tuple(clock.timeline)
+        )
 
     def _run_routines(
         self, epoch: int, graphs: Graphs, state: TrainState, history: History, clock: Timings
@@ -354,13 +367,27 @@ class Trainer:
         if not due:
             return {}
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
-        ctx = RoutineContext(epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size)
+        ctx = RoutineContext(
+            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock
+        )
         scores: dict[str, float] = {}
         for routine in due:
             name = type(routine).__name__ + (f"[{routine.split}]" if hasattr(routine, "split") else "")
             with clock(name):
                 scores.update(routine(ctx))
         return scores
+
+    def _each_routine(
+        self, method: str, epoch: int, graphs: Graphs, state: TrainState, history: History, clock: Timings
+    ) -> None:
+        """Call ``routine.<method>(ctx)`` (``start``, ``finish``) on the routines that define it."""
+        key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
+        ctx = RoutineContext(
+            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock
+        )
+        for routine in self.routines:
+            if callable(getattr(routine, method, None)):
+                getattr(routine, method)(ctx)
 
     @staticmethod
     def _nan_message(epoch: int, manager: Any, scores: dict[str, float]) -> str:

@@ -70,13 +70,17 @@ class TableSynthesizer(Model, Protocol):
 
     ``generate`` returns a DataFrame in the training table's columns and dtypes (host).
     ``sample`` is its jittable core: device arrays in the layout of
-    ``artifact_jax.encoding.EncodedTable``, so that a plan can score them without a
-    pandas round trip.
+    ``artifact_jax.encoding.EncodedTable`` (the spec's feature order and vocabulary), so
+    that a plan can score them without a pandas round trip; ``to_frame`` turns such a
+    table into the DataFrame ``generate`` would return. ``routines.TableComparison`` uses
+    ``sample``/``to_frame`` when a model has them and ``generate`` otherwise.
     """
 
     def generate(self, n_records: int, *, rngs: nnx.Rngs, **params: Any) -> pd.DataFrame: ...
 
     def sample(self, n_records: int, *, key: jax.Array, **params: Any) -> Any: ...
+
+    def to_frame(self, table: Any) -> pd.DataFrame: ...
 
 
 class BinaryClassification(NamedTuple):

@@ -4,13 +4,18 @@ A routine is any object with a ``period`` (epochs) and ``__call__(ctx) -> {name:
 The returned scores go into the history; the routine logs them itself to
 ``ctx.tracker`` (the trainer logs only the device hooks' scores). A routine that is
 not due is not called at all, so nothing is generated or evaluated in vain
-(the reference generates every epoch, bug 7).
+(the reference generates every epoch, bug 7). A routine may also define
+``finish(ctx)``: the trainer calls it once after the last epoch (to wait for work the
+routine left running, such as plots being drawn in worker processes), and
+``start(ctx)`` before the first epoch (to prepare, e.g. compile on a thread).
 
 Shipped routines, as artifact-torch's:
 
 * ``LoaderLoss``: the mean loss over a data set in eval mode (``LOSS_VAL``, ``LOSS_TRAIN``);
 * ``TableComparison``: generate ``n_records`` rows with the current model, run a plan
-  against the real table, keep its scores (``MEAN_JS_DISTANCE_TRAIN``, ...);
+  against the real table, keep its scores (``MEAN_JS_DISTANCE_TRAIN``, ...); for a model
+  with ``sample``/``to_frame`` the rows are generated and scored in one jitted device call
+  (a DataFrame is only built for the tracker's CSV export or host-only artifacts);
 * ``BinaryClassificationRoutine``: classify a held-out split with the current model, run a
   binary-classification plan against its true labels, keep its scores (``ROC_AUC_VAL``, ...);
 * ``every``: wrap any ``ctx -> {name: float}`` function.
@@ -18,6 +23,9 @@ Shipped routines, as artifact-torch's:
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import copy
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping
@@ -45,6 +53,7 @@ class RoutineContext(NamedTuple):
       history: the scores of the previous epochs.
       sharding: where the state lives (replicated over a mesh), or None for one device.
       batch_size: the trainer's batch size.
+      clock: the trainer's ``Timings``; ``ctx.timed(name)`` adds a sub-phase to it.
     """
 
     epoch: int
@@ -55,6 +64,11 @@ class RoutineContext(NamedTuple):
     history: History
     sharding: Any = None
     batch_size: int = 512
+    clock: Any = None
+
+    def timed(self, name: str) -> contextlib.AbstractContextManager:
+        """Time a block as the phase ``name`` of the trainer's timings (no-op without a clock)."""
+        return self.clock(name) if self.clock is not None else contextlib.nullcontext()
 
     def model(self) -> nnx.Module:
         """The current model in eval mode, on copies of the state's variables."""
@@ -162,25 +176,50 @@ def _generate(model: Any, n_records: int, key: jax.Array, params: Any) -> Any:
     return model.generate(n_records, rngs=nnx.Rngs(key), **dataclasses.asdict(params))
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _sample_and_score(graph: Any, program: Any, n_records: int, params: Any, variables: Any, real: Any, key: jax.Array):
+    """Generate ``n_records`` rows in eval mode and run the plan's program on them: one XLA call."""
+    model = nnx.merge(graph, *variables, copy=True)
+    synthetic = model.sample(n_records, key=key, **dataclasses.asdict(params))
+    synthetic = synthetic._replace(cts=synthetic.cts.astype(real.cts.dtype))
+    return program(real, synthetic), synthetic
+
+
 @dataclasses.dataclass
 class TableComparison:
     """The artifact routine of a ``TableSynthesizer``: generate, run a plan, keep its scores.
 
-    When due, it generates ``n_records`` rows with the current model (eval mode), runs
-    ``plan.run(real, synthetic, spec, tracker=ctx.tracker, split=split, step=epoch)``
-    (the plan logs everything it computes) and returns the plan's scores with the split
-    suffix (``MEAN_JS_DISTANCE_TRAIN``) for the history. ``latest`` keeps the last
-    ``Results`` (score collections, arrays, plots) for the caller.
+    When due, it generates ``n_records`` rows with the current model (eval mode), runs the
+    plan against ``real``, logs everything the plan computes to ``ctx.tracker`` (names
+    suffixed with ``split``, step = epoch, the generated table as CSV) and returns the
+    plan's scores with the split suffix (``MEAN_JS_DISTANCE_TRAIN``) for the history.
+    ``latest`` keeps the last ``Results`` (score collections, arrays, plots) for the caller.
+
+    Two paths, same numbers:
+
+    * **device** (default when the model has ``sample`` and ``to_frame`` and the plan has
+      ``compile``/``finalize``): ``real`` is encoded and put on the device once; each
+      validation is ONE jitted call that samples an ``EncodedTable`` and runs the plan's
+      compiled program on it (float64, as ``plan.run``), compiled once for the run. The
+      rows become a DataFrame (``model.to_frame``) only when the tracker exports them or
+      the plan has host-only artifacts.
+    * **DataFrame**: ``generate(model, n_records, key, params) -> DataFrame`` (given, or
+      for models without ``sample``), then ``plan.run(real, synthetic, spec, ...)``.
 
     Attributes:
-      plan: an object with ``run(real, synthetic, spec, *, tracker, split, step) -> Results``.
+      plan: a ``TableComparisonPlan`` (or any object with ``run(real, synthetic, spec, *,
+        tracker, split, step) -> Results``).
       real: the real table (a DataFrame).
       spec: the data spec of ``real``.
       n_records: rows to generate.
       period: run every ``period`` epochs.
       split: the split name of ``real`` (suffix of the scores).
-      params: generation parameters passed to ``model.generate``.
-      generate: ``(model, n_records, key, params) -> DataFrame``; default ``model.generate``.
+      params: generation parameters passed to ``model.sample`` / ``model.generate``.
+      generate: ``(model, n_records, key, params) -> DataFrame``; forces the DataFrame path.
+      render: a ``figures.PlotWorkers`` pool (device path only): the plan's built-in plots
+        are drawn and rendered there while training goes on, and logged as
+        ``RenderedFigure`` (PNG) when ready, at the latest by ``finish`` (the trainer calls
+        it after the last epoch). Without it, figures are drawn in this process.
     """
 
     plan: Any
@@ -190,15 +229,125 @@ class TableComparison:
     period: int = 5
     split: str = "TRAIN"
     params: Any = GenerationParams()
-    generate: Callable[..., Any] = _generate
+    generate: Callable[..., Any] | None = None
+    render: Any = None
     latest: Any = dataclasses.field(default=None, repr=False)
+    _placed: Any = dataclasses.field(default=None, repr=False)
+    _pending: list = dataclasses.field(default_factory=list, repr=False)
 
     def __call__(self, ctx: RoutineContext) -> dict[str, float]:
-        synthetic = self.generate(ctx.model(), self.n_records, ctx.key, self.params)
-        self.latest = self.plan.run(
-            self.real, synthetic, self.spec, tracker=ctx.tracker, split=self.split, step=ctx.epoch
-        )
+        model = ctx.model()
+        if self._on_device_ok(model):
+            self.latest = self._on_device(ctx, model)
+        else:
+            with ctx.timed(f"{type(self).__name__}[{self.split}]/generate"):
+                synthetic = (self.generate or _generate)(model, self.n_records, ctx.key, self.params)
+            self.latest = self.plan.run(
+                self.real, synthetic, self.spec, tracker=ctx.tracker, split=self.split, step=ctx.epoch
+            )
         return {f"{name}_{self.split}": float(value) for name, value in self.latest.scores.items()}
+
+    def _on_device_ok(self, model: Any) -> bool:
+        return (
+            self.generate is None and hasattr(model, "sample") and hasattr(model, "to_frame")
+            and hasattr(self.plan, "compile") and hasattr(self.plan, "finalize")
+        )  # fmt: skip
+
+    def start(self, ctx: RoutineContext) -> None:
+        """Before the first epoch: encode ``real`` and compile the validation call on a thread.
+
+        XLA compiles the sample-and-score program while the trainer compiles and runs the
+        first epochs (compiling releases the GIL).
+        """
+        if self._on_device_ok(ctx.model()):
+            self._prepare(ctx, ahead=ctx.sharding is None)
+
+    def _prepare(self, ctx: RoutineContext, *, ahead: bool = False) -> None:
+        """Encode and place ``real`` once; with ``ahead``, compile the call in the background."""
+        if self._placed is not None:
+            return
+        from artifact_jax.encoding import encode_tables
+
+        with jax.enable_x64(True):
+            layout, (real,) = encode_tables([self.real], self.spec, names=["real"])
+            program, real = self.plan.compile(self.spec, layout), ctx.put(real)
+        compiled = None
+        if ahead:  # abstract arguments: the state itself is donated to the next epoch
+            shape = lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype)  # noqa: E731
+            args = (
+                ctx.graphs.eval, program, self.n_records, self.params,
+                jax.tree.map(shape, (ctx.state.params, ctx.state.model_state)), real, shape(ctx.key),
+            )  # fmt: skip
+
+            def compile_call() -> Any:
+                with jax.enable_x64(True):  # thread-local
+                    return _sample_and_score.lower(*args).compile()
+
+            pool = concurrent.futures.ThreadPoolExecutor(1)
+            compiled = pool.submit(compile_call)
+            pool.shutdown(wait=False)
+        self._placed = (program, real, compiled)
+
+    def _on_device(self, ctx: RoutineContext, model: Any) -> Any:
+        phase = f"{type(self).__name__}[{self.split}]/"
+        self._prepare(ctx)
+        program, real, compiled = self._placed
+        with jax.enable_x64(True), ctx.timed(phase + "sample+score"):  # float64 reductions, as plan.run
+            variables = (ctx.state.params, ctx.state.model_state)
+            if compiled is not None:
+                out = compiled.result()(variables, real, ctx.key)
+            else:
+                out = _sample_and_score(ctx.graphs.eval, program, self.n_records, self.params, variables, real, ctx.key)
+            numbers, synthetic = jax.device_get(out)
+        entries = list(getattr(self.plan, "entries", ()))
+        offload = [e for e in entries if self._offloaded(e)]
+        host_only = any(a.device is None for _, _, a, _ in entries)
+        frame = model.to_frame(synthetic) if ctx.tracker is not None or host_only else None
+        with ctx.timed(phase + "finalize"):
+            plan = self.plan
+            if offload:  # the same plan without the plots the workers draw
+                plan = copy.copy(self.plan)
+                plan.entries = [e for e in entries if e not in offload]
+            results = plan.finalize(numbers, self.spec, self.real, frame)
+        if ctx.tracker is not None:
+            with ctx.timed(phase + "log"):
+                self.plan.log(ctx.tracker, results, frame, split=self.split, step=ctx.epoch)
+        if offload:
+            with ctx.timed(phase + "plots"):
+                for kind, key, _, hp in offload:
+                    future = self.render.submit(kind, key, hp, numbers.get(f"{kind}/{key}"), self.spec)
+                    self._pending.append((future, results, kind, key, ctx.epoch))
+                self._harvest(ctx, wait=False)
+        return results
+
+    def _offloaded(self, entry: tuple[str, str, Any, Any]) -> bool:
+        from artifact_jax.training.figures import built_in
+
+        kind, key, artifact, _ = entry
+        return (
+            self.render is not None and kind in ("plots", "plot_collections")
+            and artifact.device is not None and built_in(kind, key, artifact)
+        )  # fmt: skip
+
+    def _harvest(self, ctx: RoutineContext, *, wait: bool) -> None:
+        """Put finished renders into their ``Results`` and log them (in submission order)."""
+        from artifact_jax.tracking.results import qualify
+
+        while self._pending and (wait or self._pending[0][0].done()):
+            future, results, kind, key, epoch = self._pending.pop(0)
+            figure = future.result()
+            getattr(results, kind)[key] = figure
+            if ctx.tracker is not None:
+                name = qualify(key, self.split)
+                if kind == "plots":
+                    ctx.tracker.log_plot(name, figure, step=epoch)
+                else:
+                    ctx.tracker.log_plot_collection(name, figure, step=epoch)
+
+    def finish(self, ctx: RoutineContext) -> None:
+        """After the last epoch: wait for the plots still being drawn and log them."""
+        with ctx.timed(f"{type(self).__name__}[{self.split}]/plots"):
+            self._harvest(ctx, wait=True)
 
 
 @dataclasses.dataclass(frozen=True)
