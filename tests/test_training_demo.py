@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from artifact_jax.training.demo import load_table, run_demo
+from artifact_jax.training.demo import demo_plan, load_table, run_demo
 
 HEART = Path(__file__).parent / "data" / "heart_real.csv"
 CAT = ["Sex", "ChestPainType", "FastingBS", "RestingECG", "ExerciseAngina", "ST_Slope", "HeartDisease"]
@@ -35,6 +37,16 @@ def test_demo_validates_every_n_epochs_and_logs_to_the_tracker(tmp_path):
     assert tracker.params["model"] == "TabularVAE"
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir() if p.name.isdigit()) == ["4"]
     assert "Trained 4 epochs on 200 rows" in result.summary()
+    # the device path (sample + plan program in one jit) scores exactly the table it exports
+    [_, (step, file)] = tracker.files["TABULAR_DATA_SYNTHETIC"]
+    synthetic = pd.read_csv(io.BytesIO(file.data))
+    assert step == 4 and synthetic.shape == (100, 12)
+    expected = demo_plan(plots=False).run(small_heart(), synthetic, result.spec)
+    for name, value in expected.scores.items():
+        assert tracker.scores[f"{name}_TRAIN"][-1] == (4, pytest.approx(value, abs=1e-9)), name
+    assert tracker.score_collections["JS_DISTANCE_TRAIN"][-1][1] == pytest.approx(
+        expected.score_collections["JS_DISTANCE"], abs=1e-9
+    )
 
 
 def test_demo_defaults_to_penguins_and_reads_csv_with_an_index_column():
@@ -44,3 +56,41 @@ def test_demo_defaults_to_penguins_and_reads_csv_with_an_index_column():
     assert list(heart.columns)[:2] == ["Age", "Sex"] and heart.shape == (918, 12)
     with pytest.raises(ValueError, match="does not exist"):
         load_table("no/such.csv")
+
+
+def test_demo_run_is_in_mlflow_with_metrics_and_plots_at_every_validation_epoch(tmp_path):
+    """The acceptance check: read the run back from the SQLite store with ``MlflowClient``."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = run_demo(
+        small_heart(), cat=CAT, epochs=4, batch_size=64, validate_every=2, n_generate=100,
+        tracking_uri=uri, experiment="demo-test", progress=False, render_workers=1,
+    )  # fmt: skip
+    client = MlflowClient(uri)
+    [run] = client.search_runs([client.get_experiment_by_name("demo-test").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.params["model"] == "TabularVAE"
+    steps = lambda name: [m.step for m in client.get_metric_history(run.info.run_id, name)]  # noqa: E731
+    for name in (
+        "LOSS_TRAIN",
+        "MEAN_JS_DISTANCE_TRAIN",
+        "CORRELATION_DISTANCE_TRAIN",
+        "JS_DISTANCE_TRAIN/Age",
+    ):
+        assert steps(name) == [2, 4], name
+    assert steps("LOSS_EPOCH") == [1, 2, 3, 4]
+    artifacts = lambda path: {a.path.rsplit("/", 1)[-1] for a in client.list_artifacts(run.info.run_id, path)}  # noqa: E731
+    for plot in (
+        "PDF_TRAIN",
+        "CDF_TRAIN",
+        "PCA_JUXTAPOSITION_TRAIN",
+        "CORRELATION_HEATMAP_JUXTAPOSITION_TRAIN",
+    ):
+        assert artifacts(f"plots/{plot}") == {"step_000002.png", "step_000004.png"}, plot
+    assert artifacts("plot_collections/PDF_TRAIN/step_000004") == {f"{f}.png" for f in small_heart().columns}
+    assert artifacts("array_collections/MEAN_JUXTAPOSITION_TRAIN") == {"step_000002.npz", "step_000004.npz"}
+    assert artifacts("files/TABULAR_DATA_SYNTHETIC/step_000004") == {"synthetic_TRAIN.csv"}
+    png = client.download_artifacts(run.info.run_id, "plots/PDF_TRAIN/step_000004.png", str(tmp_path))
+    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"mlflow ui --backend-store-uri {uri}" in result.summary()
+    assert result.timings["plots_cpu"] > 0

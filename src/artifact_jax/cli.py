@@ -154,6 +154,10 @@ def demo_command(args: argparse.Namespace) -> int:
     for name, value in DEMO_DEFAULTS[args.task].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if not args.no_compilation_cache:
+        from artifact_jax.training.demo import use_compilation_cache
+
+        use_compilation_cache(args.compilation_cache)
     if args.task == "classification":
         return classification_demo_command(args)
     if args.label is not None:
@@ -177,6 +181,7 @@ def demo_command(args: argparse.Namespace) -> int:
         devices=args.devices,
         plots=not args.no_plots,
         progress=not args.no_progress,
+        render_workers=args.render_workers,
     )
     print(result.summary())
     return 0
@@ -231,6 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--devices", type=int, default=None, help="shard batches over this many devices")
     demo.add_argument("--no-plots", action="store_true", help="numeric validation artifacts only")
     demo.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    demo.add_argument(
+        "--render-workers", type=int, default=None,
+        help="processes drawing the plots alongside training (default: CPUs, at most 4; 0: in-process)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--compilation-cache", default=None, metavar="DIR",
+        help="persistent XLA compilation cache (default: ~/.cache/artifact-jax/xla, or $JAX_COMPILATION_CACHE_DIR)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--no-compilation-cache", action="store_true", help="compile everything afresh, store nothing"
+    )
     demo.set_defaults(func=demo_command)
     return parser
 

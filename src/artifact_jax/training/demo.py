@@ -14,12 +14,16 @@ epochs (``ROC_AUC_VAL``, ...).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 import optax
 import pandas as pd
@@ -27,6 +31,7 @@ from flax import nnx
 
 from artifact_jax.models.tabular_vae import TabularVAE
 from artifact_jax.training.checkpoints import Checkpointing
+from artifact_jax.training.figures import PlotWorkers
 from artifact_jax.training.loop import Trainer, TrainResult
 from artifact_jax.training.protocols import GenerationParams
 from artifact_jax.training.routines import LoaderLoss, TableComparison
@@ -51,6 +56,45 @@ DEMO_PLAN = {
     ],
     "plot_collections": ["PDF", "CDF"],
 }
+
+
+def default_compilation_cache() -> Path:
+    """``$XDG_CACHE_HOME/artifact-jax/xla`` (``~/.cache/artifact-jax/xla`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "artifact-jax" / "xla"
+
+
+def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
+    """Turn on JAX's persistent compilation cache (process-wide), so reruns skip XLA compiles.
+
+    XLA compiles every jitted program the first time a process calls it (the demo: the
+    epoch, the loader loss and the validation program, a few seconds on CPU). With the
+    cache on, compiled executables are stored in ``directory`` and a later process with the
+    same programs, jax version and device loads them instead. Entry points call this (the
+    ``artifact-jax demo`` CLI does, unless ``--no-compilation-cache`` or
+    ``JAX_ENABLE_COMPILATION_CACHE=false``); the library never does it on its own. It must
+    run before the process's first compile. If ``JAX_COMPILATION_CACHE_DIR`` (or
+    ``jax_compilation_cache_dir``) is already set, that directory is kept. Programs with host
+    callbacks (a plan's exact ``pd.cut`` edges) are never stored, so validation still
+    compiles once per process.
+
+    Args:
+      directory: where to store the cache; default ``default_compilation_cache()``.
+
+    Returns:
+      The cache directory in use, or None if it could not be created (caching stays off).
+    """
+    if not jax.config.jax_enable_compilation_cache:  # JAX_ENABLE_COMPILATION_CACHE=false opts out
+        return None
+    current = jax.config.jax_compilation_cache_dir
+    path = Path(current) if current else Path(directory) if directory is not None else default_compilation_cache()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the demo's programs are small
+    return path
 
 
 def load_table(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, Sequence[str] | None]:
@@ -106,6 +150,9 @@ class DemoResult:
       experiment: the experiment name.
       seconds: wall time of the whole demo.
       rows: rows of the training table after dropping incomplete ones.
+      timings: wall seconds of ``setup`` (table, spec, model, tracker), ``fit`` and
+        ``close`` (waiting for the tracker to write everything queued); ``plots_cpu``: CPU
+        seconds the plot workers spent drawing and rendering (they run alongside).
     """
 
     train: TrainResult
@@ -114,6 +161,7 @@ class DemoResult:
     experiment: str
     seconds: float
     rows: int
+    timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         """A few lines: epochs, final scores, timings, and how to look at the run."""
@@ -122,7 +170,9 @@ class DemoResult:
         lines = [
             f"Trained {len(h)} epochs on {self.rows} rows in {self.seconds:.1f} s ({self.train.stop_reason}).",
             "Final scores: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()),
-            "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.train.timings.items()),
+            "Time: " + ", ".join(
+                f"{k} {v:.1f}s" for k, v in {**self.timings, **self.train.timings}.items() if "/" not in k
+            ),
         ]
         uri = self.tracking_uri
         if uri and (uri.startswith(("sqlite:", "http:", "https:", "file:", "postgresql:", "mysql:"))):
@@ -152,6 +202,8 @@ def run_demo(
     plots: bool = True,
     progress: bool = True,
     tracker: Any = None,
+    plan: Any = None,
+    render_workers: int | None = None,
 ) -> DemoResult:
     """Train the demo's beta-VAE on a table with periodic validation, tracking and checkpoints.
 
@@ -173,6 +225,10 @@ def run_demo(
       plots: include the plan's plots (slower; off for benchmarks of the numbers).
       progress: show the tqdm bar.
       tracker: log to this tracker instead of ``tracking_uri`` (the caller closes it).
+      plan: validate with this plan instead of ``demo_plan(plots=plots)``.
+      render_workers: processes that draw and render the plots while training goes on
+        (``figures.PlotWorkers``); default: the number of CPUs (at most 4); 0 draws them
+        in this process.
 
     Returns:
       A ``DemoResult``; ``.summary()`` is the text to print.
@@ -188,47 +244,79 @@ def run_demo(
 
     spec = TabularDataSpec.from_df(df, cts_features=cts, cat_features=cat)
     df = df[list(spec.features)]
-    model = TabularVAE.from_frame(df, spec, rngs=nnx.Rngs(seed, noise=seed + 1))
-    train = model.encode_frame(df)
-    routines: list[Any] = [LoaderLoss(train, period=validate_every, split="TRAIN")]
-    plan = demo_plan(plots=plots)
-    if plan is not None:
-        params = GenerationParams(temperature=temperature)
-        routines.append(
-            TableComparison(plan, df, spec, n_records=n_generate, period=validate_every, params=params)
-        )
+    plan = plan if plan is not None else demo_plan(plots=plots)
+    params = {
+        "model": "TabularVAE", "epochs": epochs, "batch_size": batch_size, "lr": lr,
+        "validate_every": validate_every, "n_generate": n_generate, "temperature": temperature,
+        "seed": seed, "rows": len(df), "features": ",".join(spec.features),
+    }  # fmt: skip
     owned = tracker is None and tracking_uri is not None
-    if owned:
-        from artifact_jax.tracking import tracker_from_uri
-
-        tracker = tracker_from_uri(tracking_uri, experiment=experiment)
-    if tracker is not None:
-        tracker.log_params({
-            "model": "TabularVAE", "epochs": epochs, "batch_size": batch_size, "lr": lr,
-            "validate_every": validate_every, "n_generate": n_generate, "temperature": temperature,
-            "seed": seed, "rows": len(df), "features": ",".join(spec.features),
-        })  # fmt: skip
-    trainer = Trainer(
-        model,
-        optax.adam(lr),
-        batch_size=batch_size,
-        stopper=EpochBound(epochs),
-        routines=routines,
-        tracker=tracker,
-        checkpoints=None if checkpoint_dir is None else Checkpointing(checkpoint_dir, period=validate_every),
-        seed=seed,
-        devices=devices,
-        progress=progress,
-    )
-    failed = True
-    try:
-        result = trainer.fit(train, resume=resume)
-        failed = False
-    finally:
-        if owned:
-            tracker.close(failed=failed) if _accepts_failed(tracker) else tracker.close()
+    timings: dict[str, float] = {}
+    with contextlib.ExitStack() as stack:
+        workers = None
+        if render_workers != 0 and any("plot" in e[0] for e in getattr(plan, "entries", ())):
+            workers = stack.enter_context(PlotWorkers(render_workers))  # they import matplotlib meanwhile
+        if owned:  # MLflow sets up its store on a thread while the model is built and compiled
+            opening = stack.enter_context(ThreadPoolExecutor(1)).submit(_open_tracker, tracking_uri, experiment, params)
+            tracker = _Deferred(opening)
+        elif tracker is not None:
+            tracker.log_params(params)
+        model = TabularVAE.from_frame(df, spec, rngs=nnx.Rngs(seed, noise=seed + 1))
+        train = model.encode_frame(df)
+        routines: list[Any] = [LoaderLoss(train, period=validate_every, split="TRAIN")]
+        if plan is not None:
+            generation = GenerationParams(temperature=temperature)
+            routines.append(TableComparison(
+                plan, df, spec, n_records=n_generate, period=validate_every, params=generation, render=workers
+            ))  # fmt: skip
+        trainer = Trainer(
+            model,
+            optax.adam(lr),
+            batch_size=batch_size,
+            stopper=EpochBound(epochs),
+            routines=routines,
+            tracker=tracker,
+            checkpoints=None if checkpoint_dir is None else Checkpointing(checkpoint_dir, period=validate_every),
+            seed=seed,
+            devices=devices,
+            progress=progress,
+        )
+        timings["setup"] = time.perf_counter() - start
+        failed = True
+        try:
+            result = trainer.fit(train, resume=resume)
+            failed = False
+        finally:
+            timings["fit"] = time.perf_counter() - start - timings["setup"]
+            if owned and tracker.ready():
+                tracker.close(failed=failed) if _accepts_failed(tracker) else tracker.close()
+            timings["close"] = time.perf_counter() - start - timings["setup"] - timings["fit"]
+    if workers is not None:
+        timings["plots_cpu"] = workers.cpu_seconds
     uri = tracking_uri if owned else None
-    return DemoResult(result, spec, uri, experiment, time.perf_counter() - start, len(df))
+    return DemoResult(result, spec, uri, experiment, time.perf_counter() - start, len(df), timings)
+
+
+def _open_tracker(uri: str, experiment: str, params: dict[str, Any]) -> Any:
+    from artifact_jax.tracking import tracker_from_uri
+
+    tracker = tracker_from_uri(uri, experiment=experiment)
+    tracker.log_params(params)
+    return tracker
+
+
+class _Deferred:
+    """A tracker being opened on a thread: attribute access waits for it (and raises its error)."""
+
+    def __init__(self, future: Any):
+        self._future = future
+
+    def ready(self) -> bool:
+        """Whether the tracker was opened (False: opening it failed; nothing to close)."""
+        return self._future.exception() is None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._future.result(), name)
 
 
 def _accepts_failed(tracker: Any) -> bool:
