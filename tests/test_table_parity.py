@@ -68,15 +68,29 @@ def test_js_distance_and_mean(dataset):
 
 
 def test_correlation_distance_all_combinations(dataset):
+    """All 2 x 3 association settings in one compiled program, then the 4 vector distances."""
+    import jax
+
+    from artifact_jax.artifacts.table_comparison import AssociationHyperparams, association_matrices
+    from artifact_jax.encoding import encode_tables
+    from artifact_jax.kernels.associations import vector_distance
+
     _, real, synth, spec, ref = dataset
-    for cat, by_cts in ref["correlation_distance"].items():
-        for cts, by_metric in by_cts.items():
-            for metric, expected in by_metric.items():
-                ours = tc.correlation_distance(
-                    real, synth, spec, categorical_association_type=cat,
-                    continuous_association_type=cts, vector_distance_metric=metric,
-                )
+    combos = [(cat, cts) for cat in ref["correlation_distance"] for cts in ref["correlation_distance"][cat]]
+    with jax.enable_x64(True):
+        layout, (r, s) = encode_tables([real, synth], spec)
+        matrices = jax.jit(
+            lambda r, s: [association_matrices(r, s, layout, AssociationHyperparams(*c)) for c in combos]
+        )(r, s)
+        for (cat, cts), m in zip(combos, matrices, strict=True):
+            for metric, expected in ref["correlation_distance"][cat][cts].items():
+                ours = float(vector_distance(m[0], m[1], metric))
                 assert ours == pytest.approx(expected, abs=1e-9), (cat, cts, metric)
+    # and once through the public function, with non-default settings
+    assert tc.correlation_distance(
+        real, synth, spec, categorical_association_type="THEILS_U", continuous_association_type="SPEARMAN",
+        vector_distance_metric="MAE",
+    ) == pytest.approx(ref["correlation_distance"]["THEILS_U"]["SPEARMAN"]["MAE"], abs=1e-9)
 
 
 def test_juxtapositions(dataset):

@@ -82,7 +82,7 @@ def _close(a, b, tol):
     np.testing.assert_allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=tol, atol=tol)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(table_pair(), st.sampled_from([1, 3, 10, 100]))
 def test_js_matches_pandas_scipy(pair, n_bins):
     real, synth = pair
@@ -96,7 +96,7 @@ def test_js_matches_pandas_scipy(pair, n_bins):
     _close(list(ours.values()), list(ref.values()), 1e-9)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(table_pair())
 def test_statistics_match_pandas(pair):
     real, synth = pair
