@@ -32,8 +32,8 @@ def test_compare_writes_results_and_summary(tmp_path, capsys):
 
 
 def test_compare_with_spec_file_and_config(tmp_path):
-    from artifact_jax.spec import TabularDataSpec
     from artifact_jax.cli import read_table
+    from artifact_jax.spec import TabularDataSpec
 
     real = read_table(DATA / "heart_real.csv")
     TabularDataSpec.from_df(real, cat_features=["FastingBS", "HeartDisease"]).to_json(tmp_path / "spec.json")

@@ -55,8 +55,18 @@ from artifact_jax.artifacts.binary_types import (
     ThresholdVariationCurveType,
     ThresholdVariationMetric,
 )
-from artifact_jax.artifacts.config import build_hyperparams, load_config
-from artifact_jax.artifacts.registry import KINDS, Artifact, NoHyperparams, Registry, resolve
+from artifact_jax.artifacts.config import load_config
+from artifact_jax.artifacts.registry import (
+    KINDS,
+    Artifact,
+    Entry,
+    NoHyperparams,
+    Registry,
+    entries_params,
+    plan_entries,
+    resolve,
+    with_artifact,
+)
 from artifact_jax.plans import Results
 from artifact_jax.spec import BinaryClassSpec
 
@@ -118,9 +128,6 @@ def register(
       >>> compute("N_ROWS", [1, 0], [1, 1], None, BinaryClassSpec(["0", "1"], "1"), registry=reg)
       2.0
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not one of {', '.join(KINDS)}.")
-
     def host(numbers: Any, hp: Any, ctx: BinaryContext) -> Any:
         del numbers
         if ctx.inputs is None:
@@ -128,9 +135,7 @@ def register(
         x = ctx.inputs
         return fn(x.y_true, x.y_pred, x.prob_pos, ctx.spec, **dataclasses.asdict(hp))
 
-    out = {k: dict(v) for k, v in registry.items()}
-    out.setdefault(kind, {})[name] = Artifact(host, hyperparams or NoHyperparams)
-    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+    return with_artifact(registry, kind, name, Artifact(host, hyperparams or NoHyperparams))
 
 
 def bucket(n: int) -> int:
@@ -180,25 +185,12 @@ class BinaryClassificationPlan:
         registry = registry if registry is not None else REGISTRY
         cfg = load_config(self.toolkit, config)
         requested = dict(zip(KINDS, (scores, arrays, plots, score_collections, array_collections, plot_collections), strict=True))
-        self.entries: list[tuple[str, str, Artifact, Any]] = []
-        for kind, names in requested.items():
-            if isinstance(names, str | Enum):
-                raise ValueError(f"{kind} must be a list of artifact names, got {names!r}.")
-            for name in names:
-                _, key = resolve(registry, name, kind)
-                art = registry[kind][key]
-                extra = (overrides or {}).get((kind, key), {})
-                hp = build_hyperparams(art.hyperparams, key, cfg.get(kind, {}).get(key, {}), extra)
-                self.entries.append((kind, key, art, hp))
+        self.entries: list[Entry] = plan_entries(registry, requested, cfg, overrides)
         self.export = export
 
     def params(self) -> dict[str, Any]:
         """The plan's artifacts and hyperparameters, flat, for ``tracker.log_params``."""
-        out: dict[str, Any] = {}
-        for kind, key, _, hp in self.entries:
-            fields = dataclasses.asdict(hp)
-            out[f"{kind}/{key}"] = ",".join(f"{k}={v}" for k, v in fields.items()) or "-"
-        return out
+        return entries_params(self.entries)
 
     def compile(self) -> Callable[[BinaryInputs], dict[str, Any]]:
         """The jitted device program: ``BinaryInputs -> {"kind/NAME": arrays}``.

@@ -22,8 +22,16 @@ import numpy as np
 import pandas as pd
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from artifact_jax.artifacts.config import build_hyperparams, load_config
-from artifact_jax.artifacts.registry import KINDS, Artifact, Context, Registry, resolve
+from artifact_jax.artifacts.config import load_config
+from artifact_jax.artifacts.registry import (
+    KINDS,
+    Context,
+    Entry,
+    Registry,
+    entries_params,
+    plan_entries,
+    resolve,
+)
 from artifact_jax.encoding import EncodedTable, Layout, encode_tables
 from artifact_jax.spec import TabularDataSpec
 
@@ -129,24 +137,11 @@ class TableComparisonPlan:
         registry = registry if registry is not None else _table_registry()
         cfg = load_config(self.toolkit, config)
         requested = dict(zip(KINDS, (scores, arrays, plots, score_collections, array_collections, plot_collections), strict=True))
-        self.entries: list[tuple[str, str, Artifact, Any]] = []
-        for kind, names in requested.items():
-            if isinstance(names, str | Enum):
-                raise ValueError(f"{kind} must be a list of artifact names, got {names!r}.")
-            for name in names:
-                _, key = resolve(registry, name, kind)
-                art = registry[kind][key]
-                extra = (overrides or {}).get((kind, key), {})
-                hp = build_hyperparams(art.hyperparams, key, cfg.get(kind, {}).get(key, {}), extra)
-                self.entries.append((kind, key, art, hp))
+        self.entries: list[Entry] = plan_entries(registry, requested, cfg, overrides)
 
     def params(self) -> dict[str, Any]:
         """The plan's artifacts and hyperparameters, flat, for ``tracker.log_params``."""
-        out: dict[str, Any] = {}
-        for kind, key, _, hp in self.entries:
-            fields = dataclasses.asdict(hp)
-            out[f"{kind}/{key}"] = ",".join(f"{k}={v}" for k, v in fields.items()) or "-"
-        return out
+        return entries_params(self.entries)
 
     def compile(
         self, spec: TabularDataSpec, layout: Layout | None = None

@@ -12,10 +12,12 @@ a new mapping; the built-in ones are never mutated.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, NamedTuple
+
+from artifact_jax.artifacts.config import build_hyperparams
 
 KINDS = ("scores", "arrays", "plots", "score_collections", "array_collections", "plot_collections")
 
@@ -70,6 +72,15 @@ def resolve(registry: Registry, name: str | Enum, kind: str | None = None) -> tu
     raise ValueError(f"Unknown artifact {key!r}{where}; known: {', '.join(known)}.")
 
 
+def with_artifact(registry: Registry, kind: str, name: str, artifact: Artifact) -> Registry:
+    """A read-only copy of ``registry`` with ``artifact`` under ``kind``/``name``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {', '.join(KINDS)}.")
+    out = {k: dict(v) for k, v in registry.items()}
+    out.setdefault(kind, {})[name] = artifact
+    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+
+
 def register(
     registry: Registry,
     name: str,
@@ -90,9 +101,6 @@ def register(
     Returns:
       The extended registry.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not one of {', '.join(KINDS)}.")
-    hp_cls = hyperparams or NoHyperparams
 
     def host(numbers: Any, hp: Any, ctx: Context) -> Any:
         del numbers
@@ -100,6 +108,40 @@ def register(
             raise ValueError(f"Custom artifact {name!r} needs DataFrames; run the plan with DataFrames.")
         return fn(ctx.real, ctx.synthetic, ctx.spec, **dataclasses.asdict(hp))
 
-    out = {k: dict(v) for k, v in registry.items()}
-    out.setdefault(kind, {})[name] = Artifact(host, hp_cls)
-    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+    return with_artifact(registry, kind, name, Artifact(host, hyperparams or NoHyperparams))
+
+
+Entry = tuple[str, str, Artifact, Any]  # (kind, key, artifact, hyperparameters)
+
+
+def plan_entries(
+    registry: Registry,
+    requested: Mapping[str, Sequence[str | Enum]],
+    config: Mapping[str, Any],
+    overrides: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+) -> list[Entry]:
+    """Resolve a plan's artifact names (per kind) and build their hyperparameters.
+
+    Hyperparameters are the dataclass defaults, then ``config[kind][NAME]``, then
+    ``overrides[(kind, NAME)]``.
+    """
+    entries: list[Entry] = []
+    for kind, names in requested.items():
+        if isinstance(names, str | Enum):
+            raise ValueError(f"{kind} must be a list of artifact names, got {names!r}.")
+        for name in names:
+            _, key = resolve(registry, name, kind)
+            art = registry[kind][key]
+            extra = (overrides or {}).get((kind, key), {})
+            hp = build_hyperparams(art.hyperparams, key, config.get(kind, {}).get(key, {}), extra)
+            entries.append((kind, key, art, hp))
+    return entries
+
+
+def entries_params(entries: Sequence[Entry]) -> dict[str, str]:
+    """A plan's artifacts and hyperparameters, flat, for ``tracker.log_params``."""
+    out: dict[str, str] = {}
+    for kind, key, _, hp in entries:
+        fields = dataclasses.asdict(hp)
+        out[f"{kind}/{key}"] = ",".join(f"{k}={v}" for k, v in fields.items()) or "-"
+    return out
