@@ -163,6 +163,20 @@ class DemoResult:
     rows: int
     timings: dict[str, float] = field(default_factory=dict)
 
+    def _time_line(self) -> str:
+        t, own = self.train.timings, self.timings
+        routines = {k: v for k, v in t.items() if "[" in k and "/" not in k}
+        parts = {
+            "setup": own.get("setup"), "epochs": t.get("epochs"),
+            **routines,
+            "waiting for plots": sum(v for k, v in t.items() if k.endswith("/plots") and k.split("/")[0] in routines) or None,
+            "checkpoints": t.get("checkpoints"), "closing the tracker": own.get("close"),
+        }  # fmt: skip
+        line = ", ".join(f"{k} {v:.1f}s" for k, v in parts.items() if v is not None)
+        if own.get("plots_cpu"):
+            line += f" (plot workers: {own['plots_cpu']:.1f} CPU s alongside)"
+        return line
+
     def summary(self) -> str:
         """A few lines: epochs, final scores, timings, and how to look at the run."""
         h = self.train.history
@@ -170,9 +184,7 @@ class DemoResult:
         lines = [
             f"Trained {len(h)} epochs on {self.rows} rows in {self.seconds:.1f} s ({self.train.stop_reason}).",
             "Final scores: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()),
-            "Time: " + ", ".join(
-                f"{k} {v:.1f}s" for k, v in {**self.timings, **self.train.timings}.items() if "/" not in k
-            ),
+            "Time: " + self._time_line(),
         ]
         uri = self.tracking_uri
         if uri and (uri.startswith(("sqlite:", "http:", "https:", "file:", "postgresql:", "mysql:"))):
@@ -306,17 +318,31 @@ def _open_tracker(uri: str, experiment: str, params: dict[str, Any]) -> Any:
 
 
 class _Deferred:
-    """A tracker being opened on a thread: attribute access waits for it (and raises its error)."""
+    """A tracker being opened on a thread (MLflow takes seconds to set up its store).
+
+    Until it is open, ``log_*`` calls are kept, in order, and replayed by the first call
+    after it opened (so training never waits for it); any other attribute waits for it.
+    If opening failed, the next call raises that error. Drive it from one thread.
+    """
 
     def __init__(self, future: Any):
-        self._future = future
+        self._future, self._held = future, []
 
     def ready(self) -> bool:
-        """Whether the tracker was opened (False: opening it failed; nothing to close)."""
+        """Wait until the tracker is open; False if opening it failed (nothing to close)."""
         return self._future.exception() is None
 
+    def _replay(self) -> Any:
+        tracker = self._future.result()
+        while self._held:
+            name, args, kwargs = self._held.pop(0)
+            getattr(tracker, name)(*args, **kwargs)
+        return tracker
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._future.result(), name)
+        if name.startswith("log_") and not self._future.done():
+            return lambda *args, **kwargs: self._held.append((name, args, kwargs))
+        return getattr(self._replay(), name)
 
 
 def _accepts_failed(tracker: Any) -> bool:

@@ -295,7 +295,9 @@ class TableComparison:
         with jax.enable_x64(True), ctx.timed(phase + "sample+score"):  # float64 reductions, as plan.run
             variables = (ctx.state.params, ctx.state.model_state)
             if compiled is not None:
-                out = compiled.result()(variables, real, ctx.key)
+                with ctx.timed(phase + "compile wait"):  # the compile started by ``start``
+                    call = compiled.result()
+                out = call(variables, real, ctx.key)
             else:
                 out = _sample_and_score(ctx.graphs.eval, program, self.n_records, self.params, variables, real, ctx.key)
             numbers, synthetic = jax.device_get(out)
