@@ -1,13 +1,15 @@
-"""2-D projections of a masked table: PCA (SVD), truncated SVD and exact t-SNE, pure ``jnp``.
+"""2-D projections of a masked table: PCA, truncated SVD and exact t-SNE, pure ``jnp``.
 
 Rows carry a bool ``weight`` (``False`` for padding or rows to ignore), so tables of any length
 run with static shapes and two tables can share one fit. The reference (artifact-core 0.2.1)
 calls scikit-learn; the conventions here are scikit-learn's:
 
 * PCA centres the data and takes the top right singular vectors; TruncatedSVD does not centre.
-  Signs follow ``sklearn.utils.extmath.svd_flip(u_based_decision=False)``: the largest-magnitude
-  loading of every component is positive, so coordinates match scikit-learn's (it computes
-  TruncatedSVD approximately, with randomized SVD; here the SVD is exact).
+  Both come from the small ``F x F`` Gram matrix (``top_eigh``: subspace iteration and Jacobi
+  rotations in plain XLA ops; no LAPACK custom call, see ``jacobi_eigh``). Signs follow
+  ``sklearn.utils.extmath.svd_flip(u_based_decision=False)``: the largest-magnitude loading of
+  every component is positive, so coordinates match scikit-learn's (which computes TruncatedSVD
+  approximately, by randomized SVD).
 * t-SNE is ``sklearn.manifold.TSNE(method="exact")``: perplexity-calibrated Gaussian affinities
   (binary search on the precision, tolerance 1e-5, at most 100 steps), Student-t similarities
   with one degree of freedom, early exaggeration 12 for 250 iterations with momentum 0.5, then
@@ -96,21 +98,98 @@ def _flip_signs(vt: jax.Array) -> jax.Array:
     return vt * jnp.where(pick < 0, -1, 1).astype(vt.dtype)
 
 
+def jacobi_eigh(a: jax.Array, sweeps: int = 12) -> tuple[jax.Array, jax.Array]:
+    r"""All eigenpairs of a small symmetric matrix by cyclic Jacobi rotations, in plain XLA ops.
+
+    Each rotation :math:`J_{pq}` zeroes :math:`a_{pq}` (Golub & Van Loan, Alg. 8.5.2); ``sweeps``
+    passes over all pairs converge quadratically. No LAPACK call: jaxlib 0.10's batched LAPACK
+    kernels block an XLA:CPU pool thread while waiting for work queued on the same pool, which
+    can deadlock a program that runs several of them at once.
+
+    Args:
+      a: ``[n, n]`` symmetric matrix (``n`` small: the cost is ``O(n^5)`` per sweep).
+      sweeps: passes over the ``n (n - 1) / 2`` pairs (static).
+
+    Returns:
+      ``(eigenvalues [n], eigenvectors [n, n])`` (columns), unordered.
+    """
+    n = a.shape[0]
+    if n == 1:
+        return a[0], jnp.ones((1, 1), a.dtype)
+    pairs = jnp.asarray([(p, q) for p in range(n) for q in range(p + 1, n)], jnp.int32)
+    eye = jnp.eye(n, dtype=a.dtype)
+    hi = lax.Precision.HIGHEST
+
+    def rotate(i, state):
+        a, v = state
+        p, q = pairs[i % pairs.shape[0], 0], pairs[i % pairs.shape[0], 1]
+        apq = a[p, q]
+        tau = (a[q, q] - a[p, p]) / (2 * jnp.where(apq == 0, 1, apq))
+        t = jnp.where(tau >= 0, 1, -1).astype(a.dtype) / (jnp.abs(tau) + jnp.sqrt(1 + tau * tau))
+        c = jnp.where(apq == 0, 1, 1 / jnp.sqrt(1 + t * t))
+        s = jnp.where(apq == 0, 0, t * c)
+        j = eye.at[p, p].set(c).at[q, q].set(c).at[p, q].set(s).at[q, p].set(-s)
+        return jnp.dot(j.T, jnp.dot(a, j, precision=hi), precision=hi), jnp.dot(v, j, precision=hi)
+
+    a, v = lax.fori_loop(0, sweeps * pairs.shape[0], rotate, (a, eye))
+    return jnp.diagonal(a), v
+
+
+def _orthonormal_columns(q: jax.Array) -> jax.Array:
+    """Modified Gram-Schmidt, twice (columns that vanish stay zero)."""
+    cols: list[jax.Array] = []
+    for j in range(q.shape[1]):
+        v = q[:, j]
+        for _ in range(2):
+            for u in cols:
+                v = v - jnp.dot(u, v) * u
+        norm = jnp.sqrt(jnp.dot(v, v))
+        cols.append(v / jnp.where(norm > 0, norm, 1))
+    return jnp.stack(cols, axis=1)
+
+
+def top_eigh(g: jax.Array, k: int, oversample: int = 8, n_iter: int = 40) -> tuple[jax.Array, jax.Array]:
+    r"""The ``k`` largest eigenpairs of a symmetric positive semi-definite ``F x F`` matrix.
+
+    Subspace iteration with :math:`b = k + 	ext{oversample}` vectors on :math:`(G/\|G\|)^2`
+    (each step shrinks the unwanted directions by :math:`(\lambda_{b+1}/\lambda_k)^2`), then
+    Rayleigh-Ritz: the ``b x b`` projected matrix is diagonalised by ``jacobi_eigh``. When
+    ``F <= b`` the whole matrix is diagonalised directly (exact). All in plain XLA ops.
+
+    Returns:
+      ``(eigenvalues [k], eigenvectors [k, F])`` (rows), largest first.
+    """
+    f = g.shape[0]
+    b = min(f, k + oversample)
+    hi = lax.Precision.HIGHEST
+    if b < f:
+        h = g / jnp.maximum(jnp.sqrt((g * g).sum()), jnp.finfo(g.dtype).tiny)
+        h = jnp.dot(h, h, precision=hi)
+        q0 = _orthonormal_columns(jax.random.normal(jax.random.PRNGKey(0), (f, b), g.dtype))
+        q = lax.fori_loop(0, n_iter, lambda i, q: _orthonormal_columns(jnp.dot(h, q, precision=hi)), q0)
+        t = jnp.dot(q.T, jnp.dot(g, q, precision=hi), precision=hi)
+    else:
+        q, t = jnp.eye(f, dtype=g.dtype), g
+    values, vectors = jacobi_eigh((t + t.T) / 2)
+    order = jnp.argsort(-values)[:k]
+    return values[order], jnp.dot(q, vectors[:, order], precision=hi).T
+
+
 def _svd_fit(x: jax.Array, weight: jax.Array, n_components: int, center: bool) -> LinearFit:
-    """Top right singular vectors of the (centred) valid rows, from the SVD of their ``F x F`` Gram
-    matrix ``X^T X = V S^2 V^T`` (scikit-learn's ``covariance_eigh`` route, its default when
-    ``n >> F``): one pass over the rows, then an SVD of a small matrix, so the cost does not
-    depend on LAPACK's threading of a tall ``N x F`` decomposition."""
+    """Top right singular vectors of the (centred) valid rows from their ``F x F`` Gram matrix
+    ``X^T X = V S^2 V^T`` (scikit-learn's ``covariance_eigh`` route, its default when ``n >> F``):
+    one pass over the rows, then a small eigenproblem (``top_eigh``, no LAPACK)."""
     w = weight.astype(x.dtype)[:, None]
     n = w.sum()
     mean = (x * w).sum(axis=0) / n if center else jnp.zeros(x.shape[1], x.dtype)
     xc = (x - mean[None, :]) * w
-    _, s2, vt = jnp.linalg.svd(jnp.dot(xc.T, xc, precision=lax.Precision.HIGHEST), hermitian=True)
+    gram = jnp.dot(xc.T, xc, precision=lax.Precision.HIGHEST)
+    s2, vt = top_eigh(gram, min(n_components, x.shape[1]))
     s = jnp.sqrt(jnp.maximum(s2, 0))
-    vt = _flip_signs(vt[:n_components])
-    if center:  # PCA: variance of the coordinates, ddof = 1
+    vt = _flip_signs(vt)
+    if center:  # PCA: variance of the coordinates (ddof = 1) over the total variance
         var = s**2 / (n - 1)
-        ratio = var[:n_components] / var.sum()
+        ratio = s**2 / jnp.trace(gram)
     else:  # TruncatedSVD: np.var of the coordinates and of the columns (ddof = 0)
         coords = (x @ vt.T) * w
         mu = coords.sum(axis=0) / n
@@ -118,7 +197,7 @@ def _svd_fit(x: jax.Array, weight: jax.Array, n_components: int, center: bool) -
         col_mu = (x * w).sum(axis=0) / n
         total = (((x - col_mu[None, :]) ** 2) * w).sum() / n
         ratio = var / total
-    return LinearFit(mean, vt, s[:n_components], var[:n_components], ratio)
+    return LinearFit(mean, vt, s, var, ratio)
 
 
 def pca_fit(x: jax.Array, weight: jax.Array, n_components: int = 2) -> LinearFit:
@@ -127,8 +206,8 @@ def pca_fit(x: jax.Array, weight: jax.Array, n_components: int = 2) -> LinearFit
     .. math:: X - \bar x = U S V^\top, \quad \text{components} = V_{:k}^\top, \quad
               \text{explained variance} = S_{:k}^2 / (n - 1)
 
-    ``V`` and ``S`` come from the SVD of the ``F x F`` Gram matrix
-    :math:`(X - \bar x)^\top (X - \bar x) = V S^2 V^\top`.
+    ``V`` and ``S`` come from the eigendecomposition of the ``F x F`` Gram matrix
+    :math:`(X - \bar x)^\top (X - \bar x) = V S^2 V^\top` (``top_eigh``).
 
     Args:
       x: ``[N, F]`` rows; weight: ``[N]`` bool, the rows that count.
@@ -151,7 +230,7 @@ def pca_fit(x: jax.Array, weight: jax.Array, n_components: int = 2) -> LinearFit
 
 
 def truncated_svd_fit(x: jax.Array, weight: jax.Array, n_components: int = 2) -> LinearFit:
-    r"""Top right singular vectors of the uncentred rows ``x[weight]`` (exact SVD).
+    r"""Top right singular vectors of the uncentred rows ``x[weight]`` (``top_eigh`` of ``X^T X``).
 
     .. math:: X = U S V^\top, \quad \text{components} = V_{:k}^\top
 
