@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
+import jax
 import pandas as pd
 import pytest
 
@@ -19,34 +21,73 @@ def small_heart():
     return df.iloc[:200]
 
 
-def test_demo_validates_every_n_epochs_and_logs_to_the_tracker(tmp_path):
-    tracking = pytest.importorskip("artifact_jax.tracking")
-    pytest.importorskip("artifact_jax.plans")
-    tracker = tracking.InMemoryTracker()
-    result = run_demo(
-        small_heart(), cat=CAT, epochs=4, batch_size=64, validate_every=2, n_generate=100,
-        tracker=tracker, checkpoint_dir=tmp_path / "ckpt", plots=False, progress=False,
-    )  # fmt: skip
+def test_demo_trains_validates_and_tracks_every_validation_epoch_in_mlflow(tmp_path):
+    """The acceptance check: the run, read back from the SQLite store with ``MlflowClient``,
+    has the validation metrics, plots and tables at every validation epoch."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    compiles, listening = [], [True]
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, secs, **_: (
+            listening[0]
+            and name.endswith("backend_compile_duration")
+            and compiles.append(time.perf_counter())
+        )
+    )
+    try:
+        result = run_demo(
+            small_heart(), cat=CAT, epochs=4, batch_size=64, validate_every=2, n_generate=100,
+            tracking_uri=uri, experiment="demo-test", checkpoint_dir=tmp_path / "ckpt", progress=False,
+            render_workers=1,
+        )  # fmt: skip
+    finally:
+        listening[0] = False
     h = result.train.history
     assert list(h.index) == [1, 2, 3, 4]
     for name in ("LOSS_TRAIN", "MEAN_JS_DISTANCE_TRAIN", "CORRELATION_DISTANCE_TRAIN"):
         assert h[name].dropna().index.tolist() == [2, 4], name
-        assert [s for s, _ in tracker.scores[name]] == [2, 4], name
-    assert [s for s, _ in tracker.scores["LOSS_EPOCH"]] == [1, 2, 3, 4]
-    assert "JS_DISTANCE_TRAIN" in tracker.score_collections
-    assert tracker.params["model"] == "TabularVAE"
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir() if p.name.isdigit()) == ["4"]
-    assert "Trained 4 epochs on 200 rows" in result.summary()
+    client = MlflowClient(uri)
+    [run] = client.search_runs([client.get_experiment_by_name("demo-test").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.params["model"] == "TabularVAE"
+    history = lambda name: client.get_metric_history(run.info.run_id, name)  # noqa: E731
+    for name in (
+        "LOSS_TRAIN",
+        "MEAN_JS_DISTANCE_TRAIN",
+        "CORRELATION_DISTANCE_TRAIN",
+        "JS_DISTANCE_TRAIN/Age",
+    ):
+        assert [m.step for m in history(name)] == [2, 4], name
+    assert [m.step for m in history("LOSS_EPOCH")] == [1, 2, 3, 4]
+    artifacts = lambda path: {a.path.rsplit("/", 1)[-1] for a in client.list_artifacts(run.info.run_id, path)}  # noqa: E731
+    for plot in (
+        "PDF_TRAIN",
+        "CDF_TRAIN",
+        "PCA_JUXTAPOSITION_TRAIN",
+        "CORRELATION_HEATMAP_JUXTAPOSITION_TRAIN",
+    ):
+        assert artifacts(f"plots/{plot}") == {"step_000002.png", "step_000004.png"}, plot
+    assert artifacts("plot_collections/PDF_TRAIN/step_000004") == {f"{f}.png" for f in small_heart().columns}
+    assert artifacts("array_collections/MEAN_JUXTAPOSITION_TRAIN") == {"step_000002.npz", "step_000004.npz"}
+    png = client.download_artifacts(run.info.run_id, "plots/PDF_TRAIN/step_000004.png", str(tmp_path))
+    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the device path (sample + plan program in one jit) scores exactly the table it exports
-    [_, (step, file)] = tracker.files["TABULAR_DATA_SYNTHETIC"]
-    synthetic = pd.read_csv(io.BytesIO(file.data))
-    assert step == 4 and synthetic.shape == (100, 12)
+    csv = client.download_artifacts(
+        run.info.run_id, "files/TABULAR_DATA_SYNTHETIC/step_000004/synthetic_TRAIN.csv", str(tmp_path)
+    )
+    synthetic = pd.read_csv(csv)
+    assert synthetic.shape == (100, 12)
     expected = demo_plan(plots=False).run(small_heart(), synthetic, result.spec)
     for name, value in expected.scores.items():
-        assert tracker.scores[f"{name}_TRAIN"][-1] == (4, pytest.approx(value, abs=1e-9)), name
-    assert tracker.score_collections["JS_DISTANCE_TRAIN"][-1][1] == pytest.approx(
-        expected.score_collections["JS_DISTANCE"], abs=1e-9
-    )
+        assert history(f"{name}_TRAIN")[-1].value == pytest.approx(value, abs=1e-9), name
+    for feature, value in expected.score_collections["JS_DISTANCE"].items():
+        assert history(f"JS_DISTANCE_TRAIN/{feature}")[-1].value == pytest.approx(value, abs=1e-9), feature
+    [_, second] = [(s, e) for name, s, e in result.train.timeline if name == "TableComparison[TRAIN]"]
+    assert compiles and not [t for t in compiles if second[0] <= t <= second[1]]  # none in the 2nd validation
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir() if p.name.isdigit()) == ["4"]
+    assert "Trained 4 epochs on 200 rows" in result.summary()
+    assert f"mlflow ui --backend-store-uri {uri}" in result.summary()
+    assert result.timings["plots_cpu"] > 0
 
 
 def test_demo_defaults_to_penguins_and_reads_csv_with_an_index_column():
@@ -58,39 +99,14 @@ def test_demo_defaults_to_penguins_and_reads_csv_with_an_index_column():
         load_table("no/such.csv")
 
 
-def test_demo_run_is_in_mlflow_with_metrics_and_plots_at_every_validation_epoch(tmp_path):
-    """The acceptance check: read the run back from the SQLite store with ``MlflowClient``."""
-    from mlflow import MlflowClient
+def test_plot_workers_report_a_failing_plot_and_rendered_figures_save_their_png(tmp_path):
+    from artifact_jax.training.figures import PlotWorkers, RenderedFigure
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    result = run_demo(
-        small_heart(), cat=CAT, epochs=4, batch_size=64, validate_every=2, n_generate=100,
-        tracking_uri=uri, experiment="demo-test", progress=False, render_workers=1,
-    )  # fmt: skip
-    client = MlflowClient(uri)
-    [run] = client.search_runs([client.get_experiment_by_name("demo-test").experiment_id])
-    assert run.info.status == "FINISHED" and run.data.params["model"] == "TabularVAE"
-    steps = lambda name: [m.step for m in client.get_metric_history(run.info.run_id, name)]  # noqa: E731
-    for name in (
-        "LOSS_TRAIN",
-        "MEAN_JS_DISTANCE_TRAIN",
-        "CORRELATION_DISTANCE_TRAIN",
-        "JS_DISTANCE_TRAIN/Age",
-    ):
-        assert steps(name) == [2, 4], name
-    assert steps("LOSS_EPOCH") == [1, 2, 3, 4]
-    artifacts = lambda path: {a.path.rsplit("/", 1)[-1] for a in client.list_artifacts(run.info.run_id, path)}  # noqa: E731
-    for plot in (
-        "PDF_TRAIN",
-        "CDF_TRAIN",
-        "PCA_JUXTAPOSITION_TRAIN",
-        "CORRELATION_HEATMAP_JUXTAPOSITION_TRAIN",
-    ):
-        assert artifacts(f"plots/{plot}") == {"step_000002.png", "step_000004.png"}, plot
-    assert artifacts("plot_collections/PDF_TRAIN/step_000004") == {f"{f}.png" for f in small_heart().columns}
-    assert artifacts("array_collections/MEAN_JUXTAPOSITION_TRAIN") == {"step_000002.npz", "step_000004.npz"}
-    assert artifacts("files/TABULAR_DATA_SYNTHETIC/step_000004") == {"synthetic_TRAIN.csv"}
-    png = client.download_artifacts(run.info.run_id, "plots/PDF_TRAIN/step_000004.png", str(tmp_path))
-    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"mlflow ui --backend-store-uri {uri}" in result.summary()
-    assert result.timings["plots_cpu"] > 0
+    with PlotWorkers(1) as workers:
+        with pytest.raises(RuntimeError, match="worker process 0 failed: KeyError: 'NO_SUCH_PLOT'"):
+            workers.submit("plots", "NO_SUCH_PLOT", None, None, None).result(timeout=120)
+    figure = RenderedFigure(b"\x89PNG data")
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", bbox_inches="tight")  # what the trackers call
+    figure.savefig(tmp_path / "f.png")
+    assert buf.getvalue() == (tmp_path / "f.png").read_bytes() == figure._repr_png_() == b"\x89PNG data"

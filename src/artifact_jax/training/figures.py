@@ -79,7 +79,7 @@ def _draw(kind: str, key: str, hp: Any, numbers: Any, spec: Any) -> Any:
 
 
 def _serve() -> None:
-    """A worker's loop (``python -m artifact_jax.training.figures``): jobs in on stdin, results out.
+    """A worker's loop (``python -P figures.py``): jobs in on stdin, results out.
 
     Frames are pickles: ``(job, kind, key, hp, numbers, spec)`` in, ``(job, ok, result,
     cpu_seconds)`` out, where ``result`` is the rendering or the error's text. Anything
@@ -116,8 +116,8 @@ def built_in(kind: str, key: str, artifact: Any) -> bool:
 class PlotWorkers:
     """``n`` worker processes that draw and render built-in plots from their numbers.
 
-    Each worker is ``python -m artifact_jax.training.figures`` exchanging pickles over its
-    stdin/stdout (not ``multiprocessing``, so a script needs no ``__main__`` guard). Use it
+    Each worker is ``python -P .../figures.py`` exchanging pickles over its stdin/stdout
+    (not ``multiprocessing``, so a script needs no ``__main__`` guard). Use it
     as a context manager (or call ``close``); ``TableComparison(render=workers)`` sends its
     plots here. The workers import matplotlib and the plots as soon as they start, while
     the caller goes on (e.g. compiling the training step). A job goes to the worker with
@@ -139,7 +139,9 @@ class PlotWorkers:
         self._jobs: dict[int, tuple[Future, int]] = {}  # job -> (future, worker)
         self._load = [0] * n
         self._next = 0
-        cmd = [sys.executable, "-m", "artifact_jax.training.figures"]
+        # this file as a script (-P: its folder not on sys.path), so the worker imports the
+        # plots but not the training package (flax, optax, orbax)
+        cmd = [sys.executable, "-P", os.path.abspath(__file__)]
         self._procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(n)]
         self._inboxes: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(n)]
         self._threads = [threading.Thread(target=self._read, args=(w,), daemon=True) for w in range(n)]
