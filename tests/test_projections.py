@@ -69,13 +69,16 @@ def test_eigensolvers_match_numpy():
     gram = wide.T @ wide
     with jax.enable_x64(True):
         values, vectors = jax.jit(pj.jacobi_eigh)(jnp.asarray(small))
-        top_values, top_vectors = jax.jit(pj.top_eigh, static_argnums=1)(jnp.asarray(gram), 3)
+        top = jax.jit(pj.top_eigh, static_argnums=1, static_argnames="max_direct")
+        top_values, top_vectors = top(jnp.asarray(gram), 3, max_direct=8)  # subspace iteration
+        direct_values, _ = top(jnp.asarray(gram), 3)  # 40 columns: Jacobi on the whole matrix
     ref_values, ref_vectors = np.linalg.eigh(small)
     np.testing.assert_allclose(np.sort(np.asarray(values)), ref_values, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.asarray(vectors).T @ np.asarray(vectors), np.eye(7), atol=1e-12)
     np.testing.assert_allclose(np.asarray(vectors) @ np.diag(values) @ np.asarray(vectors).T, small, atol=1e-11)
     ref_values, ref_vectors = np.linalg.eigh(gram)
     np.testing.assert_allclose(np.asarray(top_values), ref_values[::-1][:3], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(direct_values), ref_values[::-1][:3], rtol=1e-12)
     overlap = np.abs(np.asarray(top_vectors) @ ref_vectors[:, ::-1][:, :3])
     np.testing.assert_allclose(overlap, np.eye(3), atol=1e-8)
 

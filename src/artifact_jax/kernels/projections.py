@@ -98,17 +98,28 @@ def _flip_signs(vt: jax.Array) -> jax.Array:
     return vt * jnp.where(pick < 0, -1, 1).astype(vt.dtype)
 
 
-def jacobi_eigh(a: jax.Array, sweeps: int = 12) -> tuple[jax.Array, jax.Array]:
-    r"""All eigenpairs of a small symmetric matrix by cyclic Jacobi rotations, in plain XLA ops.
+def _round_robin(m: int) -> np.ndarray:
+    """``[m - 1, m // 2, 2]``: a tournament schedule; every round pairs each index exactly once."""
+    players = list(range(m))
+    rounds = []
+    for _ in range(m - 1):
+        rounds.append([(players[i], players[m - 1 - i]) for i in range(m // 2)])
+        players = [players[0], players[-1], *players[1:-1]]
+    return np.sort(np.asarray(rounds, np.int32), axis=-1)
 
-    Each rotation :math:`J_{pq}` zeroes :math:`a_{pq}` (Golub & Van Loan, Alg. 8.5.2); ``sweeps``
-    passes over all pairs converge quadratically. No LAPACK call: jaxlib 0.10's batched LAPACK
-    kernels block an XLA:CPU pool thread while waiting for work queued on the same pool, which
-    can deadlock a program that runs several of them at once.
+
+def jacobi_eigh(a: jax.Array, sweeps: int = 10) -> tuple[jax.Array, jax.Array]:
+    r"""All eigenpairs of a small symmetric matrix by parallel-ordered Jacobi rotations, in plain XLA.
+
+    Each round applies ``n / 2`` disjoint rotations at once (a round-robin schedule of the pairs),
+    each zeroing its :math:`a_{pq}` (Golub & Van Loan, Alg. 8.5.2 and section 8.5.5); a sweep is
+    ``n - 1`` rounds and convergence is quadratic. No LAPACK call: jaxlib 0.10's batched LAPACK
+    kernels block an XLA:CPU pool thread while waiting for work queued on the same pool, which can
+    deadlock a program that runs several of them at once.
 
     Args:
-      a: ``[n, n]`` symmetric matrix (``n`` small: the cost is ``O(n^5)`` per sweep).
-      sweeps: passes over the ``n (n - 1) / 2`` pairs (static).
+      a: ``[n, n]`` symmetric matrix (small: each round costs three ``n x n`` products).
+      sweeps: passes over all pairs (static).
 
     Returns:
       ``(eigenvalues [n], eigenvectors [n, n])`` (columns), unordered.
@@ -116,45 +127,53 @@ def jacobi_eigh(a: jax.Array, sweeps: int = 12) -> tuple[jax.Array, jax.Array]:
     n = a.shape[0]
     if n == 1:
         return a[0], jnp.ones((1, 1), a.dtype)
-    pairs = jnp.asarray([(p, q) for p in range(n) for q in range(p + 1, n)], jnp.int32)
-    eye = jnp.eye(n, dtype=a.dtype)
+    m = n + n % 2  # an odd size gets a zero row and column, which never rotates
+    a = jnp.pad(a, ((0, m - n), (0, m - n)))
+    schedule = jnp.asarray(_round_robin(m))
     hi = lax.Precision.HIGHEST
 
-    def rotate(i, state):
+    def rotate(k, state):
         a, v = state
-        p, q = pairs[i % pairs.shape[0], 0], pairs[i % pairs.shape[0], 1]
+        pairs = schedule[k % (m - 1)]
+        p, q = pairs[:, 0], pairs[:, 1]
         apq = a[p, q]
         tau = (a[q, q] - a[p, p]) / (2 * jnp.where(apq == 0, 1, apq))
         t = jnp.where(tau >= 0, 1, -1).astype(a.dtype) / (jnp.abs(tau) + jnp.sqrt(1 + tau * tau))
         c = jnp.where(apq == 0, 1, 1 / jnp.sqrt(1 + t * t))
         s = jnp.where(apq == 0, 0, t * c)
-        j = eye.at[p, p].set(c).at[q, q].set(c).at[p, q].set(s).at[q, p].set(-s)
+        j = jnp.zeros((m, m), a.dtype).at[p, p].set(c).at[q, q].set(c).at[p, q].set(s).at[q, p].set(-s)
         return jnp.dot(j.T, jnp.dot(a, j, precision=hi), precision=hi), jnp.dot(v, j, precision=hi)
 
-    a, v = lax.fori_loop(0, sweeps * pairs.shape[0], rotate, (a, eye))
-    return jnp.diagonal(a), v
+    a, v = lax.fori_loop(0, sweeps * (m - 1), rotate, (a, jnp.eye(m, dtype=a.dtype)))
+    return jnp.diagonal(a)[:n], v[:n, :n]
 
 
 def _orthonormal_columns(q: jax.Array) -> jax.Array:
-    """Modified Gram-Schmidt, twice (columns that vanish stay zero)."""
-    cols: list[jax.Array] = []
-    for j in range(q.shape[1]):
+    """Gram-Schmidt with re-orthogonalisation, one column per loop step (columns that vanish
+    stay zero)."""
+    b = q.shape[1]
+    hi = lax.Precision.HIGHEST
+
+    def column(j, q):
         v = q[:, j]
+        earlier = (jnp.arange(b) < j).astype(q.dtype)
         for _ in range(2):
-            for u in cols:
-                v = v - jnp.dot(u, v) * u
+            v = v - jnp.dot(q, jnp.dot(q.T, v, precision=hi) * earlier, precision=hi)
         norm = jnp.sqrt(jnp.dot(v, v))
-        cols.append(v / jnp.where(norm > 0, norm, 1))
-    return jnp.stack(cols, axis=1)
+        return q.at[:, j].set(v / jnp.where(norm > 0, norm, 1))
+
+    return lax.fori_loop(0, b, column, q)
 
 
-def top_eigh(g: jax.Array, k: int, oversample: int = 8, n_iter: int = 40) -> tuple[jax.Array, jax.Array]:
+def top_eigh(
+    g: jax.Array, k: int, oversample: int = 8, n_iter: int = 40, max_direct: int = 64
+) -> tuple[jax.Array, jax.Array]:
     r"""The ``k`` largest eigenpairs of a symmetric positive semi-definite ``F x F`` matrix.
 
-    Subspace iteration with :math:`b = k + 	ext{oversample}` vectors on :math:`(G/\|G\|)^2`
+    Up to ``max_direct`` columns the whole matrix is diagonalised by ``jacobi_eigh``. Larger ones
+    use subspace iteration with :math:`b = k + \text{oversample}` vectors on :math:`(G/\|G\|)^2`
     (each step shrinks the unwanted directions by :math:`(\lambda_{b+1}/\lambda_k)^2`), then
-    Rayleigh-Ritz: the ``b x b`` projected matrix is diagonalised by ``jacobi_eigh``. When
-    ``F <= b`` the whole matrix is diagonalised directly (exact). All in plain XLA ops.
+    Rayleigh-Ritz on the ``b x b`` projected matrix. All in plain XLA ops.
 
     Returns:
       ``(eigenvalues [k], eigenvectors [k, F])`` (rows), largest first.
@@ -162,7 +181,7 @@ def top_eigh(g: jax.Array, k: int, oversample: int = 8, n_iter: int = 40) -> tup
     f = g.shape[0]
     b = min(f, k + oversample)
     hi = lax.Precision.HIGHEST
-    if b < f:
+    if f > max(b, max_direct):
         h = g / jnp.maximum(jnp.sqrt((g * g).sum()), jnp.finfo(g.dtype).tiny)
         h = jnp.dot(h, h, precision=hi)
         q0 = _orthonormal_columns(jax.random.normal(jax.random.PRNGKey(0), (f, b), g.dtype))
