@@ -1,0 +1,212 @@
+"""Render every table-comparison plot with artifact-core 0.2.1 and with artifact-jax, side by side.
+
+"Render" = produce the 15 plots and 3 plot collections (15 + 12 + 5 + 3 = 35 figures) and write
+each figure as PNG (``savefig`` into memory, default settings). Each side runs in its own fresh
+process, so the first round is cold (artifact-jax traces and XLA-compiles its one program then;
+imports and CSV reading are outside the timing on both sides) and the next rounds are warm.
+artifact-jax runs twice: with an empty JAX compilation cache (the headline, cold ratio) and
+again in a new process whose persistent compilation cache (``JAX_COMPILATION_CACHE_DIR``) the
+first run filled, which is what a second ``artifact-jax compare`` on the same machine pays.
+Wall time and the process's CPU time are printed for every round.
+
+The reference runs in a separate virtual environment (created on first use):
+
+    python3 -m venv /tmp/ref && /tmp/ref/bin/pip install artifact-core==0.2.1 \\
+        "matplotlib>=3.10,<3.11" dython==0.7.9
+
+Usage:
+    python benchmarks/plot_speed.py --real ../shared/data/heart_real.csv \\
+        --synthetic ../shared/data/heart_synthetic.csv [--rounds 2] [--threads N]
+
+``--threads N`` sets ``OMP_NUM_THREADS`` (and the BLAS equivalents) for both processes; by
+default the environment is left as it is. scikit-learn's Barnes-Hut t-SNE (the reference's
+slowest artifact) uses OpenMP and slows down badly when the cores are shared with other work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_CTS = "Age,RestingBP,Cholesterol,MaxHR,Oldpeak"
+REF_VENV = Path("/tmp/ref")
+REF_PACKAGES = ["artifact-core==0.2.1", "matplotlib>=3.10,<3.11", "dython==0.7.9"]
+
+
+def _png_bytes(fig) -> int:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return len(buf.getvalue())
+
+
+def _load(args):
+    import pandas as pd
+
+    real = pd.read_csv(args.real, index_col=0)
+    synthetic = pd.read_csv(args.synthetic, index_col=0)
+    cts = [c for c in args.cts.split(",") if c]
+    cat = [c for c in real.columns if c not in cts]
+    return real, synthetic, cts, cat
+
+
+def worker_reference(args) -> dict:
+    """One process: artifact-core's engine, every plot and plot collection, ``rounds`` times."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    os.chdir(tempfile.mkdtemp(prefix="plot_speed_ref_"))  # no .artifact-ml override applies
+    from artifact_core.table_comparison import (
+        TableComparisonEngine,
+        TableComparisonPlotCollectionType,
+        TableComparisonPlotType,
+        TabularDataSpec,
+    )
+
+    real, synthetic, cts, cat = _load(args)
+    spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=cat)
+    engine = TableComparisonEngine.build(spec)
+    rounds = []
+    for _ in range(args.rounds):
+        per, n_figs, t0, c0 = {}, 0, time.perf_counter(), time.process_time()
+        for t in TableComparisonPlotType:
+            s = time.perf_counter()
+            _png_bytes(engine.produce_dataset_comparison_plot(t, real, synthetic))
+            per[f"plots/{t.name}"] = time.perf_counter() - s
+            n_figs += 1
+        for t in TableComparisonPlotCollectionType:
+            s = time.perf_counter()
+            figs = engine.produce_dataset_comparison_plot_collection(t, real, synthetic)
+            for f in figs.values():
+                _png_bytes(f)
+            per[f"plot_collections/{t.name}"] = time.perf_counter() - s
+            n_figs += len(figs)
+        rounds.append({"total": time.perf_counter() - t0, "cpu": time.process_time() - c0, "figures": n_figs, "per_artifact": per})
+    import artifact_core
+    import matplotlib as mpl
+
+    return {"rounds": rounds, "versions": {"artifact_core": getattr(artifact_core, "__version__", "0.2.1"), "matplotlib": mpl.__version__}}
+
+
+def worker_ours(args) -> dict:
+    """One process: one artifact-jax plan holding the 15 plots and 3 plot collections."""
+    import jax
+    import matplotlib
+
+    from artifact_jax.artifacts.types import TableComparisonPlotCollectionType, TableComparisonPlotType
+    from artifact_jax.plans import TableComparisonPlan
+    from artifact_jax.spec import TabularDataSpec
+
+    real, synthetic, cts, cat = _load(args)
+    spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=cat)
+    rounds = []
+    for _ in range(args.rounds):
+        t0, c0 = time.perf_counter(), time.process_time()
+        plan = TableComparisonPlan(
+            plots=[t.name for t in TableComparisonPlotType],
+            plot_collections=[t.name for t in TableComparisonPlotCollectionType],
+        )
+        with jax.enable_x64(True):
+            numbers = plan.evaluate(real, synthetic, spec)
+        t_device = time.perf_counter()
+        res = plan.finalize(numbers, spec, real, synthetic)
+        t_host = time.perf_counter()
+        n_figs = 0
+        for fig in res.plots.values():
+            _png_bytes(fig)
+            n_figs += 1
+        for figs in res.plot_collections.values():
+            for fig in figs.values():
+                _png_bytes(fig)
+                n_figs += 1
+        t_end = time.perf_counter()
+        rounds.append(
+            {
+                "total": t_end - t0,
+                "cpu": time.process_time() - c0,
+                "figures": n_figs,
+                "per_artifact": {"device program": t_device - t0, "figures": t_host - t_device, "png": t_end - t_host},
+            }
+        )
+    return {"rounds": rounds, "versions": {"jax": jax.__version__, "matplotlib": matplotlib.__version__, "backend": jax.default_backend()}}
+
+
+def ensure_reference(python: Path) -> None:
+    if python.exists():
+        return
+    print(f"creating the reference environment in {REF_VENV} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(REF_VENV)], check=True)
+    subprocess.run([str(REF_VENV / "bin" / "pip"), "install", "-q", *REF_PACKAGES], check=True)
+
+
+def run_worker(python: str, side: str, args, env: dict) -> dict:
+    """Run one side in a fresh process; it prints its timings as JSON."""
+    cmd = [python, str(Path(__file__).resolve()), "--worker", side, "--real", args.real, "--synthetic", args.synthetic,
+           "--cts", args.cts, "--rounds", str(args.rounds)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{side} worker failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--real", required=True)
+    p.add_argument("--synthetic", required=True)
+    p.add_argument("--cts", default=DEFAULT_CTS, help="continuous features (the rest are categorical)")
+    p.add_argument("--rounds", type=int, default=2, help="renders per process (the first is cold)")
+    p.add_argument("--threads", type=int, default=None, help="OMP/BLAS threads for both processes")
+    p.add_argument("--ref-python", default=str(REF_VENV / "bin" / "python"))
+    p.add_argument("--worker", choices=["reference", "ours"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.real, args.synthetic = str(Path(args.real).resolve()), str(Path(args.synthetic).resolve())
+
+    if args.worker:
+        result = worker_reference(args) if args.worker == "reference" else worker_ours(args)
+        print(json.dumps(result))
+        return
+
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+    ensure_reference(Path(args.ref_python))
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; OMP/BLAS threads: {args.threads or 'default'}")
+    ref = run_worker(args.ref_python, "reference", args, env)
+    with tempfile.TemporaryDirectory(prefix="plot_speed_jax_cache_") as cache:
+        cached_env = {**env, "JAX_COMPILATION_CACHE_DIR": cache, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+        ours = run_worker(sys.executable, "ours", args, cached_env)  # empty cache: compiles
+        again = run_worker(sys.executable, "ours", argparse.Namespace(**{**vars(args), "rounds": 1}), cached_env)
+
+    rows = [("artifact-core 0.2.1, cold", ref["rounds"][0])]
+    rows += [(f"artifact-core 0.2.1, warm {k}", r) for k, r in enumerate(ref["rounds"][1:], 1)]
+    rows += [("artifact-jax, cold (compiles)", ours["rounds"][0])]
+    rows += [(f"artifact-jax, warm {k}", r) for k, r in enumerate(ours["rounds"][1:], 1)]
+    rows += [("artifact-jax, new process, cached compile", again["rounds"][0])]
+    base = ref["rounds"][0]
+    print(f"\n{'render of all 35 figures':<44}{'wall s':>8}{'cpu s':>8}{'speed-up (wall / cpu)':>24}")
+    for label, r in rows:
+        print(f"{label:<44}{r['total']:>8.2f}{r['cpu']:>8.2f}{base['total'] / r['total']:>15.1f}x /{base['cpu'] / r['cpu']:>5.1f}x")
+    print("\nreference, cold, per artifact (wall s):")
+    for name, t in sorted(base["per_artifact"].items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<48}{t:>8.2f}")
+    for label, r in rows[len(ref["rounds"]):]:
+        parts = ", ".join(f"{n} {t:.2f}" for n, t in r["per_artifact"].items())
+        print(f"{label} (wall s): {parts}")
+    print(f"versions: reference {ref['versions']}, ours {ours['versions']}")
+    print(f"load average before/after: {load:.1f} / {os.getloadavg()[0]:.1f}")
+    print(f"\nspeed-up, cold: {base['total'] / ours['rounds'][0]['total']:.1f}x wall, "
+          f"{base['cpu'] / ours['rounds'][0]['cpu']:.1f}x CPU")
+
+
+if __name__ == "__main__":
+    main()
