@@ -335,7 +335,7 @@ def test_tsne_hyperparameters_are_honoured():
     base = points(plan(max_iter=260, perplexity=8).run(real, synthetic, spec))
     again = points(plan(max_iter=260, perplexity=8).run(real, synthetic, spec))
     np.testing.assert_array_equal(base, again)  # deterministic
-    for change in ({"max_iter": 300}, {"perplexity": 5}, {"learning_rate": 20.0}):
+    for change in ({"max_iter": 300}, {"perplexity": 5}):  # learning_rate: tests/test_projections.py
         other = points(plan(**{"max_iter": 260, "perplexity": 8, **change}).run(real, synthetic, spec))
         assert not np.allclose(base, other), change
 

@@ -26,7 +26,7 @@ def mixed_rows(n: int, seed: int) -> np.ndarray:
 
 def test_pca_matches_scikit_learn(iris):
     with jax.enable_x64(True):
-        fit = pj.pca_fit(jnp.asarray(iris), jnp.ones(len(iris), bool), 2)
+        fit = jax.jit(pj.pca_fit, static_argnums=2)(jnp.asarray(iris), jnp.ones(len(iris), bool), 2)
         coords = np.asarray(pj.transform(fit, jnp.asarray(iris)))
     sk = PCA(n_components=2).fit(iris)
     np.testing.assert_allclose(fit.explained_variance, sk.explained_variance_, rtol=1e-10)
@@ -39,9 +39,10 @@ def test_pca_matches_scikit_learn(iris):
 def test_pca_ignores_masked_rows():
     x = mixed_rows(80, 0)
     keep = np.random.default_rng(1).random(80) > 0.3
+    pca = jax.jit(pj.pca)
     with jax.enable_x64(True):
-        masked = np.asarray(pj.pca(jnp.asarray(x), jnp.asarray(keep)))[keep]
-        subset = np.asarray(pj.pca(jnp.asarray(x[keep]), jnp.ones(keep.sum(), bool)))
+        masked = np.asarray(pca(jnp.asarray(x), jnp.asarray(keep)))[keep]
+        subset = np.asarray(pca(jnp.asarray(x[keep]), jnp.ones(keep.sum(), bool)))
     np.testing.assert_allclose(masked, subset, atol=1e-9)
     np.testing.assert_allclose(np.abs(masked), np.abs(PCA(2).fit_transform(x[keep])), atol=1e-8)
 
@@ -49,7 +50,7 @@ def test_pca_ignores_masked_rows():
 def test_truncated_svd_matches_scikit_learn():
     x = np.abs(mixed_rows(120, 2))
     with jax.enable_x64(True):
-        fit = pj.truncated_svd_fit(jnp.asarray(x), jnp.ones(len(x), bool), 2)
+        fit = jax.jit(pj.truncated_svd_fit, static_argnums=2)(jnp.asarray(x), jnp.ones(len(x), bool), 2)
         coords = np.asarray(pj.transform(fit, jnp.asarray(x)))
     sk = TruncatedSVD(n_components=2, algorithm="arpack").fit(x)
     np.testing.assert_allclose(fit.singular_values, sk.singular_values_, rtol=1e-9)
@@ -112,8 +113,9 @@ def test_design_matrix_is_get_dummies_up_to_unused_columns():
 
 def test_shared_basis_fits_the_pooled_rows():
     a, b = mixed_rows(50, 4), mixed_rows(40, 5) + 1.0
+    pair = jax.jit(pj.linear_pair, static_argnums=(4, 5))
     with jax.enable_x64(True):
-        ya, yb = pj.linear_pair(jnp.asarray(a), jnp.ones(50, bool), jnp.asarray(b), jnp.ones(40, bool), "PCA", True)
+        ya, yb = pair(jnp.asarray(a), jnp.ones(50, bool), jnp.asarray(b), jnp.ones(40, bool), "PCA", True)
     pooled = PCA(2).fit(np.vstack([a, b]))
     np.testing.assert_allclose(np.asarray(ya), pooled.transform(a), atol=1e-8)
     np.testing.assert_allclose(np.asarray(yb), pooled.transform(b), atol=1e-8)
@@ -147,9 +149,9 @@ def test_gradient_is_the_kl_gradient():
     y = rng.normal(size=(25, 2))
     w = jnp.ones(25, bool)
     with jax.enable_x64(True):
-        grad = np.asarray(pj.kl_gradient(jnp.asarray(p), jnp.asarray(y), w))
-        auto = np.asarray(jax.grad(lambda y: pj.kl_divergence(jnp.asarray(p), y, w))(jnp.asarray(y)))
-        kl = float(pj.kl_divergence(jnp.asarray(p), jnp.asarray(y), w))
+        grad = np.asarray(jax.jit(pj.kl_gradient)(jnp.asarray(p), jnp.asarray(y), w))
+        auto = np.asarray(jax.jit(jax.grad(pj.kl_divergence, argnums=1))(jnp.asarray(p), jnp.asarray(y), w))
+        kl = float(jax.jit(pj.kl_divergence)(jnp.asarray(p), jnp.asarray(y), w))
     np.testing.assert_allclose(grad, auto, rtol=1e-9, atol=1e-12)
     sk_kl, sk_grad = _kl_divergence(y.ravel(), squareform(p, checks=False), 1, 25, 2)
     assert kl == pytest.approx(sk_kl, rel=1e-9)
@@ -160,14 +162,16 @@ def test_padding_rows_change_nothing(iris):
     x = iris[::3]  # 50 rows
     padded = np.vstack([x, np.full((14, 4), 7.0)])
     weight = np.r_[np.ones(50, bool), np.zeros(14, bool)]
+    affinities = jax.jit(lambda x, w: pj.joint_probabilities(pj.squared_distances(x), w, 10.0))
+    gradient = jax.jit(pj.kl_gradient)
     with jax.enable_x64(True):
-        p = pj.joint_probabilities(pj.squared_distances(jnp.asarray(x)), jnp.ones(50, bool), 10.0)
-        pp = pj.joint_probabilities(pj.squared_distances(jnp.asarray(padded)), jnp.asarray(weight), 10.0)
+        p = affinities(jnp.asarray(x), jnp.ones(50, bool))
+        pp = affinities(jnp.asarray(padded), jnp.asarray(weight))
         np.testing.assert_allclose(np.asarray(pp)[:50, :50], np.asarray(p), rtol=1e-9)
         assert not np.asarray(pp)[50:].any() and not np.asarray(pp)[:, 50:].any()
         y = jnp.asarray(np.random.default_rng(0).normal(size=(64, 2)))
-        g = pj.kl_gradient(p, y[:50], jnp.ones(50, bool))
-        gp = pj.kl_gradient(pp, y, jnp.asarray(weight))
+        g = gradient(p, y[:50], jnp.ones(50, bool))
+        gp = gradient(pp, y, jnp.asarray(weight))
     np.testing.assert_allclose(np.asarray(gp)[:50], np.asarray(g), rtol=1e-9, atol=1e-15)
 
 
@@ -201,16 +205,23 @@ def test_tsne_kl_is_comparable_to_scikit_learn(iris, iris_tsne):
 def test_tsne_is_seeded_and_honours_its_settings():
     x = jnp.asarray(mixed_rows(40, 7), jnp.float32)
     w = jnp.ones(40, bool)
-    run = jax.jit(pj.tsne, static_argnames=("perplexity", "learning_rate", "max_iter", "init"))
+    # perplexity and a numeric learning rate are traced: one compiled program per (init, max_iter)
+    run = jax.jit(pj.tsne, static_argnames=("max_iter", "init"))
     a = run(x, w, perplexity=8.0, max_iter=260, init="random", key=jax.random.PRNGKey(1)).embedding
     b = run(x, w, perplexity=8.0, max_iter=260, init="random", key=jax.random.PRNGKey(1)).embedding
     c = run(x, w, perplexity=8.0, max_iter=260, init="random", key=jax.random.PRNGKey(2)).embedding
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert not np.allclose(a, c)
-    res = run(x, w, perplexity=8.0, max_iter=300, learning_rate=30.0)
-    assert int(res.n_iter) == 300 and res.kl_history.shape == (6,)
-    assert not np.allclose(res.embedding, run(x, w, perplexity=8.0, max_iter=300).embedding)
+    auto = run(x, w, perplexity=8.0, max_iter=260, learning_rate=50.0)  # "auto" is max(40 / 48, 50)
+    assert int(auto.n_iter) == 260 and auto.kl_history.shape == (6,)
+    np.testing.assert_allclose(
+        np.asarray(auto.embedding), np.asarray(jax.jit(pj.tsne, static_argnames="max_iter")(x, w, perplexity=8.0, max_iter=260).embedding),
+        rtol=1e-5, atol=1e-5,
+    )
+    slower = run(x, w, perplexity=8.0, max_iter=260, learning_rate=20.0)
+    wider = run(x, w, perplexity=12.0, max_iter=260, learning_rate=50.0)
+    assert not np.allclose(auto.embedding, slower.embedding) and not np.allclose(auto.embedding, wider.embedding)
     # perplexity must be below the number of rows
-    assert np.isnan(np.asarray(run(x, w, perplexity=40.0, max_iter=250).embedding)).all()
+    assert np.isnan(np.asarray(run(x, w, perplexity=40.0, max_iter=260, learning_rate=50.0).embedding)).all()
     with pytest.raises(ValueError, match="init"):
         pj.tsne(x, w, init="spectral")
