@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+# The demo CLI turns on a persistent XLA compilation cache in the user's home; tests stay out of it.
+os.environ.setdefault("JAX_ENABLE_COMPILATION_CACHE", "false")
 
 DATA = Path(__file__).parent / "data"
 HEART_CTS = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]
