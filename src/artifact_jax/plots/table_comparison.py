@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from artifact_jax.artifacts.registry import Artifact, Context
 from artifact_jax.artifacts.table_comparison import AssociationHyperparams
 from artifact_jax.encoding import EncodedTable, Layout
-from artifact_jax.kernels import associations, density, histograms, projections, statistics
+from artifact_jax.kernels import associations, density, projections, statistics
 from artifact_jax.kernels.statistics import STATISTICS
 from artifact_jax.plots import common
 
@@ -196,8 +196,12 @@ def category_shares(t: EncodedTable, layout: Layout) -> jax.Array:
     """``[Dk, max slots]``: share of the table's rows in each code slot of every categorical column
     (missing and unseen values count in the denominator, as ``value_counts(normalize=True)`` of the
     reference's string column)."""
-    counts = histograms.column_counts(t.cat, t.valid[:, None], max(layout.n_categories))
-    return counts / t.valid.sum().astype(counts.dtype)
+    n_rows, n_cols = t.cat.shape
+    dtype = t.cts.dtype if t.cts.size else jnp.result_type(float)
+    columns = jnp.broadcast_to(jnp.arange(n_cols)[None, :], (n_rows, n_cols))
+    weight = jnp.broadcast_to(t.valid[:, None], (n_rows, n_cols)).astype(dtype)
+    counts = jnp.zeros((n_cols, max(layout.n_categories)), dtype).at[columns, t.cat].add(weight)
+    return counts / t.valid.sum().astype(dtype)
 
 
 def pdf_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: PDFPlotHyperparams) -> dict[str, Any]:
