@@ -7,7 +7,9 @@ imports and CSV reading are outside the timing on both sides) and the next round
 artifact-jax runs twice: with an empty JAX compilation cache (the headline, cold ratio) and
 again in a new process whose persistent compilation cache (``JAX_COMPILATION_CACHE_DIR``) the
 first run filled, which is what a second ``artifact-jax compare`` on the same machine pays.
-Wall time and the process's CPU time are printed for every round.
+artifact-jax also runs with its figures drawn by worker processes (``training.figures.PlotWorkers``,
+one per CPU; they render PNG at zlib level 1), as the training loop does. Wall time and CPU time
+(the process's, plus the plot workers') are printed for every round.
 
 The reference runs in a separate virtual environment (created on first use):
 
@@ -139,6 +141,51 @@ def worker_ours(args) -> dict:
     return {"rounds": rounds, "versions": {"jax": jax.__version__, "matplotlib": matplotlib.__version__, "backend": jax.default_backend()}}
 
 
+def worker_ours_parallel(args) -> dict:
+    """As ``worker_ours``, but the figures are drawn and rendered by worker processes
+    (``training.figures.PlotWorkers``, one per CPU, started when the timing starts): the
+    main process computes the numbers and ships them; the workers build and render the
+    figures (PNG at zlib level 1). CPU time includes the workers'."""
+    import jax
+
+    from artifact_jax.artifacts.types import TableComparisonPlotCollectionType, TableComparisonPlotType
+    from artifact_jax.plans import TableComparisonPlan
+    from artifact_jax.spec import TabularDataSpec
+    from artifact_jax.training.figures import PlotWorkers
+
+    real, synthetic, cts, cat = _load(args)
+    spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=cat)
+    rounds, workers = [], None
+    try:
+        for _ in range(args.rounds):
+            t0, c0 = time.perf_counter(), time.process_time()
+            w0 = workers.cpu_seconds if workers else 0.0
+            workers = workers or PlotWorkers()
+            plan = TableComparisonPlan(
+                plots=[t.name for t in TableComparisonPlotType],
+                plot_collections=[t.name for t in TableComparisonPlotCollectionType],
+            )
+            with jax.enable_x64(True):
+                numbers = plan.evaluate(real, synthetic, spec)
+            t_device = time.perf_counter()
+            futures = [workers.submit(kind, key, hp, numbers[f"{kind}/{key}"], spec) for kind, key, _, hp in plan.entries]
+            results = [f.result() for f in futures]
+            n_figs = sum(len(r) if isinstance(r, dict) else 1 for r in results)
+            t_end = time.perf_counter()
+            rounds.append(
+                {
+                    "total": t_end - t0,
+                    "cpu": time.process_time() - c0 + workers.cpu_seconds - w0,
+                    "figures": n_figs,
+                    "per_artifact": {"device program": t_device - t0, "figures + png (workers)": t_end - t_device},
+                }
+            )
+    finally:
+        if workers is not None:
+            workers.close()
+    return {"rounds": rounds, "versions": {"jax": jax.__version__, "workers": workers.n if workers else 0}}
+
+
 def ensure_reference(python: Path) -> None:
     if python.exists():
         return
@@ -165,12 +212,13 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2, help="renders per process (the first is cold)")
     p.add_argument("--threads", type=int, default=None, help="OMP/BLAS threads for both processes")
     p.add_argument("--ref-python", default=str(REF_VENV / "bin" / "python"))
-    p.add_argument("--worker", choices=["reference", "ours"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=["reference", "ours", "ours-parallel"], help=argparse.SUPPRESS)
     args = p.parse_args()
     args.real, args.synthetic = str(Path(args.real).resolve()), str(Path(args.synthetic).resolve())
 
     if args.worker:
-        result = worker_reference(args) if args.worker == "reference" else worker_ours(args)
+        work = {"reference": worker_reference, "ours": worker_ours, "ours-parallel": worker_ours_parallel}
+        result = work[args.worker](args)
         print(json.dumps(result))
         return
 
@@ -186,12 +234,17 @@ def main() -> None:
         cached_env = {**env, "JAX_COMPILATION_CACHE_DIR": cache, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
         ours = run_worker(sys.executable, "ours", args, cached_env)  # empty cache: compiles
         again = run_worker(sys.executable, "ours", argparse.Namespace(**{**vars(args), "rounds": 1}), cached_env)
+    with tempfile.TemporaryDirectory(prefix="plot_speed_jax_cache_") as cache:
+        cached_env = {**env, "JAX_COMPILATION_CACHE_DIR": cache, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+        parallel = run_worker(sys.executable, "ours-parallel", args, cached_env)
 
     rows = [("artifact-core 0.2.1, cold", ref["rounds"][0])]
     rows += [(f"artifact-core 0.2.1, warm {k}", r) for k, r in enumerate(ref["rounds"][1:], 1)]
     rows += [("artifact-jax, cold (compiles)", ours["rounds"][0])]
     rows += [(f"artifact-jax, warm {k}", r) for k, r in enumerate(ours["rounds"][1:], 1)]
     rows += [("artifact-jax, new process, cached compile", again["rounds"][0])]
+    rows += [("artifact-jax + plot workers, cold", parallel["rounds"][0])]
+    rows += [(f"artifact-jax + plot workers, warm {k}", r) for k, r in enumerate(parallel["rounds"][1:], 1)]
     base = ref["rounds"][0]
     print(f"\n{'render of all 35 figures':<44}{'wall s':>8}{'cpu s':>8}{'speed-up (wall / cpu)':>24}")
     for label, r in rows:
