@@ -323,7 +323,7 @@ def _pdf_margins(ctx: Context) -> common.Margins:
     """Room under the panels for the longest vertical category label."""
     labels = [c for f in ctx.layout.cat_features for c in _categories(ctx.spec, f)]
     longest = max((common.text_inches(str(c), 10) for c in labels), default=0.0)
-    return common.Margins(bottom=max(0.7, 0.5 + longest))
+    return common.Margins(bottom=min(max(0.7, 0.5 + longest), 1.8))  # very long labels overflow
 
 
 def pdf_plot(numbers: dict[str, Any], hp: PDFPlotHyperparams, ctx: Context) -> Figure:
@@ -423,7 +423,7 @@ def _heatmap_style(key: str) -> tuple[Any, str]:
 
 def _heatmap_geometry(labels: list[str], panel: float, tick_fontsize: float, top: float) -> tuple[common.Margins, float]:
     """Margins that fit the tick labels and the colour bar, and an annotation size that fits a cell."""
-    room = max((common.text_inches(t, tick_fontsize) for t in labels), default=0.0) + 0.15
+    room = min(max((common.text_inches(t, tick_fontsize) for t in labels), default=0.0) + 0.15, 0.4 * panel)
     margins = common.Margins(left=room, bottom=room, right=0.75, top=top)
     side = min(panel - room - 0.75, panel - room - top)
     return margins, float(np.clip(22 * side / max(len(labels), 1), 3, 10))
