@@ -19,10 +19,11 @@ from typing import NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
+
+from artifact_jax.plots.canvas import AggCanvas
 
 REAL_COLOR = "olive"
 SYNTHETIC_COLOR = "crimson"
@@ -59,10 +60,11 @@ def new_figure(figsize: tuple[float, float], dpi: float) -> Figure:
     """A pyplot-free ``Figure`` with an Agg canvas attached and no layout engine.
 
     Axes are placed from inch margins (``Margins``) instead of constrained/tight layout: the
-    figure is drawn once per ``savefig`` (a layout engine adds a second, measuring pass).
+    figure is drawn once per ``savefig`` (a layout engine adds a second, measuring pass). The
+    canvas is ``canvas.AggCanvas``: Agg with cheaper text drawing and PNG writing.
     """
     fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    AggCanvas(fig)
     return fig
 
 
