@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import matplotlib as mpl
@@ -39,22 +39,60 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _ONE_BITMAP_TEXT = all(hasattr(FT2Font, m) for m in ("set_text", "draw_glyphs_to_bitmap", "get_image", "get_bitmap_offset"))
 
 
+class _TextCache:
+    """A bounded map shared by all renderers (oldest entries go first when it is full).
+
+    Keys hold a copy of the ``FontProperties`` (which compare by their hash, as in
+    matplotlib's own text-metrics cache), the dpi and the hinting flags, so an entry is the
+    same whichever figure asks: tick labels and heatmap values repeat across panels,
+    figures and validations.
+    """
+
+    def __init__(self, size: int = 4096):
+        self.size, self.entries = size, {}
+
+    def get(self, key: tuple, make: Callable[[], Any]) -> Any:
+        hit = self.entries.get(key)
+        if hit is None:
+            if len(self.entries) >= self.size:
+                del self.entries[next(iter(self.entries))]
+            hit = self.entries[(key[0], key[1].copy(), *key[2:])] = make()
+        return hit
+
+
+_BITMAPS, _EXTENTS = _TextCache(), _TextCache()
+
+
 class OneBitmapTextRenderer(RendererAgg):
-    """``RendererAgg`` that draws plain text as one bitmap per string (matplotlib 3.10's path)."""
+    """``RendererAgg`` that draws plain text as one bitmap per string (matplotlib 3.10's path),
+    with each string's bitmap and extent computed once per process (``_TextCache``)."""
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        """Lay out and rasterise ``s`` in FreeType, then blit the bitmap (rotated by ``angle``)."""
+        """Blit the string's bitmap (rotated by ``angle``); FreeType lays it out once."""
         if ismath or not _ONE_BITMAP_TEXT:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
-        font = self._prepare_font(prop)
-        font.set_text(s, 0, flags=get_hinting_flag())  # rotation is applied to the bitmap below
-        font.draw_glyphs_to_bitmap(antialiased=gc.get_antialiased())
-        descent = font.get_descent() / 64.0
-        xo, yo = font.get_bitmap_offset()
-        x = round(x + xo / 64.0 + descent * math.sin(math.radians(angle)))
-        y = round(y + yo / 64.0 + descent * math.cos(math.radians(angle)))
-        self._renderer.draw_text_image(np.asarray(font.get_image()), x, y + 1, angle, gc)
+        antialiased = bool(gc.get_antialiased())
+
+        def rasterise() -> tuple[np.ndarray, float, float, float]:
+            font = self._prepare_font(prop)
+            font.set_text(s, 0, flags=get_hinting_flag())  # rotation is applied to the bitmap
+            font.draw_glyphs_to_bitmap(antialiased=antialiased)
+            xo, yo = font.get_bitmap_offset()
+            return np.array(font.get_image(), np.uint8), xo / 64.0, yo / 64.0, font.get_descent() / 64.0
+
+        key = (s, prop, self.dpi, get_hinting_flag(), antialiased)
+        image, xo, yo, descent = _BITMAPS.get(key, rasterise)
+        x = round(x + xo + descent * math.sin(math.radians(angle)))
+        y = round(y + yo + descent * math.cos(math.radians(angle)))
+        self._renderer.draw_text_image(image, x, y + 1, angle, gc)
         return None
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        """Width, height and descent of ``s`` in pixels, measured once per process."""
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (s, prop, self.dpi, get_hinting_flag())
+        return _EXTENTS.get(key, lambda: super(OneBitmapTextRenderer, self).get_text_width_height_descent(s, prop, ismath))
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
