@@ -24,7 +24,7 @@ from matplotlib.collections import LineCollection, PathCollection, PolyCollectio
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.markers import TICKDOWN, TICKLEFT, MarkerStyle
-from matplotlib.ticker import AutoMinorLocator
+from matplotlib.ticker import AutoMinorLocator, FixedLocator, MaxNLocator
 from matplotlib.transforms import IdentityTransform
 
 from artifact_jax.plots.canvas import AggCanvas
@@ -33,6 +33,7 @@ REAL_COLOR = "olive"
 SYNTHETIC_COLOR = "crimson"
 REAL_LABEL, SYNTHETIC_LABEL = "Real", "Synthetic"
 AXIS_FONT_SIZE = 14
+TICK_BINS = 6  # at most 7 major ticks per axis (``few_ticks``)
 
 # seaborn.diverging_palette(10, 133) / (120, 10) as piecewise-linear RGB (within 0.012 of seaborn).
 _CORRELATION_ANCHORS = ((0.8545, 0.2296, 0.2762), (0.95, 0.9458, 0.9459), (0.9374, 0.9502, 0.9391), (0.224, 0.5256, 0.2879))
@@ -130,7 +131,29 @@ def set_title(ax: Axes, title: str, **kwargs) -> None:
     ax.set_title(title, y=1.0, **kwargs)
 
 
+def few_ticks(ax: Axes, nbins: int = TICK_BINS) -> None:
+    """Freeze the axes' limits and give each axis at most ``nbins + 1`` major ticks inside them.
+
+    matplotlib builds a ``Tick`` (three lines, two texts) per major tick, including the one
+    past each end that its locator returns, and that is most of the cost of a small panel.
+    Here the positions are ``MaxNLocator(nbins)``'s (the steps of the default locator) for
+    the current limits, and only those inside the limits are kept, as a fixed locator; the
+    labels keep the default formatter. An axis that already has fixed ticks (category
+    labels) keeps them. Call it after the data is plotted.
+    """
+    ax.autoscale_view()
+    for axis, lim, set_lim in ((ax.xaxis, ax.get_xlim(), ax.set_xlim), (ax.yaxis, ax.get_ylim(), ax.set_ylim)):
+        if isinstance(axis.get_major_locator(), FixedLocator):
+            continue
+        set_lim(lim)
+        lo, hi = sorted(lim)
+        locs = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        tol = 1e-9 * (hi - lo)
+        axis.set_ticks(locs[(locs >= lo - tol) & (locs <= hi + tol)])
+
+
 def _dotted_grid(ax: Axes, minor: bool = False) -> None:
+    few_ticks(ax)
     if minor:
         minor_ticks_and_grid(ax)
     ax.grid(True, which="major", linestyle=":", linewidth=1.0, color="black")
@@ -185,8 +208,8 @@ def draw_pmf(ax: Axes, categories: Sequence[str], real: np.ndarray, synthetic: n
     x = np.arange(len(categories), dtype=np.float64)
     _bars(ax, np.asarray(real, np.float64), x - 0.4, x, REAL_COLOR, 0.8, REAL_LABEL, edge=None)
     _bars(ax, np.asarray(synthetic, np.float64), x, x + 0.4, SYNTHETIC_COLOR, 0.8, SYNTHETIC_LABEL, edge=None)
-    ax.autoscale_view()
     ax.set_xticks(x, [str(c) for c in categories], rotation="vertical")
+    few_ticks(ax)
     ax.set_xlabel(feature, fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Probability", fontsize=AXIS_FONT_SIZE)
     set_title(ax, f"PMF Comparison: {feature}")
@@ -283,6 +306,7 @@ def draw_alignment(
         line = np.arange(x[ok].min() - 1, x[ok].max() + 1)
         ax.plot(line, line, color=REAL_COLOR, linewidth=3, alpha=0.5)
         ax.scatter(x[ok], y[ok], color="chocolate", s=40, marker="o", edgecolors="white", linewidths=0.75)
+    few_ticks(ax)
     set_title(ax, title if title is not None else f"{stat_name} comparison")
     ax.set_xlabel(f"real data {stat_name} (log-abs)")
     ax.set_ylabel(f"synthetic data {stat_name} (log-abs)")
@@ -362,6 +386,7 @@ def draw_projection(ax: Axes, points: np.ndarray | None, name: str, color: str, 
         ax.axis("off")
         return
     ax.scatter(points[:, 0], points[:, 1], s=36, color=color, edgecolors="white", linewidths=0.75)
+    few_ticks(ax)
     ax.set_xlabel("Dim 1")
     ax.set_ylabel("Dim 2")
     set_title(ax, title)
