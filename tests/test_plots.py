@@ -261,6 +261,38 @@ def test_no_pyplot_figures_are_left_behind(results):
     assert plt.get_fignums() == []
 
 
+def test_reused_figures_render_like_new_ones(heart_real, heart_synthetic, heart_spec):
+    """``common.reusing`` (the plot workers' path): drawing a second sample's numbers into the
+    first sample's figures gives the same PNG bytes as drawing them into new figures."""
+    import jax
+
+    from artifact_jax.artifacts.registry import Context
+    from artifact_jax.encoding import Layout
+    from artifact_jax.plots import common
+
+    plan = TableComparisonPlan(
+        plots=[t.name for t in TableComparisonPlotType],
+        plot_collections=[t.name for t in TableComparisonPlotCollectionType],
+        config=FAST_TSNE,
+    )
+    real = heart_real.iloc[:300]
+    with jax.enable_x64(True):  # the same shapes as the module's plan: no new compile
+        first, second = (plan.evaluate(real, s, heart_spec) for s in (heart_synthetic.iloc[:240], heart_synthetic.iloc[240:480]))
+    ctx = Context(heart_spec, Layout.from_spec(heart_spec), None, None)
+
+    def pngs(out):
+        return [common.to_png(f) for f in (out.values() if isinstance(out, dict) else [out])]
+
+    for kind, key, art, hp in plan.entries:
+        name = f"{kind}/{key}"
+        expected = pngs(art.host(second[name], hp, ctx))
+        with common.reusing() as made:
+            pngs(art.host(first[name], hp, ctx))
+        with common.reusing(made) as again:
+            assert pngs(art.host(second[name], hp, ctx)) == expected, name
+        assert [id(f) for _, f in again] == [id(f) for _, f in made], name
+
+
 # ---- options and edge cases ---------------------------------------------------------------------
 def test_config_overrides_drawing_options(tables):
     real, synthetic, spec = tables

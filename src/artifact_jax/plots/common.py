@@ -12,9 +12,11 @@ they never compute statistics.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import matplotlib as mpl
@@ -24,7 +26,7 @@ from matplotlib.collections import LineCollection, PathCollection, PolyCollectio
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.markers import TICKDOWN, TICKLEFT, MarkerStyle
-from matplotlib.ticker import AutoMinorLocator, FixedLocator, MaxNLocator
+from matplotlib.ticker import AutoLocator, AutoMinorLocator, FixedLocator, MaxNLocator, ScalarFormatter
 from matplotlib.transforms import IdentityTransform
 
 from artifact_jax.plots.canvas import AggCanvas
@@ -33,6 +35,7 @@ REAL_COLOR = "olive"
 SYNTHETIC_COLOR = "crimson"
 REAL_LABEL, SYNTHETIC_LABEL = "Real", "Synthetic"
 AXIS_FONT_SIZE = 14
+MINOR_GRID_COLOR = (0.0, 0.0, 0.0, 0.4)  # a solid 0.1 pt line as light as a dotted black one
 TICK_BINS = 6  # at most 7 major ticks per axis (``few_ticks``)
 
 # seaborn.diverging_palette(10, 133) / (120, 10) as piecewise-linear RGB (within 0.012 of seaborn).
@@ -66,8 +69,14 @@ def new_figure(figsize: tuple[float, float], dpi: float) -> Figure:
 
     Axes are placed from inch margins (``Margins``) instead of constrained/tight layout: the
     figure is drawn once per ``savefig`` (a layout engine adds a second, measuring pass). The
-    canvas is ``canvas.AggCanvas``: Agg with cheaper text drawing and PNG writing.
+    canvas is ``canvas.AggCanvas``: Agg with cheaper text drawing and PNG writing. Inside
+    ``reusing``, the figure may be one of an earlier drawing, emptied.
     """
+    fig = _take(("figure", tuple(figsize), dpi))
+    return fig if fig is not None else _keep(("figure", tuple(figsize), dpi), _figure(figsize, dpi))
+
+
+def _figure(figsize: tuple[float, float], dpi: float) -> Figure:
     fig = Figure(figsize=figsize, dpi=dpi)
     AggCanvas(fig)
     return fig
@@ -86,7 +95,8 @@ def panel_grid(
 
     The reference's ``PlotCombiner`` geometry: figure size ``(n_cols * w, rows * h)``; no panels
     gives an empty ``(w, h)`` figure; ``title`` is the figure's suptitle (a ``title_band``-inch
-    strip at the top).
+    strip at the top). Inside ``reusing``, the figure and its axes may be an earlier
+    drawing's, emptied.
 
     Returns:
       ``(figure, axes)`` with ``len(axes) == n_panels``, row by row.
@@ -94,20 +104,110 @@ def panel_grid(
     w, h = panel_size
     rows = max(math.ceil(n_panels / n_cols), 1)
     width, height = (n_cols * w, rows * h) if n_panels else (w, h)
-    fig = new_figure((width, height), dpi)
-    band = title_band if title is not None else 0.0
-    row_h = (height - band) / rows
-    axes = []
-    for k in range(n_panels):
-        r, c = divmod(k, n_cols)
-        x0 = c * w + margins.left
-        y0 = height - band - (r + 1) * row_h + margins.bottom
-        aw = max(w - margins.left - margins.right, 0.1)
-        ah = max(row_h - margins.bottom - margins.top, 0.1)
-        axes.append(fig.add_axes((x0 / width, y0 / height, aw / width, ah / height)))
+    key = ("grid", n_panels, n_cols, tuple(panel_size), dpi, title is not None, tuple(margins), title_band)
+    fig = _take(key)
+    if fig is None:
+        fig = _keep(key, _figure((width, height), dpi))
+        band = title_band if title is not None else 0.0
+        row_h = (height - band) / rows
+        for k in range(n_panels):
+            r, c = divmod(k, n_cols)
+            x0 = c * w + margins.left
+            y0 = height - band - (r + 1) * row_h + margins.bottom
+            aw = max(w - margins.left - margins.right, 0.1)
+            ah = max(row_h - margins.bottom - margins.top, 0.1)
+            fig.add_axes((x0 / width, y0 / height, aw / width, ah / height))
     if title is not None:
         fig.suptitle(title, y=1 - 0.08 / height, va="top")
-    return fig, axes
+    return fig, list(fig.axes)
+
+
+# ---- reusing figures -------------------------------------------------------------------------
+class _Reuse(NamedTuple):
+    """Figures an earlier drawing made (``old``, taken in order) and this one's (``made``),
+    each as ``(builder key, figure)``."""
+
+    old: list[tuple[tuple, Figure]]
+    made: list[tuple[tuple, Figure]]
+
+
+_REUSE: contextvars.ContextVar[_Reuse | None] = contextvars.ContextVar("artifact_jax_figure_reuse", default=None)
+
+
+@contextlib.contextmanager
+def reusing(old: Sequence[tuple[tuple, Figure]] = ()) -> Iterator[list[tuple[tuple, Figure]]]:
+    """Draw into the figures of an earlier drawing of the same plot instead of new ones.
+
+    Building a figure (its axes, and a ``Tick`` per tick label) costs about as much as drawing
+    it. A caller that draws the same plot again and again from new numbers (the plot worker
+    processes of training, one drawing per validation) keeps the figures it got, and on the
+    next drawing passes them back here: within the block, ``new_figure``/``panel_grid``/
+    ``single_panel`` hand them out again, in order, emptied by ``empty_figure`` (axes, ticks
+    and fonts stay; the painters set everything else again). A figure whose builder call
+    differs from the earlier one is not reused. The figures must no longer be in use
+    elsewhere (rendered and dropped).
+
+    Args:
+      old: the list this context yielded for the earlier drawing (empty: build new figures).
+
+    Yields:
+      The ``(builder key, figure)`` pairs of this drawing, for the next one.
+
+    Example:
+      >>> with reusing() as made:
+      ...     fig, ax = single_panel((4, 3), 100)
+      >>> with reusing(made):
+      ...     again, _ = single_panel((4, 3), 100)
+      >>> again is fig
+      True
+    """
+    state = _Reuse(list(old)[::-1], [])
+    token = _REUSE.set(state)
+    try:
+        yield state.made
+    finally:
+        _REUSE.reset(token)
+
+
+def _take(key: tuple) -> Figure | None:
+    """The next earlier figure if its builder key is ``key`` (emptied), else None."""
+    state = _REUSE.get()
+    if state is None or not state.old or state.old[-1][0] != key:
+        return None
+    _, fig = state.old.pop()
+    empty_figure(fig)
+    state.made.append((key, fig))
+    return fig
+
+
+def _keep(key: tuple, fig: Figure) -> Figure:
+    state = _REUSE.get()
+    if state is not None:
+        state.made.append((key, fig))
+    return fig
+
+
+def empty_figure(fig: Figure) -> None:
+    """Remove what painters add to ``fig``'s axes, keeping the axes and their ``Tick`` objects.
+
+    Removed: lines, collections, patches, texts, images, legends and child axes (colour
+    bars). Reset: limits to autoscaling from the (now empty) data, major tick locators and
+    formatters to matplotlib's defaults (the painters fix their ticks again), the axis shown.
+    Titles, labels, grids and tick styles are left for the painters to set again.
+    """
+    for ax in fig.axes:
+        for child in list(ax.child_axes):
+            child.remove()
+        for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images]:
+            artist.remove()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(AutoLocator())
+            axis.set_major_formatter(ScalarFormatter())
+        ax.set_axis_on()
+        ax.relim()
+        ax.set_autoscale_on(True)
 
 
 def single_panel(
@@ -169,6 +269,10 @@ def minor_ticks_and_grid(ax: Axes) -> None:
     (``AutoMinorLocator``, as ``minorticks_on``) are computed once for the axes' current
     limits, which are frozen, and drawn as one collection of tick marks and one of grid lines
     per axis. Call it after the data is plotted.
+
+    Note: the reference's minor grid is black, dotted, 0.1 pt wide, which Agg rasterises as
+    thousands of sub-pixel dashes per line (a few ms per axes); here the lines are solid and
+    ``MINOR_GRID_COLOR`` (black at 40%), which renders as the same faint grey.
     """
     ax.autoscale_view()
     ax.set_xlim(ax.get_xlim())
@@ -183,7 +287,7 @@ def minor_ticks_and_grid(ax: Axes) -> None:
         flip = slice(None) if name == "xtick" else slice(None, None, -1)  # (along, across) -> (x, y)
         lines = np.stack([np.repeat(locs[:, None], 2, 1), np.broadcast_to([0.0, 1.0], (len(locs), 2))], -1)
         ax.add_collection(
-            LineCollection(lines[..., flip], transform=transform, linestyles=":", linewidths=0.1, colors="black", zorder=0.5),
+            LineCollection(lines[..., flip], transform=transform, linewidths=0.1, colors=MINOR_GRID_COLOR, zorder=0.5),
             autolim=False,
         )
         size, width = mpl.rcParams[f"{name}.minor.size"], mpl.rcParams[f"{name}.minor.width"]
