@@ -671,3 +671,23 @@ def test_bad_arguments_raise_value_errors():
         association_matrix(x, k, jnp.ones(5, bool), **layout)
     with pytest.raises(ValueError, match="metric"):
         vector_distance(x, x, "HAMMING")
+
+
+@pytest.mark.parametrize("combo", [("CRAMERS_V", "PEARSON"), ("THEILS_U", "SPEARMAN")])
+def test_joint_grid_and_one_hot_paths_agree(monkeypatch, combo):
+    """Small category grids use one joint histogram, large ones a one-hot product: same tables."""
+    import artifact_jax.kernels.associations as assoc
+
+    real, synthetic, cts, cat = small_pair()
+    [(x, k), _], n_categories, order = encode([real, synthetic], cts, cat)
+    valid = np.ones(len(x), bool)
+    valid[::5] = False  # padding rows count nothing on either path
+    args = (jnp.asarray(x), jnp.asarray(k), jnp.asarray(valid))
+    kwargs = dict(n_categories=n_categories, order=order, categorical=combo[0], continuous=combo[1])
+    assert np.prod(n_categories) <= assoc.JOINT_CELLS
+    joint = jax.jit(functools.partial(association_matrix, **kwargs))(*args)
+    gram_joint = assoc.category_gram(args[1], args[2], n_categories)
+    monkeypatch.setattr(assoc, "JOINT_CELLS", 0)
+    one_hot = jax.jit(functools.partial(association_matrix, **kwargs))(*args)
+    np.testing.assert_array_equal(assoc.category_gram(args[1], args[2], n_categories), gram_joint)
+    np.testing.assert_allclose(np.asarray(joint), np.asarray(one_hot), atol=1e-13, rtol=0)

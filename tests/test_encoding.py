@@ -54,3 +54,31 @@ def test_bad_tables_raise_naming_the_problem(spec, df, match):
 def test_numeric_strings_in_continuous_columns_are_coerced(spec):
     t = encode(pd.DataFrame({"x": ["1.5", "2"], "k": ["a", "b"], "n": [3, 4]}), spec)
     np.testing.assert_array_equal(t.cts[:, 0], [1.5, 2.0])
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["a", "b", None, "a"] * 5, dtype="str"),  # arrow-backed strings
+        pd.Series(["a", "b", None, "zz"] * 5, dtype="str"),  # an unseen value: factorized
+        pd.Series(["a", "b", None, "a"] * 5, dtype=pd.ArrowDtype(__import__("pyarrow").string())),
+        pd.Series(["a", "b", None, "a"] * 5, dtype=object),
+        pd.Series([3, 1, 1, 3] * 5),  # small-range integers
+        pd.Series([3, 1, 7, -2] * 5),  # integers outside the vocabulary: factorized
+        pd.Series([3, 1, 1, 3] * 5, dtype="Int64"),
+    ],
+)
+def test_fast_category_codes_equal_the_factorize_path(monkeypatch, column):
+    """The one-pass lookup (arrow ``index_in`` / integer table) gives the factorize path's codes."""
+    import artifact_jax.encoding as encoding
+
+    vocab_df = pd.DataFrame({"k": pd.Series(["b", "a", "3", "1"] if column.dtype != "int64" else [1, 3]).astype(str)})
+    spec = TabularDataSpec.from_df(vocab_df, cat_features=["k"])
+    real, synth = pd.DataFrame({"k": column}), pd.DataFrame({"k": column[::-1].reset_index(drop=True)})
+    layout, fast = encoding.encode_tables([real, synth], spec)
+    monkeypatch.setattr(encoding, "_vocab_codes", lambda series, vocabulary: None)
+    layout_slow, slow = encoding.encode_tables([real, synth], spec)
+    assert layout == layout_slow
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a.cat, b.cat)
+        assert a.cat.dtype == np.int32

@@ -165,3 +165,38 @@ def test_integer_columns_on_bin_edges_match_pd_cut():
     for bins in (7, 10, 40, 100, 200):
         ours = tc.js_distance(real, synth, spec, n_bins_cts_histogram=bins)["i"]
         assert ours == pytest.approx(reference_js(real, synth, spec, bins)["i"], abs=1e-12)
+
+
+@pytest.mark.parametrize("n_bins", [1, 3, 7, 10, 64, 100])
+def test_bin_edges_equal_numpy_linspace_bit_for_bit(n_bins):
+    """Compiled (jit, and jit of vmap) edges equal pandas' linspace recipe in every bit.
+
+    XLA would otherwise divide by the reciprocal of ``n`` and fuse ``k * step + lo`` into an
+    FMA; either moves edges by an ulp, and values on an edge change bins.
+    """
+    import jax
+
+    from artifact_jax.kernels.histograms import bin_edges
+
+    rng = np.random.default_rng(n_bins)
+    n = 20_000
+    scale = 10.0 ** rng.integers(-5, 6, n)
+    lo = np.concatenate([rng.normal(size=n) * scale, rng.integers(-100, 100, n), np.round(rng.normal(size=n), 1), [0.0, 2.5]])
+    hi = lo + np.abs(np.concatenate([rng.normal(size=n) * scale, rng.integers(0, 100, n), np.round(rng.normal(size=n), 2), [0.0, 0.0]]))
+
+    def pandas_edges(mn, mx):  # pandas.core.reshape.tile._nbins_to_bins, right=True
+        if mn == mx:
+            mn -= 0.001 * abs(mn) if mn != 0 else 0.001
+            mx += 0.001 * abs(mx) if mx != 0 else 0.001
+            return np.linspace(mn, mx, n_bins + 1, endpoint=True)
+        bins = np.linspace(mn, mx, n_bins + 1, endpoint=True)
+        bins[0] -= (mx - mn) * 0.001
+        return bins
+
+    expected = np.stack([pandas_edges(a, b) for a, b in zip(lo[::97], hi[::97], strict=True)])
+    with jax.enable_x64(True):
+        compiled = np.asarray(jax.jit(bin_edges, static_argnums=2)(lo, hi, n_bins))[::97]
+        batched = jax.jit(jax.vmap(lambda a, b: bin_edges(a, b, n_bins)))(lo[:-2].reshape(3, -1), hi[:-2].reshape(3, -1))
+        batched = np.asarray(batched).reshape(-1, n_bins + 1)[::97]
+    np.testing.assert_array_equal(compiled.view(np.int64), expected.view(np.int64))
+    np.testing.assert_array_equal(batched.view(np.int64), expected[: len(batched)].view(np.int64))

@@ -84,8 +84,8 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
     if layout.cat_features:
         slots = max(layout.n_categories)
         in_vocab = jnp.arange(slots)[None, :] < jnp.asarray(layout.vocab_sizes)[:, None]
-        cr = histograms.column_counts(real.cat, real.valid[:, None], slots) * in_vocab
-        cs = histograms.column_counts(synth.cat, synth.valid[:, None], slots) * in_vocab
+        cr = associations.category_counts(real.cat, real.valid, layout.n_categories) * in_vocab
+        cs = associations.category_counts(synth.cat, synth.valid, layout.n_categories) * in_vocab
         parts.append(jax.vmap(divergences.js_distance)(cr, cs))
     if layout.cts_features and not hp.categorical_only:
         hr, hs, _ = histograms.pooled_histograms(

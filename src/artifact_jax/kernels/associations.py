@@ -1,11 +1,13 @@
 """Mixed-type association matrices (``dython.nominal.associations`` 0.7.9 parity) and vector distances.
 
-One matrix multiply does the O(N) work: with ``Z = [onehot(cat), x - mean(x)]`` (padding rows zeroed),
-``Z.T @ Z`` holds every categorical contingency table (the one-hot Gram), every per-category sum of
-every continuous column (for the correlation ratio) and the centred cross products (for Pearson).
-What is left is O(C^2) work on that Gram matrix, done for all column pairs at once with segment sums
-over the category-to-column map. Spearman is Pearson on average ranks; Kendall's tau-b is an exact
-O(N log N) count of discordant pairs (a wavelet-matrix inversion count), so nothing leaves the device.
+The O(N) work is three reductions: every contingency table and category count of the categorical
+columns (``category_gram``: one integer histogram over the joint category grid, or an int8 one-hot
+Gram when that grid is large), per-category sums of the centred continuous columns
+(``category_sums``, for the correlation ratio) and the centred cross products ``X^T X`` (for
+Pearson); padding rows count nothing. What is left is O(C^2) work on those,
+done for all column pairs at once with segment sums over the category-to-column map. Spearman is
+Pearson on average ranks; Kendall's tau-b is an exact O(N log N) count of discordant pairs (a
+wavelet-matrix inversion count), so nothing leaves the device.
 """
 
 from __future__ import annotations
@@ -202,6 +204,120 @@ def _kendall_from_ranks(
     return jnp.where((ties_x == total) | (ties_y == total), jnp.nan, jnp.clip(tau, -1, 1))
 
 
+def _masked_codes(cat: jax.Array, valid: jax.Array) -> jax.Array:
+    """``[Dk, N]`` int32 codes, transposed (rows compare and scan fastest), ``-1`` on padding rows."""
+    # The barrier materialises the transpose once; otherwise XLA re-reads the strided
+    # ``[N, Dk]`` layout inside every consumer (each one-hot row, each segment sum).
+    return lax.optimization_barrier(jnp.where(valid[None, :], cat.T.astype(jnp.int32), -1))
+
+
+def category_onehot(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    """``[C, N]`` int8 one-hot of every categorical column (``C = sum(n_categories)``), 0 on padding.
+
+    Row ``offset_j + k`` is ``cat[:, j] == k``; padding rows (``valid`` False) are all zero.
+    """
+    col_id = np.repeat(np.arange(len(n_categories)), np.asarray(n_categories, dtype=np.int64))
+    local = np.concatenate([np.arange(k, dtype=np.int32) for k in n_categories] or [np.zeros(0, np.int32)])
+    return (_masked_codes(cat, valid)[col_id] == local[:, None]).astype(jnp.int8)
+
+
+JOINT_CELLS = 1 << 18  # up to this many joint categories, tables come from one joint histogram
+
+
+def _joint_code(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    """``[N]`` int32 index of each row's category combination in the row-major joint grid.
+
+    ``code = ((c_0 K_1 + c_1) K_2 + c_2) ...``; padding rows get ``prod(K)``, one cell past the grid.
+    """
+    strides = np.cumprod((1, *n_categories[:0:-1]))[::-1].astype(np.int32)
+    code = jnp.sum(cat.astype(jnp.int32) * strides[None, :], axis=1, dtype=jnp.int32)
+    return jnp.where(valid, code, int(np.prod(n_categories)))
+
+
+def _joint_sums(code: jax.Array, values: jax.Array | None, n_categories: Sequence[int]) -> jax.Array:
+    """Count (``values`` None, int32) or sum of ``values`` ``[N, ...]`` per joint cell: ``[*K, ...]``."""
+    cells = int(np.prod(n_categories))
+    if values is None:
+        out = jnp.zeros(cells + 1, jnp.int32).at[code].add(jnp.ones((), jnp.int32), mode="promise_in_bounds")
+    else:
+        out = jnp.zeros((cells + 1, *values.shape[1:]), values.dtype).at[code].add(values, mode="promise_in_bounds")
+    return out[:cells].reshape(*n_categories, *out.shape[1:])
+
+
+def _marginal(joint: jax.Array, keep: Sequence[int], n_cols: int) -> jax.Array:
+    """Sum a ``[*K, ...]`` joint array over every categorical axis not in ``keep``."""
+    return jnp.sum(joint, axis=tuple(a for a in range(n_cols) if a not in keep))
+
+
+def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    r"""Every pairwise contingency table of the categorical columns at once, ``[C, C]`` int32.
+
+    Block ``(a, b)`` (``C = sum(n_categories)`` rows in column order) is the contingency table of
+    columns ``a`` and ``b``; the diagonal holds each category's count. Padding rows count nothing.
+    When the joint grid has at most ``JOINT_CELLS`` cells, one integer histogram over the
+    category combinations (a single scatter of N ones) gives every table as a 2-D marginal;
+    otherwise :math:`G = O O^\top` for the int8 one-hot ``O`` (``category_onehot``), accumulated
+    in int32. Both are exact below :math:`2^{31}` rows.
+    """
+    n_cols = len(n_categories)
+    if not n_cols or np.prod(n_categories, dtype=np.float64) > JOINT_CELLS:
+        onehot = category_onehot(cat, valid, n_categories)
+        return lax.dot_general(onehot, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
+    joint = _joint_sums(_joint_code(cat, valid, n_categories), None, n_categories)
+    blocks = [[None] * n_cols for _ in range(n_cols)]
+    for a in range(n_cols):
+        blocks[a][a] = jnp.diag(_marginal(joint, (a,), n_cols))
+        for b in range(a + 1, n_cols):
+            blocks[a][b] = _marginal(joint, (a, b), n_cols)
+            blocks[b][a] = blocks[a][b].T
+    return jnp.block(blocks)
+
+
+def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    r"""``[C, D]`` sums of ``values`` ``[N, D]`` over the valid rows of each category of each column.
+
+    Row ``offset_j + k`` is :math:`\sum_i [cat_{ij} = k] \, values_i`. One scatter into the
+    joint grid and 1-D marginals when it has at most ``JOINT_CELLS`` cells (see
+    ``category_gram``), else one segment sum per column.
+    """
+    n_cols = len(n_categories)
+    if not n_cols:
+        return jnp.zeros((0, values.shape[1]), values.dtype)
+    if np.prod(n_categories, dtype=np.float64) > JOINT_CELLS:
+        values = jnp.where(valid[:, None], values, 0)
+        codes = _masked_codes(cat, valid)
+        return jnp.concatenate([jax.ops.segment_sum(values, codes[j], k) for j, k in enumerate(n_categories)], axis=0)
+    joint = _joint_sums(_joint_code(cat, valid, n_categories), values, n_categories)
+    return jnp.concatenate([_marginal(joint, (j,), n_cols) for j in range(n_cols)], axis=0)
+
+
+def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    """``[Dk, max(n_categories)]`` float counts of each code per column over the valid rows.
+
+    Read off the diagonal of ``category_gram``, so a plan that also builds association
+    matrices computes the tables once (XLA merges the identical expressions).
+    """
+    diag = jnp.diagonal(category_gram(cat, valid, n_categories))
+    slots = max(n_categories, default=0)
+    offsets = np.cumsum((0, *n_categories))[:-1]
+    index = np.array([[o + min(s, k - 1) for s in range(slots)] for o, k in zip(offsets, n_categories, strict=True)], np.int32)
+    present = np.array([[s < k for s in range(slots)] for k in n_categories], bool)
+    return jnp.where(present, diag[index.reshape(len(n_categories), slots)], 0).astype(jnp.result_type(float))
+
+
+def _centred(x: jax.Array, valid: jax.Array, n: jax.Array) -> jax.Array:
+    """``x - mean(x)`` over the valid rows, 0 on padding rows.
+
+    Selects cost ~10x a plain pass on CPU, so they run only when some row is padding (``cond``).
+    """
+
+    def masked(x, valid):
+        x = jnp.where(valid[:, None], x, 0)
+        return jnp.where(valid[:, None], x - jnp.sum(x, axis=0, keepdims=True) / n, 0)
+
+    return lax.cond(jnp.all(valid), lambda x, valid: x - jnp.sum(x, axis=0, keepdims=True) / n, masked, x, valid)
+
+
 def _segment_sum(values: jax.Array, col_id: np.ndarray, n_cols: int) -> jax.Array:
     return jax.ops.segment_sum(values, col_id, n_cols, indices_are_sorted=True)
 
@@ -313,9 +429,9 @@ def association_matrix(
     ``r``, ``k`` count *observed* categories only, so unused codes (the encoder's reserved ``"nan"``
     / unseen slots, padding of ``n_categories``) change nothing.
 
-    Cost: one ``[N, C + Dc] -> [C + Dc, C + Dc]`` Gram product, O(C^2) work after it, plus
+    Cost: an int8 ``[C, N] -> [C, C]`` one-hot Gram (exact int32 counts), ``Dk`` segment sums of
+    the ``[N, Dc]`` centred values and their ``[Dc, Dc]`` Gram, O(C^2) work after those, plus
     one sort per continuous column for SPEARMAN/KENDALL and O(N log N) per column pair for KENDALL.
-    Counts are carried in the input float dtype (exact below :math:`2^{24}` rows in float32).
 
     Args:
       cts: ``[N, Dc]`` float continuous columns, NaN already replaced by 0.0 (dython's rule).
@@ -367,23 +483,12 @@ def association_matrix(
     valid = valid.astype(bool)
     n = jnp.sum(valid.astype(dtype))
 
-    # The O(N) products. One-hot columns are built by static per-column compares (no gather).
-    # Category counts are integers: their Gram runs in float32, exact below 2**24 rows (the
-    # float64 path keeps float64 above that); the value blocks run in the data dtype.
-    x = jnp.where(valid[:, None], cts, 0)
-    x = jnp.where(valid[:, None], x - jnp.sum(x, axis=0, keepdims=True) / n, 0)
-    codes = cat.astype(jnp.int32)
-    # compares along rows of the transposed codes vectorise far better on CPU than strided
-    # column slices; one transpose of the [C, N] result is cheaper than the slow compares.
-    codes_t = codes.T
-    onehot = jnp.concatenate(
-        [codes_t[j][None, :] == jnp.arange(k, dtype=jnp.int32)[:, None] for j, k in enumerate(n_categories)]
-        or [jnp.zeros((0, cat.shape[0]), bool)],
-        axis=0,
-    ).T & valid[:, None]
-    count_dtype = jnp.float32 if (dtype == jnp.float32 or cat.shape[0] < 2**24) else dtype
-    oh = onehot.astype(count_dtype)
-    table = jnp.matmul(oh.T, oh, precision=_HIGHEST).astype(dtype)
+    # The O(N) work: exact integer contingency tables and per-category sums of the centred
+    # values (``category_gram``/``category_sums``: one scatter into the joint category grid
+    # each, or a one-hot product when the grid is large), and the centred cross products.
+    x = _centred(cts, valid, n)
+    table = category_gram(cat, valid, n_categories).astype(dtype)
+    cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
     value_blocks = [x]
     if continuous != "PEARSON" and dc:
         dense, average, ties = jax.vmap(_ranks, in_axes=(1, None))(cts, valid)  # [Dc, N], [Dc, N], [Dc]
@@ -392,7 +497,6 @@ def association_matrix(
             value_blocks.append(jnp.where(valid[:, None], rank - jnp.sum(rank, axis=0, keepdims=True) / n, 0))
     values = jnp.concatenate(value_blocks, axis=1)
     value_gram = jnp.matmul(values.T, values, precision=_HIGHEST)
-    cross = jnp.matmul(onehot.astype(dtype).T, x, precision=_HIGHEST)  # [C, Dc] per-category sums
     # Continuous x continuous.
     if continuous == "PEARSON":
         cc = _pearson(value_gram[:dc, :dc])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -35,18 +34,23 @@ def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]
     return jax.lax.cond(jnp.all(weight), lambda x, w: (jnp.min(x, axis=0), jnp.max(x, axis=0)), masked, x, weight)
 
 
-def _linspace_edges(lo: np.ndarray, hi: np.ndarray, n_bins: int) -> np.ndarray:
-    """``pd.cut``'s edges in numpy, broadcast over any leading shape of ``lo``/``hi``."""
-    lo, hi = np.asarray(lo), np.asarray(hi)
-    with np.errstate(invalid="ignore"):
-        same = lo == hi
-        start = np.where(same, lo - np.where(lo != 0, 0.001 * np.abs(lo), 0.001), lo)
-        stop = np.where(same, hi + np.where(hi != 0, 0.001 * np.abs(hi), 0.001), hi)
-        step = (stop - start) / n_bins
-        edges = np.arange(n_bins + 1, dtype=lo.dtype) * step[..., None] + start[..., None]
-        edges[..., -1] = stop
-        edges[..., 0] -= np.where(same, 0, (hi - lo) * 0.001).astype(lo.dtype)
-    return edges.astype(lo.dtype, copy=False)
+@jax.custom_batching.custom_vmap
+def _rounded(v: jax.Array) -> jax.Array:
+    """``v`` itself, materialised: a fusion boundary, so a product is rounded before it is added.
+
+    XLA fuses ``a * b + c`` into one loop where LLVM contracts it to an FMA (one rounding
+    instead of numpy's two). A data-dependent ``cond`` (both branches return ``v``; the
+    second spells it differently so that XLA cannot merge them) splits the loop. Under
+    ``vmap`` the whole batch goes through one unbatched ``cond`` (a batched predicate would
+    turn it into a fusible select).
+    """
+    return jax.lax.cond(jnp.all(v == v), lambda v: v, lambda v: jnp.where(jnp.isnan(v), jnp.nan, v), v)
+
+
+@_rounded.def_vmap
+def _rounded_vmap(axis_size: int, in_batched: list[bool], v: jax.Array) -> tuple[jax.Array, bool]:
+    del axis_size
+    return _rounded(v), in_batched[0]
 
 
 def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
@@ -55,10 +59,12 @@ def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
     .. math:: e_k = lo + k \frac{hi - lo}{n}, \quad e_n = hi, \quad e_0 \leftarrow e_0 - 10^{-3}(hi - lo)
 
     The edges must equal numpy's ``linspace`` bit for bit, or values lying on an edge change
-    bins. Compiled XLA does not guarantee that: it rewrites ``x / n`` as ``x * (1 / n)`` and
-    fuses ``k * step + lo`` into one FMA (both seen on CPU), moving edges by an ulp. The few
-    edges are therefore computed by numpy in a ``jax.pure_callback`` (a tiny transfer of
-    ``2 D`` scalars in, ``D (n + 1)`` out); everything per-row stays on device.
+    bins. XLA does not guarantee that by itself: it rewrites a division by a (broadcast)
+    scalar ``x / n`` as ``x * (1 / n)``, and contracts ``k * step + lo`` into one FMA; each
+    moves an edge by an ulp. So the divisor is a data-dependent array (``n + 0 (hi - lo)``),
+    and each product that numpy rounds on its own is materialised (``_rounded``) before the
+    following add. Pure XLA: no host callback, so programs holding it are CSE'd, vmapped
+    and cached like any other.
 
     Args:
       lo, hi: range of the pooled data (any shape; edges get a trailing axis).
@@ -67,53 +73,63 @@ def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
     Returns:
       ``[..., n_bins + 1]`` increasing edges, in ``lo``'s dtype.
     """
-    dtype = np.dtype(jnp.result_type(lo))
-    words = dtype.itemsize // 4  # uint32 words per value: 2 for float64, 1 for float32
-    bounds = jax.lax.bitcast_convert_type(jnp.stack([lo, jnp.asarray(hi, dtype)], axis=-1), jnp.uint32)
-    word_axis = (words,) if words > 1 else ()
-
-    def host(bits: np.ndarray) -> np.ndarray:
-        b = np.ascontiguousarray(bits).view(dtype).reshape(bits.shape[: bits.ndim - len(word_axis)])
-        edges = _linspace_edges(b[..., 0], b[..., 1], n_bins)
-        return np.ascontiguousarray(edges).view(np.uint32).reshape(*edges.shape, *word_axis)
-
-    # The callback exchanges raw uint32 words: ``jax.enable_x64`` is thread-local and the
-    # callback may run on another thread, where float64 arguments would be cast to float32.
-    out = jax.ShapeDtypeStruct((*jnp.shape(lo), n_bins + 1, *word_axis), jnp.uint32)
-    bits = jax.pure_callback(host, out, bounds, vmap_method="broadcast_all")
-    return jax.lax.bitcast_convert_type(bits, dtype)
+    lo = jnp.asarray(lo)
+    hi = jnp.asarray(hi, lo.dtype)
+    same = lo == hi
+    # lo == hi: both ends move out by 0.001 |v| (0.001 for 0), as pandas does
+    pad_lo = _rounded(jnp.where(lo != 0, 0.001 * jnp.abs(lo), 0.001).astype(lo.dtype))
+    pad_hi = _rounded(jnp.where(hi != 0, 0.001 * jnp.abs(hi), 0.001).astype(lo.dtype))
+    start = jnp.where(same, lo - pad_lo, lo)
+    stop = jnp.where(same, hi + pad_hi, hi)
+    span = stop - start
+    step = span / (n_bins + jnp.where(jnp.isfinite(span), span * 0, 0))  # not a broadcast scalar
+    edges = _rounded(jnp.arange(n_bins + 1, dtype=lo.dtype) * step[..., None]) + start[..., None]
+    edges = edges.at[..., -1].set(stop)
+    adjust = _rounded(jnp.where(same, 0, (hi - lo) * 0.001).astype(lo.dtype))
+    return edges.at[..., 0].add(-adjust)
 
 
 def bin_index(x: jax.Array, edges: jax.Array) -> jax.Array:
     """Right-closed bin of each value, ``searchsorted(edges, x, "left") - 1`` clipped to range.
 
-    The candidate ``floor((x - e_1) / w) + 1`` (``w`` the bin width) is off by at most one;
-    one comparison against the neighbouring edges makes it exact.
+    ``x`` is ``[N]`` with ``edges`` ``[n + 1]``, or ``[N, D]`` with one row of edges per column
+    (``[D, n + 1]``). The candidate ``floor((x - e_1) / w) + 1`` (``w`` the bin width) is off by
+    at most one; one comparison against the neighbouring edges makes it exact.
     """
-    n_bins = edges.shape[0] - 1
-    width = (edges[-1] - edges[1]) / jnp.maximum(n_bins - 1, 1)
-    guess = jnp.floor((x - edges[1]) / jnp.where(width > 0, width, 1.0)).astype(jnp.int32) + 1
+    n_bins = edges.shape[-1] - 1
+    row = (lambda v: v[None, :]) if x.ndim == 2 else (lambda v: v)  # per-column values, broadcast over rows
+    width = (edges[..., -1] - edges[..., 1]) / jnp.maximum(n_bins - 1, 1)
+    guess = jnp.floor((x - row(edges[..., 1])) / row(jnp.where(width > 0, width, 1.0))).astype(jnp.int32) + 1
     k = jnp.clip(guess, 0, n_bins - 1)
-    k = jnp.where((k > 0) & (x <= edges[k]), k - 1, k)
-    k = jnp.where((k < n_bins - 1) & (x > edges[k + 1]), k + 1, k)
+    # One flat lookup per neighbour: a 1-D gather is much cheaper on CPU than the batched
+    # gather (with materialised index pairs) that ``vmap`` over columns would produce.
+    flat = edges.ravel()
+    offset = row(jnp.arange(x.shape[1], dtype=jnp.int32) * (n_bins + 1)) if x.ndim == 2 else 0
+    at = lambda i: flat.at[i + offset].get(mode="promise_in_bounds")
+    k = jnp.where((k > 0) & (x <= at(k)), k - 1, k)
+    k = jnp.where((k < n_bins - 1) & (x > at(jnp.minimum(k + 1, n_bins))), k + 1, k)
     return k
 
 
 def column_counts(index: jax.Array, weight: jax.Array, n_slots: int) -> jax.Array:
-    r"""Weighted counts of ``index`` per column in one scatter.
+    r"""Counts of ``index`` per column over the entries that count, in one integer scatter.
 
     Args:
       index: ``[N, D]`` int slot of each value, ``0 <= index < n_slots``.
-      weight: ``[N, D]`` (or broadcastable, e.g. ``[N, 1]``) weights; bool masks count 0/1.
+      weight: bool ``[N, D]`` (or broadcastable, e.g. ``[N, 1]``): the entries that count.
       n_slots: slots per column (static).
 
     Returns:
-      ``[D, n_slots]`` with :math:`c_{d,s} = \sum_i w_{i,d} [index_{i,d} = s]`.
+      ``[D, n_slots]`` float counts :math:`c_{d,s} = \sum_i w_{i,d} [index_{i,d} = s]`.
     """
+    # Entries that do not count go to one extra slot, so the scatter adds a constant 1 and no
+    # weight array is materialised; int32 counts are exact (below 2**31 entries).
     n_cols = index.shape[1]
-    flat = (index + jnp.arange(n_cols, dtype=index.dtype) * n_slots).ravel()
-    w = jnp.broadcast_to(weight, index.shape).astype(jnp.result_type(float)).ravel()
-    return jnp.zeros(n_cols * n_slots, w.dtype).at[flat].add(w).reshape(n_cols, n_slots)
+    dump = n_cols * n_slots
+    flat = jnp.where(weight, index + (jnp.arange(n_cols, dtype=index.dtype) * n_slots)[None, :], dump).ravel()
+    one = jnp.ones((), jnp.int32)
+    counts = jnp.zeros(dump + 1, jnp.int32).at[flat].add(one, mode="promise_in_bounds", indices_are_sorted=False)
+    return counts[:dump].reshape(n_cols, n_slots).astype(jnp.result_type(float))
 
 
 def pooled_histograms(
@@ -132,7 +148,6 @@ def pooled_histograms(
     lo_r, hi_r = masked_range(x_real, w_real)
     lo_s, hi_s = masked_range(x_synth, w_synth)
     edges = bin_edges(jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s), n_bins)
-    index = jax.vmap(bin_index, in_axes=(1, 0), out_axes=1)
-    counts_real = column_counts(index(x_real, edges), w_real, n_bins)
-    counts_synth = column_counts(index(x_synth, edges), w_synth, n_bins)
+    counts_real = column_counts(bin_index(x_real, edges), w_real, n_bins)
+    counts_synth = column_counts(bin_index(x_synth, edges), w_synth, n_bins)
     return counts_real, counts_synth, edges

@@ -36,12 +36,13 @@ def describe(x: jax.Array, weight: jax.Array, stats: Sequence[str] = STATISTICS)
     Returns:
       ``{name: [D]}`` for each requested statistic.
     """
-    n = weight.sum(axis=0).astype(x.dtype)
     nan = jnp.asarray(jnp.nan, x.dtype)
     out: dict[str, jax.Array] = {}
     # A plain reduction is ~10x faster on CPU than one fused with the mask, so the mask is
     # applied only when some entry does not count (``cond`` runs one branch).
     full = jnp.all(weight)
+    n_rows = jnp.full(weight.shape[1:], weight.shape[0], jnp.int32)
+    n = jax.lax.cond(full, lambda w: n_rows, lambda w: jnp.sum(w, axis=0, dtype=jnp.int32), weight).astype(x.dtype)
     xm = jax.lax.cond(full, lambda x, w: x, lambda x, w: jnp.where(w, x, 0), x, weight)
     mean = xm.sum(axis=0) / n
     if "MEAN" in stats:
