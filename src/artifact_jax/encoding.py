@@ -96,8 +96,8 @@ def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
     return df.set_axis([str(c) for c in df.columns], axis=1)
 
 
-def _continuous(series: pd.Series, table: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Values and missing mask of one continuous column (``pd.to_numeric`` semantics)."""
+def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.ndarray) -> None:
+    """Write one continuous column (``pd.to_numeric`` semantics, 0.0 where missing) and its mask."""
     if pd.api.types.is_numeric_dtype(series.dtype):  # ints, floats, bools, nullable: no parsing
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -111,9 +111,11 @@ def _continuous(series: pd.Series, table: str, dtype: np.dtype) -> tuple[np.ndar
                 f"{table}: continuous column {series.name!r} holds non-numeric values "
                 f"(e.g. {example!r}); declare it categorical or clean it."
             )
+        values = np.where(missing, 0.0, values)
     if np.isinf(values).any():
         raise ValueError(f"{table}: continuous column {series.name!r} holds infinite values.")
-    return np.where(missing, 0.0, values).astype(dtype, copy=False), missing
+    out[:] = values
+    out_missing[:] = missing
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -147,12 +149,12 @@ def _zeros(shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
     return raw[start : start + size].view(dtype).reshape(shape)
 
 
-def _vocab_codes(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray | None:
-    """Final int32 codes (``K`` for missing) in one pass, or None when a value is unseen.
+def _vocab_codes(series: pd.Series, vocabulary: Sequence[str], out: np.ndarray) -> bool:
+    """Write final int32 codes (``K`` for missing) into ``out`` in one pass; False if a value is unseen.
 
     The fast path for the common column kinds: arrow strings are looked up with
     ``pyarrow.compute.index_in``, small-range integers through a table indexed by value.
-    Anything else, and any column holding a value outside the vocabulary, returns None and
+    Anything else, and any column holding a value outside the vocabulary, returns False and
     goes through ``_factorize`` (which also numbers the distinct unseen values).
     """
     k = len(vocabulary)
@@ -161,20 +163,24 @@ def _vocab_codes(series: pd.Series, vocabulary: Sequence[str]) -> np.ndarray | N
     if array is not None and (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         index = pc.index_in(array, value_set=pa.array(list(vocabulary), type=array.type))
         if index.null_count != array.null_count:  # a non-missing value outside the vocabulary
-            return None
-        return index.fill_null(k).to_numpy().astype(np.int32, copy=False)
+            return False
+        out[:] = index.fill_null(k).to_numpy()
+        return True
     if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(series.dtype):
         values = series.to_numpy()
         lo, hi = int(values.min()), int(values.max())
         if hi - lo > 1 << 16:
-            return None
+            return False
         table = np.full(hi - lo + 1, -1, np.int32)
         for code, category in enumerate(vocabulary):
             if category.lstrip("-").isdigit() and lo <= int(category) <= hi and str(int(category)) == category:
                 table[int(category) - lo] = code
         codes = table[values - lo]
-        return None if (codes < 0).any() else codes
-    return None
+        if (codes < 0).any():
+            return False
+        out[:] = codes
+        return True
+    return False
 
 
 def _next_pow2(n: int) -> int:
@@ -209,21 +215,35 @@ def encode_tables(
     names = list(names) if names is not None else [f"table {i}" for i in range(len(tables))]
     tables = [_check_table(df, spec, name) for df, name in zip(tables, names, strict=True)]
     pads = list(pad_to) if isinstance(pad_to, Sequence) else [pad_to] * len(tables)
-    # Columns are independent: factorize/convert them on a thread pool (pandas, arrow and
-    # numpy release the GIL in these loops).
+    sizes = [len(df) for df in tables]
+    out = []
+    for n, name, pad in zip(sizes, names, pads, strict=True):
+        rows = n if pad is None else int(pad)
+        if rows < n:
+            raise ValueError(f"pad_to={pad} is smaller than the {n} rows of {name}.")
+        valid = _zeros((rows,), bool)
+        valid[:n] = True
+        dc, dk = spec.n_cts_features, spec.n_cat_features
+        out.append(EncodedTable(_zeros((rows, dc), dtype), _zeros((rows, dc), bool), _zeros((rows, dk), np.int32), valid))
+    # Columns are independent: convert them on a thread pool, each job writing its column of
+    # the output arrays (pandas, arrow and numpy release the GIL in these loops).
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        fast_jobs = {f: [pool.submit(_vocab_codes, df[f], spec.cat_unique_map[f]) for df in tables] for f in spec.cat_features}
+        fast_jobs = {
+            f: [pool.submit(_vocab_codes, df[f], spec.cat_unique_map[f], t.cat[:n, j]) for df, t, n in zip(tables, out, sizes, strict=True)]
+            for j, f in enumerate(spec.cat_features)
+        }
         cts_jobs = [
-            [pool.submit(_continuous, df[f], name, np.dtype(dtype)) for f in spec.cts_features]
-            for df, name in zip(tables, names, strict=True)
+            pool.submit(_continuous, df[f], name, t.cts[:n, i], t.cts_missing[:n, i])
+            for df, name, t, n in zip(tables, names, out, sizes, strict=True)
+            for i, f in enumerate(spec.cts_features)
         ]
-        fast = {f: [job.result() for job in jobs] for f, jobs in fast_jobs.items()}
         # columns with a value outside the vocabulary (in any table) are factorized, so that
         # each distinct unseen value gets its own code across all the tables
-        slow = [f for f, codes in fast.items() if any(c is None for c in codes)]
+        slow = [f for f, jobs in fast_jobs.items() if not all([job.result() for job in jobs])]
         cat_jobs = {f: [pool.submit(_factorize, df[f]) for df in tables] for f in slow}
         factorized = {f: [job.result() for job in jobs] for f, jobs in cat_jobs.items()}
-        converted = [[job.result() for job in jobs] for jobs in cts_jobs]
+        for job in cts_jobs:
+            job.result()
     unseen: dict[str, dict[str, int]] = {f: {} for f in spec.cat_features}
     for f in slow:
         vocab, seen = set(spec.cat_unique_map[f]), unseen[f]
@@ -233,29 +253,14 @@ def encode_tables(
                     seen[u] = len(seen)
     slots = unseen_slots or tuple(_next_pow2(max(len(unseen[f]), 1)) for f in spec.cat_features)
     layout = Layout.from_spec(spec, slots)
-    out = []
-    for t, (df, name, pad) in enumerate(zip(tables, names, pads, strict=True)):
-        n = len(df)
-        rows = n if pad is None else int(pad)
-        if rows < n:
-            raise ValueError(f"pad_to={pad} is smaller than the {n} rows of {name}.")
-        cts = _zeros((rows, spec.n_cts_features), dtype)
-        missing = _zeros((rows, spec.n_cts_features), bool)
-        for i, (values, nan) in enumerate(converted[t]):
-            cts[:n, i], missing[:n, i] = values, nan
-        cat = _zeros((rows, spec.n_cat_features), np.int32)
+    for i, (t, n) in enumerate(zip(out, sizes, strict=True)):
         for j, f in enumerate(spec.cat_features):
-            if f not in factorized:
-                cat[:n, j] = fast[f][t]
-                continue
-            codes, uniques = factorized[f][t]
-            k, last = layout.vocab_sizes[j], layout.n_categories[j] - 1
-            index = {c: i for i, c in enumerate(spec.cat_unique_map[f])}
-            lookup = [index[u] if u in index else min(k + 1 + unseen[f][u], last) for u in uniques]
-            cat[:n, j] = np.asarray(lookup + [k + MISSING], np.int32)[codes]  # code -1 -> missing
-        valid = _zeros((rows,), bool)
-        valid[:n] = True
-        out.append(EncodedTable(cts, missing, cat, valid))
+            if f in factorized:
+                codes, uniques = factorized[f][i]
+                k, last = layout.vocab_sizes[j], layout.n_categories[j] - 1
+                index = {c: i for i, c in enumerate(spec.cat_unique_map[f])}
+                lookup = [index[u] if u in index else min(k + 1 + unseen[f][u], last) for u in uniques]
+                t.cat[:n, j] = np.asarray(lookup + [k + MISSING], np.int32)[codes]  # code -1 -> missing
     return layout, out
 
 
