@@ -74,9 +74,9 @@ def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
     ``artifact-jax demo`` CLI does, unless ``--no-compilation-cache`` or
     ``JAX_ENABLE_COMPILATION_CACHE=false``); the library never does it on its own. It must
     run before the process's first compile. If ``JAX_COMPILATION_CACHE_DIR`` (or
-    ``jax_compilation_cache_dir``) is already set, that directory is kept. Programs with host
-    callbacks (a plan's exact ``pd.cut`` edges) are never stored, so validation still
-    compiles once per process.
+    ``jax_compilation_cache_dir``) is already set, that directory is kept. Every program of
+    the demo, the validation plan included, is pure XLA (no host callbacks), so all of them
+    are stored.
 
     Args:
       directory: where to store the cache; default ``default_compilation_cache()``.
