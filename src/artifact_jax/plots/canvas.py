@@ -31,6 +31,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib import cbook
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 
 PNG_COMPRESS_LEVEL = 3
@@ -56,11 +57,12 @@ class _TextCache:
         if hit is None:
             if len(self.entries) >= self.size:
                 del self.entries[next(iter(self.entries))]
-            hit = self.entries[(key[0], key[1].copy(), *key[2:])] = make()
+            stored = tuple(k.copy() if isinstance(k, FontProperties) else k for k in key)
+            hit = self.entries[stored] = make()
         return hit
 
 
-_BITMAPS, _EXTENTS = _TextCache(), _TextCache()
+_BITMAPS, _EXTENTS, _HEIGHTS = _TextCache(), _TextCache(), _TextCache()
 
 
 class OneBitmapTextRenderer(RendererAgg):
@@ -86,6 +88,27 @@ class OneBitmapTextRenderer(RendererAgg):
         y = round(y + yo + descent * math.cos(math.radians(angle)))
         self._renderer.draw_text_image(image, x, y + 1, angle, gc)
         return None
+
+    def _get_font_height_metrics(self, prop):
+        """``(ascent, descent, line gap)`` of ``prop``'s font in pixels, once per process.
+
+        ``Text`` layout asks the renderer for these (matplotlib 3.11's hook; without it, every
+        layout of every label looks the font up and reads its tables again). The same
+        formula as matplotlib's fallback: the ``OS/2`` typographic metrics, else ``hhea``.
+        """
+
+        def read() -> tuple[float | None, float | None, float | None]:
+            font = self._prepare_font(prop)
+            for table, gap, ascent, descent in (
+                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"), ("hhea", "lineGap", "ascent", "descent")
+            ):
+                metrics = font.get_sfnt_table(table)
+                if metrics is not None:
+                    scale = prop.get_size_in_points() * self.dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
+                    return metrics[ascent] * scale, -metrics[descent] * scale, metrics[gap] * scale
+            return None, None, None
+
+        return _HEIGHTS.get((prop, self.dpi), read)
 
     def get_text_width_height_descent(self, s, prop, ismath):
         """Width, height and descent of ``s`` in pixels, measured once per process."""

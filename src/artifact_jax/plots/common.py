@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.markers import TICKDOWN, TICKLEFT, MarkerStyle
 from matplotlib.ticker import AutoLocator, AutoMinorLocator, FixedLocator, MaxNLocator, ScalarFormatter
 from matplotlib.transforms import IdentityTransform
@@ -125,10 +126,11 @@ def panel_grid(
 # ---- reusing figures -------------------------------------------------------------------------
 class _Reuse(NamedTuple):
     """Figures an earlier drawing made (``old``, taken in order) and this one's (``made``),
-    each as ``(builder key, figure)``."""
+    each as ``(builder key, figure)``; the legends taken off the reused axes (``legend``)."""
 
     old: list[tuple[tuple, Figure]]
     made: list[tuple[tuple, Figure]]
+    legends: dict[Axes, Legend]
 
 
 _REUSE: contextvars.ContextVar[_Reuse | None] = contextvars.ContextVar("artifact_jax_figure_reuse", default=None)
@@ -161,7 +163,7 @@ def reusing(old: Sequence[tuple[tuple, Figure]] = ()) -> Iterator[list[tuple[tup
       >>> again is fig
       True
     """
-    state = _Reuse(list(old)[::-1], [])
+    state = _Reuse(list(old)[::-1], [], {})
     token = _REUSE.set(state)
     try:
         yield state.made
@@ -175,6 +177,9 @@ def _take(key: tuple) -> Figure | None:
     if state is None or not state.old or state.old[-1][0] != key:
         return None
     _, fig = state.old.pop()
+    for ax in fig.axes:  # kept aside for ``legend``: the same entries come back most times
+        if ax.legend_ is not None:
+            state.legends[ax], ax.legend_ = ax.legend_, None
     empty_figure(fig)
     state.made.append((key, fig))
     return fig
@@ -185,6 +190,17 @@ def _keep(key: tuple, fig: Figure) -> Figure:
     if state is not None:
         state.made.append((key, fig))
     return fig
+
+
+def legend(ax: Axes, **kwargs) -> Legend:
+    """``ax.legend(**kwargs)``; inside ``reusing``, the axes' earlier legend if it lists the
+    same labels (building a legend's boxes costs about as much as drawing it)."""
+    state = _REUSE.get()
+    earlier = state.legends.pop(ax, None) if state is not None else None
+    if earlier is not None and [t.get_text() for t in earlier.get_texts()] == ax.get_legend_handles_labels()[1]:
+        ax.legend_ = earlier
+        return earlier
+    return ax.legend(**kwargs)
 
 
 def empty_figure(fig: Figure) -> None:
@@ -317,7 +333,7 @@ def draw_pmf(ax: Axes, categories: Sequence[str], real: np.ndarray, synthetic: n
     ax.set_xlabel(feature, fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Probability", fontsize=AXIS_FONT_SIZE)
     set_title(ax, f"PMF Comparison: {feature}")
-    ax.legend()
+    legend(ax)
 
 
 def _bars(
@@ -363,7 +379,7 @@ def draw_pdf(
     ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Probability Density", fontsize=AXIS_FONT_SIZE)
     set_title(ax, f"PDF Comparison: {feature}")
-    ax.legend(loc="upper right")
+    legend(ax, loc="upper right")
 
 
 def draw_cdf(
@@ -381,7 +397,7 @@ def draw_cdf(
     ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
     ax.set_ylabel("Normalized Cumulative Sum", fontsize=AXIS_FONT_SIZE)
     set_title(ax, f"CDF Comparison: {feature}")
-    ax.legend(loc="upper left")
+    legend(ax, loc="upper left")
 
 
 def log_abs(values: np.ndarray) -> np.ndarray:
