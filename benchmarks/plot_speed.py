@@ -8,8 +8,8 @@ artifact-jax runs twice: with an empty JAX compilation cache (the headline, cold
 again in a new process whose persistent compilation cache (``JAX_COMPILATION_CACHE_DIR``) the
 first run filled, which is what a second ``artifact-jax compare`` on the same machine pays.
 artifact-jax also runs with its figures drawn by worker processes (``training.figures.PlotWorkers``,
-one per CPU; they render PNG at zlib level 1), as the training loop does. Wall time and CPU time
-(the process's, plus the plot workers') are printed for every round.
+one per CPU; each reuses a plot's figures from one round to the next), as the training loop
+does. Wall time and CPU time (the process's, plus the plot workers') are printed for every round.
 
 The reference runs in a separate virtual environment (created on first use):
 
@@ -145,7 +145,8 @@ def worker_ours_parallel(args) -> dict:
     """As ``worker_ours``, but the figures are drawn and rendered by worker processes
     (``training.figures.PlotWorkers``, one per CPU, started when the timing starts): the
     main process computes the numbers and ships them; the workers build and render the
-    figures (PNG at zlib level 1). CPU time includes the workers'."""
+    figures (into the figures of the previous round, ``plots.common.reusing``). CPU time includes
+    the workers'."""
     import jax
 
     from artifact_jax.artifacts.types import TableComparisonPlotCollectionType, TableComparisonPlotType
