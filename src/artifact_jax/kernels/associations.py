@@ -221,7 +221,7 @@ def category_onehot(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int
     return (_masked_codes(cat, valid)[col_id] == local[:, None]).astype(jnp.int8)
 
 
-JOINT_CELLS = 1 << 18  # up to this many joint categories, tables come from one joint histogram
+JOINT_CELLS = 1 << 16  # up to this many joint categories, tables come from one joint histogram
 
 
 def _joint_code(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
@@ -234,19 +234,23 @@ def _joint_code(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -
     return jnp.where(valid, code, int(np.prod(n_categories)))
 
 
-def _joint_sums(code: jax.Array, values: jax.Array | None, n_categories: Sequence[int]) -> jax.Array:
-    """Count (``values`` None, int32) or sum of ``values`` ``[N, ...]`` per joint cell: ``[*K, ...]``."""
+def _joint_sums(code: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    """Sums of ``values`` ``[N, D]`` per joint cell, ``[prod(K), D]`` (padding rows dropped)."""
     cells = int(np.prod(n_categories))
-    if values is None:
-        out = jnp.zeros(cells + 1, jnp.int32).at[code].add(jnp.ones((), jnp.int32), mode="promise_in_bounds")
-    else:
-        out = jnp.zeros((cells + 1, *values.shape[1:]), values.dtype).at[code].add(values, mode="promise_in_bounds")
-    return out[:cells].reshape(*n_categories, *out.shape[1:])
+    return jnp.zeros((cells + 1, values.shape[1]), values.dtype).at[code].add(values, mode="promise_in_bounds")[:cells]
 
 
-def _marginal(joint: jax.Array, keep: Sequence[int], n_cols: int) -> jax.Array:
-    """Sum a ``[*K, ...]`` joint array over every categorical axis not in ``keep``."""
-    return jnp.sum(joint, axis=tuple(a for a in range(n_cols) if a not in keep))
+def _cell_categories(n_categories: Sequence[int], dtype: Any) -> jax.Array:
+    """``[prod(K), C]`` 0/1: cell ``l`` of the joint grid has category ``k`` in column ``j``."""
+    strides = np.cumprod((1, *n_categories[:0:-1]))[::-1].astype(np.int32)
+    col_id = np.repeat(np.arange(len(n_categories)), n_categories)
+    local = np.concatenate([np.arange(k, dtype=np.int32) for k in n_categories])
+    cell = jnp.arange(int(np.prod(n_categories)), dtype=jnp.int32)[:, None]
+    return ((cell // strides[col_id][None, :]) % np.asarray(n_categories, np.int32)[col_id][None, :] == local[None, :]).astype(dtype)
+
+
+def _use_joint_grid(n_categories: Sequence[int]) -> bool:
+    return bool(n_categories) and np.prod(n_categories, dtype=np.float64) <= JOINT_CELLS
 
 
 def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
@@ -254,41 +258,39 @@ def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int])
 
     Block ``(a, b)`` (``C = sum(n_categories)`` rows in column order) is the contingency table of
     columns ``a`` and ``b``; the diagonal holds each category's count. Padding rows count nothing.
-    When the joint grid has at most ``JOINT_CELLS`` cells, one integer histogram over the
-    category combinations (a single scatter of N ones) gives every table as a 2-D marginal;
-    otherwise :math:`G = O O^\top` for the int8 one-hot ``O`` (``category_onehot``), accumulated
-    in int32. Both are exact below :math:`2^{31}` rows.
+    When the joint grid has at most ``JOINT_CELLS`` cells, one histogram over the category
+    combinations (a single scatter of N ones, ``h``) gives every table as
+    :math:`G = A^\top \operatorname{diag}(h) A`, with ``A`` the cells' categories
+    (``_cell_categories``); otherwise :math:`G = O O^\top` for the int8 one-hot ``O``
+    (``category_onehot``), accumulated in int32. Both are exact below :math:`2^{31}` rows.
     """
-    n_cols = len(n_categories)
-    if not n_cols or np.prod(n_categories, dtype=np.float64) > JOINT_CELLS:
+    if not _use_joint_grid(n_categories):
         onehot = category_onehot(cat, valid, n_categories)
         return lax.dot_general(onehot, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
-    joint = _joint_sums(_joint_code(cat, valid, n_categories), None, n_categories)
-    blocks = [[None] * n_cols for _ in range(n_cols)]
-    for a in range(n_cols):
-        blocks[a][a] = jnp.diag(_marginal(joint, (a,), n_cols))
-        for b in range(a + 1, n_cols):
-            blocks[a][b] = _marginal(joint, (a, b), n_cols)
-            blocks[b][a] = blocks[a][b].T
-    return jnp.block(blocks)
+    ones = jnp.ones((cat.shape[0], 1), jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    return category_sums(cat, valid, ones, n_categories, gram=True).astype(jnp.int32)
 
 
-def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+def category_sums(
+    cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int], *, gram: bool = False
+) -> jax.Array:
     r"""``[C, D]`` sums of ``values`` ``[N, D]`` over the valid rows of each category of each column.
 
     Row ``offset_j + k`` is :math:`\sum_i [cat_{ij} = k] \, values_i`. One scatter into the
-    joint grid and 1-D marginals when it has at most ``JOINT_CELLS`` cells (see
-    ``category_gram``), else one segment sum per column.
+    joint grid and a product with the cells' categories when it has at most ``JOINT_CELLS``
+    cells (see ``category_gram``), else one segment sum per column. With ``gram`` (and a
+    single column of ones) the ``[C, C]`` table of ``category_gram`` instead.
     """
-    n_cols = len(n_categories)
-    if not n_cols:
-        return jnp.zeros((0, values.shape[1]), values.dtype)
-    if np.prod(n_categories, dtype=np.float64) > JOINT_CELLS:
+    if not n_categories:
+        return jnp.zeros((0, 0 if gram else values.shape[1]), values.dtype)
+    if not _use_joint_grid(n_categories):
         values = jnp.where(valid[:, None], values, 0)
         codes = _masked_codes(cat, valid)
         return jnp.concatenate([jax.ops.segment_sum(values, codes[j], k) for j, k in enumerate(n_categories)], axis=0)
-    joint = _joint_sums(_joint_code(cat, valid, n_categories), values, n_categories)
-    return jnp.concatenate([_marginal(joint, (j,), n_cols) for j in range(n_cols)], axis=0)
+    sums = _joint_sums(_joint_code(cat, valid, n_categories), values, n_categories)  # [L, D]
+    cells = _cell_categories(n_categories, values.dtype)  # [L, C]
+    right = cells * sums if gram else sums
+    return lax.dot_general(cells, right, (((0,), (0,)), ((), ())), precision=_HIGHEST)
 
 
 def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:

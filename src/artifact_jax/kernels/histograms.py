@@ -77,15 +77,19 @@ def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
     hi = jnp.asarray(hi, lo.dtype)
     same = lo == hi
     # lo == hi: both ends move out by 0.001 |v| (0.001 for 0), as pandas does
-    pad_lo = _rounded(jnp.where(lo != 0, 0.001 * jnp.abs(lo), 0.001).astype(lo.dtype))
-    pad_hi = _rounded(jnp.where(hi != 0, 0.001 * jnp.abs(hi), 0.001).astype(lo.dtype))
+    pad_lo, pad_hi, adjust = _rounded(
+        jnp.stack([
+            jnp.where(lo != 0, 0.001 * jnp.abs(lo), 0.001),
+            jnp.where(hi != 0, 0.001 * jnp.abs(hi), 0.001),
+            jnp.where(same, 0, (hi - lo) * 0.001),
+        ]).astype(lo.dtype)
+    )
     start = jnp.where(same, lo - pad_lo, lo)
     stop = jnp.where(same, hi + pad_hi, hi)
     span = stop - start
     step = span / (n_bins + jnp.where(jnp.isfinite(span), span * 0, 0))  # not a broadcast scalar
     edges = _rounded(jnp.arange(n_bins + 1, dtype=lo.dtype) * step[..., None]) + start[..., None]
     edges = edges.at[..., -1].set(stop)
-    adjust = _rounded(jnp.where(same, 0, (hi - lo) * 0.001).astype(lo.dtype))
     return edges.at[..., 0].add(-adjust)
 
 
