@@ -80,9 +80,29 @@ def summary(results: Any, *, worst: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _compilation_cache(args: argparse.Namespace) -> None:
+    """Turn on the persistent XLA compilation cache unless ``--no-compilation-cache``."""
+    if not args.no_compilation_cache:
+        from artifact_jax.training.demo import use_compilation_cache
+
+        use_compilation_cache(args.compilation_cache)
+
+
+def _add_compilation_cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--compilation-cache", default=None, metavar="DIR",
+        help="persistent XLA compilation cache (default: ~/.cache/artifact-jax/xla, or $JAX_COMPILATION_CACHE_DIR)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-compilation-cache", action="store_true", help="compile everything afresh, store nothing"
+    )
+
+
 def compare_command(args: argparse.Namespace) -> int:
     """``artifact-jax compare``: score two tables, write results.json (+ plots, report)."""
     from artifact_jax.spec import TabularDataSpec
+
+    _compilation_cache(args)
 
     real, synthetic = read_table(args.real), read_table(args.synthetic)
     if args.spec:
@@ -154,10 +174,7 @@ def demo_command(args: argparse.Namespace) -> int:
     for name, value in DEMO_DEFAULTS[args.task].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if not args.no_compilation_cache:
-        from artifact_jax.training.demo import use_compilation_cache
-
-        use_compilation_cache(args.compilation_cache)
+    _compilation_cache(args)
     if args.task == "classification":
         return classification_demo_command(args)
     if args.label is not None:
@@ -203,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--no-plots", action="store_true", help="numeric artifacts only")
     cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
     cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
+    _add_compilation_cache_options(cmp)
     cmp.set_defaults(func=compare_command)
     demo = sub.add_parser("demo", help="train a tabular VAE with periodic validation tracked in MLflow")
     demo.add_argument(
@@ -240,13 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--render-workers", type=int, default=None,
         help="processes drawing the plots alongside training (default: CPUs, at most 4; 0: in-process)",
     )  # fmt: skip
-    demo.add_argument(
-        "--compilation-cache", default=None, metavar="DIR",
-        help="persistent XLA compilation cache (default: ~/.cache/artifact-jax/xla, or $JAX_COMPILATION_CACHE_DIR)",
-    )  # fmt: skip
-    demo.add_argument(
-        "--no-compilation-cache", action="store_true", help="compile everything afresh, store nothing"
-    )
+    _add_compilation_cache_options(demo)
     demo.set_defaults(func=demo_command)
     return parser
 
