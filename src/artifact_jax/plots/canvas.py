@@ -55,8 +55,8 @@ class _TextCache:
     def get(self, key: tuple, make: Callable[[], Any]) -> Any:
         hit = self.entries.get(key)
         if hit is None:
-            if len(self.entries) >= self.size:
-                del self.entries[next(iter(self.entries))]
+            if len(self.entries) >= self.size:  # (pop: figures may be drawn on several threads)
+                self.entries.pop(next(iter(self.entries), None), None)
             stored = tuple(k.copy() if isinstance(k, FontProperties) else k for k in key)
             hit = self.entries[stored] = make()
         return hit
