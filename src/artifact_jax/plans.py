@@ -79,7 +79,17 @@ def _program(parts: tuple[tuple[str, Callable[..., Any], Any], ...], layout: Lay
     """
 
     def program(real: EncodedTable, synthetic: EncodedTable) -> dict[str, Any]:
-        return {name: device(real, synthetic, layout, hp) for name, device, hp in parts}
+        # Artifacts sharing a device part (and its hyperparameters, unless the part declares
+        # ``uses_hyperparams = False``) trace it once: XLA would merge the copies anyway,
+        # but tracing each one costs host time on every new process.
+        traced: dict[Any, Any] = {}
+        out = {}
+        for name, device, hp in parts:
+            key = (device, hp if getattr(device, "uses_hyperparams", True) else None)
+            if key not in traced:
+                traced[key] = device(real, synthetic, layout, hp)
+            out[name] = traced[key]
+        return out
 
     return jax.jit(program)
 

@@ -240,6 +240,9 @@ def stats_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: A
     return jax.vmap(lambda t: describe(t.cts, _cts_weight(t)))(stack_tables(real, synth))
 
 
+stats_numbers.uses_hyperparams = False  # the nine statistics plots share one trace (plans._program)
+
+
 def heatmap_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams) -> jax.Array:
     """``[3, D, D]``: real and synthetic association matrices and their absolute difference."""
 
