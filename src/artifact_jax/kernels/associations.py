@@ -55,7 +55,7 @@ def _layout(
             f"order={order!r} must list each of ('cts', 0..{dc - 1}) and ('cat', 0..{dk - 1}) exactly once."
         )
     perm = np.array([i if kind == "cts" else dc + i for kind, i in order], dtype=np.int32)
-    col_id = np.repeat(np.arange(dk, dtype=np.int32), np.asarray(n_categories, dtype=np.int64))
+    col_id = _category_index(n_categories)[0]
     return perm, col_id
 
 
@@ -211,46 +211,46 @@ def _masked_codes(cat: jax.Array, valid: jax.Array) -> jax.Array:
     return lax.optimization_barrier(jnp.where(valid[None, :], cat.T.astype(jnp.int32), -1))
 
 
+def _category_index(n_categories: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the ``C = sum(n_categories)`` categories: its column and its code in it."""
+    col_id = np.repeat(np.arange(len(n_categories), dtype=np.int32), np.asarray(n_categories, dtype=np.int64))
+    local = np.concatenate([np.arange(k, dtype=np.int32) for k in n_categories] or [np.zeros(0, np.int32)])
+    return col_id, local
+
+
 def category_onehot(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
     """``[C, N]`` int8 one-hot of every categorical column (``C = sum(n_categories)``), 0 on padding.
 
     Row ``offset_j + k`` is ``cat[:, j] == k``; padding rows (``valid`` False) are all zero.
     """
-    col_id = np.repeat(np.arange(len(n_categories)), np.asarray(n_categories, dtype=np.int64))
-    local = np.concatenate([np.arange(k, dtype=np.int32) for k in n_categories] or [np.zeros(0, np.int32)])
+    col_id, local = _category_index(n_categories)
     return (_masked_codes(cat, valid)[col_id] == local[:, None]).astype(jnp.int8)
 
 
 JOINT_CELLS = 1 << 16  # up to this many joint categories, tables come from one joint histogram
 
 
-def _joint_code(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
-    """``[N]`` int32 index of each row's category combination in the row-major joint grid.
-
-    ``code = ((c_0 K_1 + c_1) K_2 + c_2) ...``; padding rows get ``prod(K)``, one cell past the grid.
-    """
-    strides = np.cumprod((1, *n_categories[:0:-1]))[::-1].astype(np.int32)
-    code = jnp.sum(cat.astype(jnp.int32) * strides[None, :], axis=1, dtype=jnp.int32)
-    return jnp.where(valid, code, int(np.prod(n_categories)))
-
-
-def _joint_sums(code: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
-    """Sums of ``values`` ``[N, D]`` per joint cell, ``[prod(K), D]`` (padding rows dropped)."""
-    cells = int(np.prod(n_categories))
-    return jnp.zeros((cells + 1, values.shape[1]), values.dtype).at[code].add(values, mode="promise_in_bounds")[:cells]
-
-
-def _cell_categories(n_categories: Sequence[int], dtype: Any) -> jax.Array:
-    """``[prod(K), C]`` 0/1: cell ``l`` of the joint grid has category ``k`` in column ``j``."""
-    strides = np.cumprod((1, *n_categories[:0:-1]))[::-1].astype(np.int32)
-    col_id = np.repeat(np.arange(len(n_categories)), n_categories)
-    local = np.concatenate([np.arange(k, dtype=np.int32) for k in n_categories])
-    cell = jnp.arange(int(np.prod(n_categories)), dtype=jnp.int32)[:, None]
-    return ((cell // strides[col_id][None, :]) % np.asarray(n_categories, np.int32)[col_id][None, :] == local[None, :]).astype(dtype)
-
-
 def _use_joint_grid(n_categories: Sequence[int]) -> bool:
     return bool(n_categories) and np.prod(n_categories, dtype=np.float64) <= JOINT_CELLS
+
+
+def _joint_grid(
+    cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]
+) -> tuple[jax.Array, jax.Array]:
+    """Sums of ``values`` ``[N, D]`` per cell of the joint category grid, and the cells' categories.
+
+    Row ``i`` falls in cell ``((c_0 K_1 + c_1) K_2 + c_2) ...`` of the row-major grid of
+    ``L = prod(K)`` cells (padding rows in one extra cell, dropped). Returns ``([L, D] sums,
+    [L, C] 0/1 categories of each cell)``, the latter in ``values``' dtype.
+    """
+    strides = np.cumprod((1, *n_categories[:0:-1]))[::-1].astype(np.int32)
+    cells = int(np.prod(n_categories))
+    code = jnp.where(valid, jnp.sum(cat.astype(jnp.int32) * strides[None, :], axis=1, dtype=jnp.int32), cells)
+    sums = jnp.zeros((cells + 1, values.shape[1]), values.dtype).at[code].add(values, mode="promise_in_bounds")
+    col_id, local = _category_index(n_categories)
+    cell = jnp.arange(cells, dtype=jnp.int32)[:, None]
+    digit = (cell // strides[col_id][None, :]) % np.asarray(n_categories, np.int32)[col_id][None, :]
+    return sums[:cells], (digit == local[None, :]).astype(values.dtype)
 
 
 def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
@@ -258,39 +258,34 @@ def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int])
 
     Block ``(a, b)`` (``C = sum(n_categories)`` rows in column order) is the contingency table of
     columns ``a`` and ``b``; the diagonal holds each category's count. Padding rows count nothing.
-    When the joint grid has at most ``JOINT_CELLS`` cells, one histogram over the category
-    combinations (a single scatter of N ones, ``h``) gives every table as
+    When the joint grid has at most ``JOINT_CELLS`` cells, one histogram ``h`` over the category
+    combinations (a single scatter of N ones) gives every table as
     :math:`G = A^\top \operatorname{diag}(h) A`, with ``A`` the cells' categories
-    (``_cell_categories``); otherwise :math:`G = O O^\top` for the int8 one-hot ``O``
-    (``category_onehot``), accumulated in int32. Both are exact below :math:`2^{31}` rows.
+    (``_joint_grid``); otherwise :math:`G = O O^\top` for the int8 one-hot ``O``
+    (``category_onehot``). Integer arithmetic throughout: exact below :math:`2^{31}` rows.
     """
     if not _use_joint_grid(n_categories):
         onehot = category_onehot(cat, valid, n_categories)
         return lax.dot_general(onehot, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
-    ones = jnp.ones((cat.shape[0], 1), jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    return category_sums(cat, valid, ones, n_categories, gram=True).astype(jnp.int32)
+    counts, cells = _joint_grid(cat, valid, jnp.ones((cat.shape[0], 1), jnp.int32), n_categories)
+    return lax.dot_general(cells, counts * cells, (((0,), (0,)), ((), ())), preferred_element_type=jnp.int32)
 
 
-def category_sums(
-    cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int], *, gram: bool = False
-) -> jax.Array:
+def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
     r"""``[C, D]`` sums of ``values`` ``[N, D]`` over the valid rows of each category of each column.
 
-    Row ``offset_j + k`` is :math:`\sum_i [cat_{ij} = k] \, values_i`. One scatter into the
-    joint grid and a product with the cells' categories when it has at most ``JOINT_CELLS``
-    cells (see ``category_gram``), else one segment sum per column. With ``gram`` (and a
-    single column of ones) the ``[C, C]`` table of ``category_gram`` instead.
+    Row ``offset_j + k`` is :math:`\sum_i [cat_{ij} = k] \, values_i`: :math:`A^\top S` from the
+    joint grid's cell sums ``S`` when it has at most ``JOINT_CELLS`` cells (see
+    ``category_gram``), else one segment sum per column.
     """
     if not n_categories:
-        return jnp.zeros((0, 0 if gram else values.shape[1]), values.dtype)
+        return jnp.zeros((0, values.shape[1]), values.dtype)
     if not _use_joint_grid(n_categories):
         values = jnp.where(valid[:, None], values, 0)
         codes = _masked_codes(cat, valid)
         return jnp.concatenate([jax.ops.segment_sum(values, codes[j], k) for j, k in enumerate(n_categories)], axis=0)
-    sums = _joint_sums(_joint_code(cat, valid, n_categories), values, n_categories)  # [L, D]
-    cells = _cell_categories(n_categories, values.dtype)  # [L, C]
-    right = cells * sums if gram else sums
-    return lax.dot_general(cells, right, (((0,), (0,)), ((), ())), precision=_HIGHEST)
+    sums, cells = _joint_grid(cat, valid, values, n_categories)
+    return lax.dot_general(cells, sums, (((0,), (0,)), ((), ())), precision=_HIGHEST)
 
 
 def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
