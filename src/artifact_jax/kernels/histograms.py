@@ -111,7 +111,7 @@ def bin_index(x: jax.Array, edges: jax.Array) -> jax.Array:
     offset = row(jnp.arange(x.shape[1], dtype=jnp.int32) * (n_bins + 1)) if x.ndim == 2 else 0
     at = lambda i: flat.at[i + offset].get(mode="promise_in_bounds")
     k = jnp.where((k > 0) & (x <= at(k)), k - 1, k)
-    k = jnp.where((k < n_bins - 1) & (x > at(jnp.minimum(k + 1, n_bins))), k + 1, k)
+    k = jnp.where((k < n_bins - 1) & (x > at(k + 1)), k + 1, k)
     return k
 
 
