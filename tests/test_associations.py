@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from artifact_jax.kernels.associations import association_matrix, kendall_tau_b, vector_distance
 
@@ -691,3 +693,59 @@ def test_joint_grid_and_one_hot_paths_agree(monkeypatch, combo):
     one_hot = jax.jit(functools.partial(association_matrix, **kwargs))(*args)
     np.testing.assert_array_equal(assoc.category_gram(args[1], args[2], n_categories), gram_joint)
     np.testing.assert_allclose(np.asarray(joint), np.asarray(one_hot), atol=1e-13, rtol=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis; the profile in conftest.py is derandomized in CI). One static layout,
+# so each association type compiles once: 24 rows (a masked tail), continuous columns 0 and 2,
+# categorical columns 1 (4 codes) and 3 (3 codes) interleaved.
+
+P_ROWS = 24
+P_LAYOUT = ((4, 3), (("cts", 0), ("cat", 0), ("cts", 1), ("cat", 1)))
+P_CTS, P_CAT = [0, 2], [1, 3]
+
+
+@st.composite
+def mixed_arrays(draw):
+    """(cts [24, 2], cat [24, 2], valid [24]): ties, constant columns and a masked tail all occur."""
+    n_valid = draw(st.integers(2, P_ROWS))
+    value = st.one_of(st.integers(-3, 3).map(float), st.floats(-50, 50, allow_nan=False).map(lambda v: round(v, 2)))
+    x = np.array(draw(st.lists(st.tuples(value, value), min_size=P_ROWS, max_size=P_ROWS)), np.float64)
+    codes = st.tuples(st.integers(0, P_LAYOUT[0][0] - 1), st.integers(0, P_LAYOUT[0][1] - 1))
+    k = np.array(draw(st.lists(codes, min_size=P_ROWS, max_size=P_ROWS)), np.int32)
+    return x, k, np.arange(P_ROWS) < n_valid
+
+
+def _distinct(column, valid):
+    return len(np.unique(column[valid]))
+
+
+@settings(max_examples=20)
+@given(data=mixed_arrays(), seed=st.integers(0, 2**16))
+@pytest.mark.parametrize("combo", COMBOS)
+def test_association_matrix_properties(combo, data, seed):
+    """Ranges, symmetry, the diagonal, and invariance to relabelling categories and reordering rows."""
+    x, k, valid = data
+    m = run(x, k, P_LAYOUT, combo, valid)
+    assert np.all(np.isfinite(m)) and np.all(np.abs(m) <= 1 + 1e-12)
+    cc, kk = m[np.ix_(P_CTS, P_CTS)], m[np.ix_(P_CAT, P_CAT)]
+    ratio = m[np.ix_(P_CAT, P_CTS)]
+    np.testing.assert_allclose(cc, cc.T, atol=1e-12)  # Pearson / Spearman / Kendall are symmetric
+    np.testing.assert_allclose(ratio, m[np.ix_(P_CTS, P_CAT)].T, atol=0)  # eta fills both triangles
+    assert np.all((ratio >= 0) & (ratio <= 1 + 1e-12))  # the correlation ratio is in [0, 1]
+    assert np.all((kk >= 0) & (kk <= 1 + 1e-12))  # Cramer's V and Theil's U are in [0, 1]
+    if combo[0] == "CRAMERS_V":
+        np.testing.assert_allclose(kk, kk.T, atol=1e-12)  # V is symmetric; Theil's U is not
+    # dython's diagonal: 1, or 0 for a column with one distinct value (its row and column are 0)
+    columns = [x[:, 0], k[:, 0], x[:, 1], k[:, 1]]
+    single = np.array([_distinct(c, valid) == 1 for c in columns])
+    np.testing.assert_array_equal(np.diag(m), np.where(single, 0.0, 1.0))
+    assert np.all(m[single] == 0) and np.all(m[:, single] == 0)
+    if combo[1] == "PEARSON" and not single[P_CTS].any():
+        assert cc[0, 1] == pytest.approx(np.corrcoef(x[valid, 0], x[valid, 1])[0, 1], abs=1e-9)
+    # relabel each column's categories (any bijection of its codes) and shuffle the rows
+    rng = np.random.default_rng(seed)
+    relabel = [rng.permutation(n) for n in P_LAYOUT[0]]
+    k2 = np.stack([relabel[j][k[:, j]] for j in range(2)], 1).astype(np.int32)
+    rows = rng.permutation(P_ROWS)
+    np.testing.assert_allclose(run(x[rows], k2[rows], P_LAYOUT, combo, valid[rows]), m, atol=1e-12, rtol=0)

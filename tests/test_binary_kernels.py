@@ -8,6 +8,7 @@ each program once.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import jax
@@ -16,11 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from artifact_jax.artifacts.binary_classification import summarize
 from artifact_jax.artifacts.binary_inputs import BinaryInputs, pad
+from artifact_jax.artifacts.binary_types import DescriptiveStatistic
+from artifact_jax.artifacts.types import STATISTIC_NAMES
 from artifact_jax.kernels import classification as k
+from artifact_jax.kernels import statistics
 
 PAD = 512
 SKLEARN_DET_INF = tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 7)
@@ -139,9 +145,10 @@ def test_confusion_normalisations():
         k.normalize_confusion(cm, "ROWS")
 
 
-def test_describe_sorted_matches_pandas_on_every_subset():
+@pytest.mark.parametrize("presorted", [True, False])
+def test_describe_matches_pandas_on_every_subset(presorted):
     rng = np.random.default_rng(2)
-    describe = jax.jit(k.describe_sorted)
+    describe = jax.jit(functools.partial(statistics.describe, sorted=presorted))
     for n in (1, 2, 3, 10, 101):
         x = np.sort(np.round(rng.random(n), 2))
         for mask in (np.ones(n, bool), rng.random(n) < 0.5, np.zeros(n, bool)):
@@ -152,6 +159,12 @@ def test_describe_sorted_matches_pandas_on_every_subset():
                        Q3=s.quantile(0.75), MIN=s.min(), MAX=s.max())
             for stat, value in ref.items():
                 assert float(got[stat]) == pytest.approx(value, abs=1e-12, nan_ok=True), (n, stat)
+    with pytest.raises(ValueError, match="IQR"):
+        statistics.describe(jnp.zeros(3), jnp.ones(3, bool), ("MEAN", "IQR"))
+
+
+def test_statistic_names_are_one_table():
+    assert tuple(m.name for m in DescriptiveStatistic) == statistics.STATISTICS == tuple(STATISTIC_NAMES)
 
 
 def test_rank_orders_scores_and_keeps_labels():
@@ -215,3 +228,78 @@ def test_density_matches_numpy_histogram_and_scipy_kde():
     np.testing.assert_allclose(d.kde, gaussian_kde(x)(d.grid), rtol=2e-3, atol=2e-3)
     single = jax.device_get(density(jnp.full(3000, 0.5), jnp.arange(3000) < 5))  # one distinct value
     assert np.isnan(single.kde).all() and np.isfinite(single.heights).all() and float(single.n) == 5
+
+
+# ---- properties (hypothesis; derandomized in CI by the profile in conftest.py) ----------------
+# Scores sit on a grid of 1/32 so that ``1 - s`` is exact and ties are common; every input is
+# padded to ``PAD`` rows, so the properties reuse the programs compiled above.
+
+_metrics = jax.jit(lambda x: k.prediction_metrics(k.confusion_matrix(x.y_true, x.y_pred, x.valid, jnp.float64)))
+
+
+@st.composite
+def labelled_scores(draw, min_size=1, max_size=60):
+    n = draw(st.integers(min_size, max_size))
+    y = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    s = np.array(draw(st.lists(st.integers(0, 32), min_size=n, max_size=n)), np.float64) / 32
+    return y, s
+
+
+def _auc_ap(y, s):
+    out = jax.device_get(_curves(_inputs(y, s)))
+    return float(out[4]), float(out[5])
+
+
+@settings(max_examples=25)
+@given(labelled_scores(), st.integers(0, 33))
+def test_prediction_metric_properties(data, cut):
+    """Rates in [0, 1], MCC in [-1, 1], complements, and scikit-learn's values, for any threshold."""
+    y, s = data
+    yhat = s >= cut / 32
+    m = {name: float(v) for name, v in jax.device_get(_metrics(_inputs(y, s, yhat))).items()}
+    assert set(m) == set(k.PREDICTION_METRICS)
+    for name, value in m.items():
+        assert (-1 if name == "MCC" else 0) <= value <= 1, (name, value)
+    if y.any():
+        assert m["FNR"] == pytest.approx(1 - m["RECALL"], abs=1e-12)
+    if (~y).any():
+        assert m["FPR"] == pytest.approx(1 - m["TNR"], abs=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns on empty classes; both sides give 0
+        ref = {
+            "ACCURACY": skm.accuracy_score(y, yhat),
+            "BALANCED_ACCURACY": skm.balanced_accuracy_score(y, yhat),
+            "PRECISION": skm.precision_score(y, yhat, zero_division=0),
+            "RECALL": skm.recall_score(y, yhat, zero_division=0),
+            "F1": skm.f1_score(y, yhat, zero_division=0),
+            "MCC": skm.matthews_corrcoef(y, yhat),
+        }
+    for name, value in ref.items():
+        assert m[name] == pytest.approx(value, abs=1e-12), name
+
+
+@settings(max_examples=25)
+@given(labelled_scores(min_size=2))
+def test_roc_auc_and_average_precision_properties(data):
+    """scikit-learn's ROC AUC and AP; both in [0, 1]; reversing the scores gives AUC' = 1 - AUC."""
+    y, s = data
+    assume(y.any() and (~y).any())
+    auc, ap = _auc_ap(y, s)
+    assert 0 <= auc <= 1 and 0 < ap <= 1
+    assert auc == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+    assert ap == pytest.approx(skm.average_precision_score(y, s), abs=1e-12)
+    assert _auc_ap(y, 1 - s)[0] == pytest.approx(1 - auc, abs=1e-12)
+
+
+@settings(max_examples=25)
+@given(st.integers(1, 30), st.integers(1, 30), st.data())
+def test_perfectly_separated_scores_have_unit_auc(n_pos, n_neg, data):
+    """Every positive scored above every negative (in any row order): ROC AUC = AP = 1."""
+    grid = lambda lo, hi, n: data.draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n))
+    s = np.array(grid(17, 32, n_pos) + grid(0, 16, n_neg), np.float64) / 32
+    y = np.arange(n_pos + n_neg) < n_pos
+    order = np.array(data.draw(st.permutations(range(n_pos + n_neg))))
+    auc, ap = _auc_ap(y[order], s[order])
+    # equal to 1 up to float64 round-off (the trapezoids add n_neg widths of 1/n_neg)
+    assert auc == pytest.approx(1.0, abs=1e-12) and ap == pytest.approx(1.0, abs=1e-12)
+    assert _auc_ap(~y[order], s[order])[0] == pytest.approx(0.0, abs=1e-12)  # perfectly wrong the other way

@@ -72,3 +72,25 @@ TABLE_COMPARISON_ENUMS: dict[str, type[Enum]] = {
     "array_collections": TableComparisonArrayCollectionType,
     "plot_collections": TableComparisonPlotCollectionType,
 }
+
+
+#: The one statistic-name map: short name (``kernels.statistics.STATISTICS`` and
+#: ``DescriptiveStatistic``) -> the long name in the reference's artifact names
+#: (``<LONG>_JUXTAPOSITION``, ``<LONG>_ALIGNMENT``, ``GROUND_TRUTH_PROB_<LONG>``) and the plural
+#: of its ``SCORE_<PLURAL>`` collection. Labels in titles are ``DescriptiveStatistic[s].value``.
+STATISTIC_NAMES: dict[str, tuple[str, str]] = {
+    "MEAN": ("MEAN", "MEANS"),
+    "STD": ("STD", "STDS"),
+    "VARIANCE": ("VARIANCE", "VARIANCES"),
+    "MEDIAN": ("MEDIAN", "MEDIANS"),
+    "Q1": ("FIRST_QUARTILE", "FIRST_QUARTILES"),
+    "Q3": ("THIRD_QUARTILE", "THIRD_QUARTILES"),
+    "MIN": ("MIN", "MINIMA"),
+    "MAX": ("MAX", "MAXIMA"),
+}
+
+
+def by_statistic(pattern: str, plural: bool = False) -> dict[str, str]:
+    """``{artifact name: statistic}`` for every statistic, e.g. ``by_statistic("{}_JUXTAPOSITION")``
+    -> ``{"MEAN_JUXTAPOSITION": "MEAN", ..., "FIRST_QUARTILE_JUXTAPOSITION": "Q1", ...}``."""
+    return {pattern.format(names[1 if plural else 0]): stat for stat, names in STATISTIC_NAMES.items()}

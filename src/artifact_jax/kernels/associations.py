@@ -349,8 +349,10 @@ def _cramers_v(table: jax.Array, counts: jax.Array, col_id: np.ndarray, n_cols: 
     # since XLA may turn the division into a reciprocal multiply and leave a 1e-15 residue.
     undefined = (r == 1) | (r == n) | (k == 1) | (k == n)
     denom = jnp.minimum((k - 1) * (n - k), (r - 1) * (n - r)) / (n - 1)
-    v = jnp.sqrt(phi2corr / jnp.where(undefined, 1, denom))
-    return jnp.where(undefined, jnp.nan, _round_unit(v))
+    v = jnp.where(undefined, jnp.nan, _round_unit(jnp.sqrt(phi2corr / jnp.where(undefined, 1, denom))))
+    # V is symmetric; round-off is not: like dython, compute each pair once (i <= j) and mirror it
+    upper = np.arange(n_cols)[:, None] <= np.arange(n_cols)[None, :]
+    return jnp.where(upper, v, v.T)
 
 
 def _theils_u(table: jax.Array, counts: jax.Array, col_id: np.ndarray, n_cols: int, n: jax.Array):

@@ -13,7 +13,6 @@ and ``det_curve`` (scikit-learn >= 1.7, with the threshold at infinity) point fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -21,10 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from artifact_jax.kernels.density import histogram_density, kde_curve
+
 NORMALIZATIONS = ("NONE", "TRUE", "PRED", "ALL")
 PREDICTION_METRICS = ("ACCURACY", "BALANCED_ACCURACY", "PRECISION", "NPV", "RECALL", "TNR", "FPR", "FNR", "F1", "MCC")
-STATISTICS = ("MEAN", "STD", "VARIANCE", "MEDIAN", "Q1", "Q3", "MIN", "MAX")
-_QUANTILES = {"MEDIAN": 0.5, "Q1": 0.25, "Q3": 0.75}
 
 
 # ---- confusion counts and prediction metrics ------------------------------------------------
@@ -368,62 +367,6 @@ def average_precision(s: Sweep) -> jax.Array:
     return jnp.where(s.n_pos > 0, jnp.maximum(ap, 0), jnp.nan)
 
 
-# ---- statistics of sorted, masked values ---------------------------------------------------
-def _lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
-    """numpy's quantile interpolation (``numpy.lib._function_base_impl._lerp``)."""
-    diff = b - a
-    return jnp.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
-
-
-def describe_sorted(x: jax.Array, mask: jax.Array, stats: Sequence[str] = STATISTICS) -> dict[str, jax.Array]:
-    r"""pandas statistics of ``x[mask]`` where ``x`` is sorted in increasing order.
-
-    MEAN; VARIANCE :math:`\frac{1}{n-1}\sum (x_i-\bar x)^2` and STD (NaN for ``n < 2``);
-    MEDIAN, Q1, Q3 with numpy's linear interpolation at position ``q (n-1)``; MIN; MAX; NaN
-    everywhere for an empty selection. The ``k``-th selected value is found by a binary search
-    over ``cumsum(mask)``, so one sort serves every subset of the same values.
-
-    Args:
-      x: ``[N]`` values, increasing where ``mask`` (other rows may hold anything finite or inf).
-      mask: ``[N]`` bool, the values that count.
-      stats: names from ``STATISTICS`` (static).
-    """
-    dtype = x.dtype
-    n = jnp.sum(mask, dtype=jnp.int32)
-    nf = n.astype(dtype)
-    nan = jnp.asarray(jnp.nan, dtype)
-    mean = jnp.sum(jnp.where(mask, x, 0)) / nf
-    var = jnp.sum(jnp.where(mask, (x - mean) ** 2, 0)) / (nf - 1)
-    var = jnp.where(n > 1, var, nan)
-    # ranks (0-based, among the selected values) of every order statistic asked for
-    last = jnp.maximum(n - 1, 0)
-    pos = {s: _QUANTILES[s] * last.astype(dtype) for s in stats if s in _QUANTILES}
-    lo = {s: jnp.floor(p).astype(jnp.int32) for s, p in pos.items()}
-    ranks = [jnp.zeros((), jnp.int32), last]
-    for s in pos:
-        ranks += [lo[s], jnp.minimum(lo[s] + 1, last)]
-    where = jnp.searchsorted(jnp.cumsum(mask, dtype=jnp.int32), jnp.stack(ranks) + 1, side="left")
-    value = x[jnp.clip(where, 0, x.shape[0] - 1)]
-    out: dict[str, jax.Array] = {}
-    for stat in stats:
-        if stat == "MEAN":
-            out[stat] = mean
-        elif stat == "VARIANCE":
-            out[stat] = var
-        elif stat == "STD":
-            out[stat] = jnp.sqrt(var)
-        elif stat == "MIN":
-            out[stat] = value[0]
-        elif stat == "MAX":
-            out[stat] = value[1]
-        elif stat in pos:
-            i = 2 + 2 * list(pos).index(stat)
-            out[stat] = _lerp(value[i], value[i + 1], pos[stat] - lo[stat].astype(dtype))
-        else:
-            raise ValueError(f"Unknown statistic {stat!r}; known: {', '.join(STATISTICS)}.")
-    return {s: jnp.where(n > 0, v, nan) for s, v in out.items()}
-
-
 def ground_truth_prob(prob_pos: jax.Array, y_true: jax.Array) -> jax.Array:
     """The probability given to the true class: ``prob_pos`` for positives, ``1 - prob_pos`` otherwise."""
     return jnp.where(y_true, prob_pos, 1 - prob_pos)
@@ -449,38 +392,16 @@ class Density(NamedTuple):
 
 
 def density(x: jax.Array, mask: jax.Array, n_bins: int = 70, gridsize: int = 200, fine_bins: int = 2048) -> Density:
-    r"""Histogram (``np.histogram_bin_edges`` bins) and KDE of ``x[mask]`` as seaborn's histplot draws them.
+    r"""Histogram and KDE of ``x[mask]`` as seaborn's histplot draws them (``kernels.density``).
 
-    The KDE is scipy's ``gaussian_kde`` with Scott's bandwidth
-    :math:`h = \hat\sigma\, n^{-1/5}` (``ddof = 1``) on seaborn's grid (``cut=0``: from the min to
-    the max). It is evaluated from a ``fine_bins`` histogram of the sample, which is exact to
-    :math:`O((w/h)^2)` for bin width :math:`w` and makes the cost ``O(N + gridsize * fine_bins)``.
+    ``numpy.histogram`` over ``n_bins`` equal-width bins (``histogram_density``), and scipy's
+    ``gaussian_kde`` with Scott's bandwidth :math:`h = \hat\sigma\, n^{-1/5}` on seaborn's grid
+    (``cut=0``: from the min to the max), evaluated from a ``fine_bins`` histogram of the sample
+    (``kde_curve(binned=fine_bins)``: exact to :math:`O((w/h)^2)` for bin width :math:`w`).
     """
-    dtype = x.dtype
-    nf = jnp.sum(mask, dtype=jnp.int32).astype(dtype)
-    lo = jnp.min(jnp.where(mask, x, jnp.inf))
-    hi = jnp.max(jnp.where(mask, x, -jnp.inf))
-    same = hi == lo
-    lo, hi = jnp.where(same, lo - 0.5, lo), jnp.where(same, hi + 0.5, hi)
-    edges = jnp.linspace(lo, hi, n_bins + 1, dtype=dtype)
-
-    def counts(n):
-        b = jnp.floor((x - lo) / (hi - lo) * n).astype(jnp.int32)
-        b = jnp.clip(b, 0, n - 1)
-        return jnp.zeros(n, dtype).at[b].add(mask.astype(dtype))
-
-    width = (hi - lo) / n_bins
-    heights = counts(n_bins) / (nf * width)
-    mean = jnp.sum(jnp.where(mask, x, 0)) / nf
-    std = jnp.sqrt(jnp.sum(jnp.where(mask, (x - mean) ** 2, 0)) / (nf - 1))
-    h = std * nf ** (-1.0 / 5)
-    grid = jnp.linspace(jnp.where(same, lo + 0.5, lo), jnp.where(same, hi - 0.5, hi), gridsize, dtype=dtype)
-    fine = counts(fine_bins)
-    centres = lo + (jnp.arange(fine_bins, dtype=dtype) + 0.5) * (hi - lo) / fine_bins
-    z = (grid[:, None] - centres[None, :]) / h
-    kde = (jnp.exp(-0.5 * z**2) @ fine) / (nf * h * np.sqrt(2 * np.pi))
-    defined = (nf > 1) & (std > 0)
-    return Density(edges, heights, grid, jnp.where(defined, kde, jnp.nan), nf)
+    heights, edges = histogram_density(x, mask, n_bins)
+    grid, curve = kde_curve(x, mask, gridsize, binned=fine_bins)
+    return Density(edges, heights, grid, curve, jnp.sum(mask, dtype=jnp.int32).astype(x.dtype))
 
 
 def trim(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -273,11 +273,6 @@ def pca(x: jax.Array, weight: jax.Array, n_components: int = 2) -> jax.Array:
     return transform(pca_fit(x, weight, n_components), x)
 
 
-def truncated_svd(x: jax.Array, weight: jax.Array, n_components: int = 2) -> jax.Array:
-    """Truncated-SVD coordinates of every row of ``x`` (fit on ``x[weight]``)."""
-    return transform(truncated_svd_fit(x, weight, n_components), x)
-
-
 def linear_pair(
     x_a: jax.Array,
     w_a: jax.Array,
