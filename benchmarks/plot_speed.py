@@ -7,7 +7,7 @@ imports and CSV reading are outside the timing on both sides) and the next round
 artifact-jax runs twice: with an empty JAX compilation cache (the headline, cold ratio) and
 again in a new process whose persistent compilation cache (``JAX_COMPILATION_CACHE_DIR``) the
 first run filled, which is what a second ``artifact-jax compare`` on the same machine pays.
-artifact-jax also runs with its figures drawn by worker processes (``training.figures.PlotWorkers``,
+artifact-jax also runs with its figures drawn by worker processes (``plots.workers.PlotWorkers``,
 one per CPU; each reuses a plot's figures from one round to the next), as the training loop
 does. Wall time and CPU time (the process's, plus the plot workers') are printed for every round.
 
@@ -104,8 +104,8 @@ def worker_ours(args) -> dict:
     import matplotlib
 
     from artifact_jax.artifacts.types import TableComparisonPlotCollectionType, TableComparisonPlotType
-    from artifact_jax.plans import TableComparisonPlan
     from artifact_jax.spec import TabularDataSpec
+    from artifact_jax.table_comparison import TableComparisonPlan
 
     real, synthetic, cts, cat = _load(args)
     spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=cat)
@@ -143,16 +143,18 @@ def worker_ours(args) -> dict:
 
 def worker_ours_parallel(args) -> dict:
     """As ``worker_ours``, but the figures are drawn and rendered by worker processes
-    (``training.figures.PlotWorkers``, one per CPU, started when the timing starts): the
+    (``plots.workers.PlotWorkers``, one per CPU, started when the timing starts): the
     main process computes the numbers and ships them; the workers build and render the
     figures (into the figures of the previous round, ``plots.common.reusing``). CPU time includes
     the workers'."""
     import jax
 
+    from artifact_jax.artifacts.registry import Context
     from artifact_jax.artifacts.types import TableComparisonPlotCollectionType, TableComparisonPlotType
-    from artifact_jax.plans import TableComparisonPlan
+    from artifact_jax.encoding import Layout
+    from artifact_jax.plots.workers import PlotWorkers
     from artifact_jax.spec import TabularDataSpec
-    from artifact_jax.training.figures import PlotWorkers
+    from artifact_jax.table_comparison import TableComparisonPlan
 
     real, synthetic, cts, cat = _load(args)
     spec = TabularDataSpec.from_df(real, cts_features=cts, cat_features=cat)
@@ -169,7 +171,8 @@ def worker_ours_parallel(args) -> dict:
             with jax.enable_x64(True):
                 numbers = plan.evaluate(real, synthetic, spec)
             t_device = time.perf_counter()
-            futures = [workers.submit(kind, key, hp, numbers[f"{kind}/{key}"], spec) for kind, key, _, hp in plan.entries]
+            ctx = Context(spec, Layout.from_spec(spec), None, None)
+            futures = [workers.submit(a.host, numbers[f"{k}/{n}"], hp, ctx, (k, n)) for k, n, a, hp in plan.entries]
             results = [f.result() for f in futures]
             n_figs = sum(len(r) if isinstance(r, dict) else 1 for r in results)
             t_end = time.perf_counter()

@@ -20,10 +20,10 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from artifact_jax import table_comparison as tc
+from artifact_jax.artifacts import table_plots as ptc
 from artifact_jax.artifacts.types import TableComparisonPlotCollectionType, TableComparisonPlotType
-from artifact_jax.plans import TableComparisonPlan
-from artifact_jax.plots import table_comparison as ptc
 from artifact_jax.spec import TabularDataSpec
+from artifact_jax.table_comparison import TableComparisonPlan
 
 CTS = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]
 STAT_TITLES = {
@@ -277,7 +277,7 @@ def test_reused_figures_render_like_new_ones(heart_real, heart_synthetic, heart_
     )
     real = heart_real.iloc[:300]
     with jax.enable_x64(True):  # the same shapes as the module's plan: no new compile
-        first, second = (plan.evaluate(real, s, heart_spec) for s in (heart_synthetic.iloc[:240], heart_synthetic.iloc[240:480]))
+        first, second = (plan.evaluate(plan.encode(real, s, heart_spec)) for s in (heart_synthetic.iloc[:240], heart_synthetic.iloc[240:480]))
     ctx = Context(heart_spec, Layout.from_spec(heart_spec), None, None)
 
     def pngs(out):
@@ -378,3 +378,22 @@ def test_shared_basis_option(tables):
     fig = TableComparisonPlan(plots=["PCA_JUXTAPOSITION"], config=cfg).run(real, synthetic, spec).plots["PCA_JUXTAPOSITION"]
     assert fig._suptitle.get_text() == "2D Projection Comparison: PCA (shared basis)"
     assert_renders(fig)
+
+
+def test_canvas_falls_back_to_stock_agg_with_one_warning(monkeypatch):
+    """Where the private matplotlib calls of ``plots.canvas`` fail its probe, figures are drawn by
+    matplotlib's own ``RendererAgg`` (one ``RuntimeWarning``) and still render."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from artifact_jax.plots import canvas
+    from artifact_jax.plots import table_comparison as paint
+
+    assert canvas.fast_text()  # the installed matplotlib passes the probe
+    monkeypatch.setattr(canvas, "_probe", lambda: False)
+    monkeypatch.setattr(canvas, "_FAST_TEXT", [])
+    with pytest.warns(RuntimeWarning, match="stock Agg") as record:
+        figs = [paint.alignment_figure("mean", np.array([1.0, 20.0]), np.array([2.0, 30.0]), 60) for _ in range(2)]
+        for fig in figs:
+            assert_renders(fig)
+            assert type(fig.canvas.get_renderer()) is RendererAgg
+    assert len([w for w in record if "stock Agg" in str(w.message)]) == 1

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.stats import gaussian_kde
 
+from artifact_jax.artifacts import table_plots as ptc
 from artifact_jax.encoding import Layout, encode
 from artifact_jax.kernels import density
-from artifact_jax.plots import table_comparison as ptc
 
 CTS = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]
 REFERENCE = Path(__file__).parent / "data" / "table_reference.json"

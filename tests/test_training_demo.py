@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 
@@ -98,15 +97,3 @@ def test_demo_defaults_to_penguins_and_reads_csv_with_an_index_column():
     with pytest.raises(ValueError, match="does not exist"):
         load_table("no/such.csv")
 
-
-def test_plot_workers_report_a_failing_plot_and_rendered_figures_save_their_png(tmp_path):
-    from artifact_jax.training.figures import PlotWorkers, RenderedFigure
-
-    with PlotWorkers(1) as workers:
-        with pytest.raises(RuntimeError, match="worker process 0 failed: KeyError: 'NO_SUCH_PLOT'"):
-            workers.submit("plots", "NO_SUCH_PLOT", None, None, None).result(timeout=120)
-    figure = RenderedFigure(b"\x89PNG data")
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png", bbox_inches="tight")  # what the trackers call
-    figure.savefig(tmp_path / "f.png")
-    assert buf.getvalue() == (tmp_path / "f.png").read_bytes() == figure._repr_png_() == b"\x89PNG data"

@@ -1,6 +1,7 @@
-"""Matplotlib figure builders (object API, no pyplot state).
+"""Painters: numpy arrays and labels in, ``matplotlib.figure.Figure`` out (object API, no pyplot).
 
-``common``: pyplot-free figures with an Agg canvas, inch-margin panel grids and the panel
-painters (PMF/PDF/CDF, alignment, heatmap, projection). ``table_comparison``: the 15 plots and 3
-plot collections of the table-comparison registry (``PLOTS``).
+``common``: pyplot-free figures with an Agg canvas (``canvas``), inch-margin panel grids and the
+panel painters (PMF/PDF/CDF, alignment, heatmap, projection). ``table_comparison`` and
+``binary_classification``: the toolkits' figures (their numbers come from the plot artifacts).
+``workers``: draw and render figures in worker processes.
 """

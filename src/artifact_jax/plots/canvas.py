@@ -17,12 +17,20 @@ cheaper path that gives the same picture:
 
 ``plots.common.new_figure`` attaches an ``AggCanvas`` to every figure it makes; the figure
 stays a plain ``matplotlib.figure.Figure`` (``fig.canvas`` is a ``FigureCanvasAgg``).
+
+The text path uses private matplotlib calls (``RendererAgg._prepare_font``,
+``_renderer.draw_text_image``, the ``_get_font_height_metrics`` hook, ``FT2Font`` bitmap calls).
+``fast_text()`` probes them once (they exist and a tiny drawing works); where they do not,
+figures get matplotlib's own ``RendererAgg``, with one ``RuntimeWarning``. Tested on matplotlib
+3.9, 3.10 (where the fast path gives matplotlib's own pixels) and 3.11 (``pyproject.toml``).
 """
 
 from __future__ import annotations
 
 import math
 import struct
+import threading
+import warnings
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,35 +38,38 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib import cbook
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.backends import backend_agg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 
 PNG_COMPRESS_LEVEL = 3
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# matplotlib 3.10's one-bitmap text path needs these FT2Font calls (still in 3.11)
-_ONE_BITMAP_TEXT = all(hasattr(FT2Font, m) for m in ("set_text", "draw_glyphs_to_bitmap", "get_image", "get_bitmap_offset"))
 
 
 class _TextCache:
-    """A bounded map shared by all renderers (oldest entries go first when it is full).
+    """A bounded map shared by all renderers and threads (oldest entries go first when full).
 
     Keys hold a copy of the ``FontProperties`` (which compare by their hash, as in
     matplotlib's own text-metrics cache), the dpi and the hinting flags, so an entry is the
     same whichever figure asks: tick labels and heatmap values repeat across panels,
-    figures and validations.
+    figures and validations. The lock guards the map only: two threads missing the same
+    key both compute it (the same value), neither waits on the other's FreeType call.
     """
 
     def __init__(self, size: int = 4096):
-        self.size, self.entries = size, {}
+        self.size, self.entries, self.lock = size, {}, threading.Lock()
 
     def get(self, key: tuple, make: Callable[[], Any]) -> Any:
         hit = self.entries.get(key)
         if hit is None:
-            if len(self.entries) >= self.size:  # (pop: figures may be drawn on several threads)
-                self.entries.pop(next(iter(self.entries), None), None)
+            hit = make()
             stored = tuple(k.copy() if isinstance(k, FontProperties) else k for k in key)
-            hit = self.entries[stored] = make()
+            with self.lock:
+                if len(self.entries) >= self.size:
+                    self.entries.pop(next(iter(self.entries)))
+                self.entries[stored] = hit
         return hit
 
 
@@ -71,18 +82,18 @@ class OneBitmapTextRenderer(RendererAgg):
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         """Blit the string's bitmap (rotated by ``angle``); FreeType lays it out once."""
-        if ismath or not _ONE_BITMAP_TEXT:
+        if ismath:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
         antialiased = bool(gc.get_antialiased())
 
         def rasterise() -> tuple[np.ndarray, float, float, float]:
             font = self._prepare_font(prop)
-            font.set_text(s, 0, flags=get_hinting_flag())  # rotation is applied to the bitmap
+            font.set_text(s, 0, flags=backend_agg.get_hinting_flag())  # rotation is applied to the bitmap
             font.draw_glyphs_to_bitmap(antialiased=antialiased)
             xo, yo = font.get_bitmap_offset()
             return np.array(font.get_image(), np.uint8), xo / 64.0, yo / 64.0, font.get_descent() / 64.0
 
-        key = (s, prop, self.dpi, get_hinting_flag(), antialiased)
+        key = (s, prop, self.dpi, backend_agg.get_hinting_flag(), antialiased)
         image, xo, yo, descent = _BITMAPS.get(key, rasterise)
         x = round(x + xo + descent * math.sin(math.radians(angle)))
         y = round(y + yo + descent * math.cos(math.radians(angle)))
@@ -114,8 +125,42 @@ class OneBitmapTextRenderer(RendererAgg):
         """Width, height and descent of ``s`` in pixels, measured once per process."""
         if ismath:
             return super().get_text_width_height_descent(s, prop, ismath)
-        key = (s, prop, self.dpi, get_hinting_flag())
+        key = (s, prop, self.dpi, backend_agg.get_hinting_flag())
         return _EXTENTS.get(key, lambda: super(OneBitmapTextRenderer, self).get_text_width_height_descent(s, prop, ismath))
+
+
+def _probe() -> bool:
+    """Whether the private calls of ``OneBitmapTextRenderer`` exist and draw a tiny text."""
+    calls = [(FT2Font, m) for m in ("set_text", "draw_glyphs_to_bitmap", "get_image", "get_bitmap_offset", "get_sfnt_table")]
+    calls += [(RendererAgg, "_prepare_font"), (backend_agg, "get_hinting_flag")]
+    if not all(hasattr(owner, name) for owner, name in calls):
+        return False
+    try:  # a figure with one label, drawn as matplotlib draws any figure
+        fig, renderer = Figure(figsize=(1, 0.5), dpi=72), OneBitmapTextRenderer(72, 36, 72)
+        fig.text(0.1, 0.2, "Ag", size=12, rotation=10)
+        fig.draw(renderer)
+        return bool((np.asarray(renderer.buffer_rgba())[..., :3] < 128).any())
+    except Exception:  # noqa: BLE001 - any failure means: use stock Agg
+        return False
+
+
+_FAST_TEXT: list[bool] = []  # the probe's answer, once per process
+_PROBE_LOCK = threading.Lock()
+
+
+def fast_text() -> bool:
+    """Whether figures draw text with ``OneBitmapTextRenderer`` (probed once; else one warning)."""
+    if not _FAST_TEXT:
+        with _PROBE_LOCK:
+            if not _FAST_TEXT:
+                _FAST_TEXT.append(_probe())
+                if not _FAST_TEXT[0]:
+                    warnings.warn(
+                        f"matplotlib {mpl.__version__} lacks the private text calls plots.canvas uses (tested "
+                        "on 3.9-3.11); figures are drawn with stock Agg text (same look, slower).",
+                        RuntimeWarning, stacklevel=2,
+                    )
+    return _FAST_TEXT[0]
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
@@ -162,12 +207,15 @@ class AggCanvas(FigureCanvasAgg):
     """``FigureCanvasAgg`` with one-bitmap text drawing and a lean PNG writer (module docstring)."""
 
     def get_renderer(self) -> RendererAgg:
-        """The figure's renderer (a new one when its pixel size or dpi changed)."""
+        """The figure's renderer (a new one when its pixel size or dpi changed); matplotlib's
+        own where ``fast_text()`` is False."""
+        if not fast_text():
+            return super().get_renderer()
         w, h = self.get_width_height(physical=True)
         key = w, h, self.figure.dpi
-        if self._lastKey != key:
+        if getattr(self, "_one_bitmap_key", None) != key:
             self.renderer = OneBitmapTextRenderer(w, h, self.figure.dpi)
-            self._lastKey = key
+            self._one_bitmap_key = key
         return self.renderer
 
     def print_png(self, filename_or_obj: Any, *, metadata: dict[str, str] | None = None,

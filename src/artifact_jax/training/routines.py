@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from flax import nnx
 
+from artifact_jax.artifacts.registry import Context
+from artifact_jax.tracking.results import qualify
 from artifact_jax.training.protocols import BinaryClassification, ClassificationParams, GenerationParams
 from artifact_jax.training.state import Graphs, History, TrainState, merge
 
@@ -216,10 +218,11 @@ class TableComparison:
       split: the split name of ``real`` (suffix of the scores).
       params: generation parameters passed to ``model.sample`` / ``model.generate``.
       generate: ``(model, n_records, key, params) -> DataFrame``; forces the DataFrame path.
-      render: a ``figures.PlotWorkers`` pool (device path only): the plan's built-in plots
-        are drawn and rendered there while training goes on, and logged as
-        ``RenderedFigure`` (PNG) when ready, at the latest by ``finish`` (the trainer calls
-        it after the last epoch). Without it, figures are drawn in this process.
+      render: a ``plots.workers.PlotWorkers`` pool (device path only): the plan's plots
+        (those with a device part and a ``plots.workers.shippable`` host part) are drawn and
+        rendered there while training goes on, and logged as ``RenderedFigure`` (PNG) when
+        ready, at the latest by ``finish`` (the trainer calls it after the last epoch).
+        Without it, figures are drawn in this process.
     """
 
     plan: Any
@@ -245,7 +248,7 @@ class TableComparison:
             self.latest = self.plan.run(
                 self.real, synthetic, self.spec, tracker=ctx.tracker, split=self.split, step=ctx.epoch
             )
-        return {f"{name}_{self.split}": float(value) for name, value in self.latest.scores.items()}
+        return {qualify(name, self.split): float(value) for name, value in self.latest.scores.items()}
 
     def _on_device_ok(self, model: Any) -> bool:
         return (
@@ -286,12 +289,12 @@ class TableComparison:
             pool = concurrent.futures.ThreadPoolExecutor(1)
             compiled = pool.submit(compile_call)
             pool.shutdown(wait=False)
-        self._placed = (program, real, compiled)
+        self._placed = (program, real, compiled, layout)
 
     def _on_device(self, ctx: RoutineContext, model: Any) -> Any:
         phase = f"{type(self).__name__}[{self.split}]/"
         self._prepare(ctx)
-        program, real, compiled = self._placed
+        program, real, compiled, layout = self._placed
         with jax.enable_x64(True), ctx.timed(phase + "sample+score"):  # float64 reductions, as plan.run
             variables = (ctx.state.params, ctx.state.model_state)
             if compiled is not None:
@@ -316,25 +319,26 @@ class TableComparison:
                 self.plan.log(ctx.tracker, results, frame, split=self.split, step=ctx.epoch)
         if offload:
             with ctx.timed(phase + "plots"):
-                for kind, key, _, hp in offload:
-                    future = self.render.submit(kind, key, hp, numbers.get(f"{kind}/{key}"), self.spec)
+                plot_ctx = Context(self.spec, layout, None, None)
+                for kind, key, art, hp in offload:
+                    future = self.render.submit(
+                        art.host, numbers.get(f"{kind}/{key}"), hp, plot_ctx, reuse_key=(kind, key, hp, layout)
+                    )
                     self._pending.append((future, results, kind, key, ctx.epoch))
                 self._harvest(ctx, wait=False)
         return results
 
     def _offloaded(self, entry: tuple[str, str, Any, Any]) -> bool:
-        from artifact_jax.training.figures import built_in
+        from artifact_jax.plots.workers import shippable
 
-        kind, key, artifact, _ = entry
+        kind, _, artifact, _ = entry
         return (
             self.render is not None and kind in ("plots", "plot_collections")
-            and artifact.device is not None and built_in(kind, key, artifact)
+            and artifact.device is not None and shippable(artifact.host)
         )  # fmt: skip
 
     def _harvest(self, ctx: RoutineContext, *, wait: bool) -> None:
         """Put finished renders into their ``Results`` and log them (in submission order)."""
-        from artifact_jax.tracking.results import qualify
-
         while self._pending and (wait or self._pending[0][0].done()):
             future, results, kind, key, epoch = self._pending.pop(0)
             figure = future.result()
@@ -443,8 +447,6 @@ class BinaryClassificationRoutine:
         return items
 
     def __call__(self, ctx: RoutineContext) -> dict[str, float]:
-        from artifact_jax.tracking.results import qualify
-
         if self._placed is None:
             n = n_rows_of(self.data, f"BinaryClassificationRoutine({self.split}) data")
             if len(self.true) != n:

@@ -1,24 +1,25 @@
-"""Draw and render a plan's figures in worker processes, off the training process.
+"""Draw and render figures in worker processes, off the calling (training) process.
 
 Matplotlib is pure Python under the GIL: drawing the reference demo's 22 figures to PNG
 takes a few CPU seconds per validation, more than the training between two
-validations. ``PlotWorkers`` moves that work to ``n`` spawned processes: the training
-process computes the plots' numbers on device (they are part of the plan's one
-program), ships them (small arrays) to a worker and goes on training; the worker builds
-the figure with the artifact's host part and renders it with ``Figure.savefig`` (PNG,
-the figure's own size, dpi and margins, as ``plots.common.to_png``). The bytes come back
-as a ``RenderedFigure``, which trackers log like a ``Figure``. A worker keeps each plot's
-figures and draws the next validation's numbers into them (``plots.common.reusing``).
+validations. ``PlotWorkers`` moves that work to ``n`` spawned processes: the caller computes
+the plots' numbers on device (they are part of the plan's one program), ships them (small
+arrays) with the plot's host part to a worker and goes on; the worker builds the figure with
+the host part and renders it with ``Figure.savefig`` (PNG, the figure's own size, dpi and
+margins, as ``plots.common.to_png``). The bytes come back as a ``RenderedFigure``, which
+trackers log like a ``Figure``. A worker keeps the figures of the last drawing of each
+``reuse_key`` (at most ``MAX_REUSED`` plots) and draws the next numbers into them
+(``plots.common.reusing``).
 
-Only built-in artifacts (``artifact_jax.table_comparison.REGISTRY``) go to workers (the
-worker looks them up by name); a plan's custom plots are drawn in-process.
+A host part travels by pickle, so it must be a module-level function (or a
+``functools.partial`` of one) of an importable module; ``shippable`` says whether it is.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
-import io
 import os
 import pickle
 import queue
@@ -26,8 +27,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
+
+#: plots whose figures a worker keeps for reuse (least recently drawn dropped first)
+MAX_REUSED = 64
 
 
 class RenderedFigure:
@@ -59,88 +64,72 @@ class RenderedFigure:
         return f"RenderedFigure({len(self.png)} bytes of PNG)"
 
 
-def png(figure: Any) -> bytes:
-    """``figure`` rendered as PNG with its own dpi and margins (``plots.common.to_png``; the
-    plots' ``AggCanvas`` writes it with its lean PNG writer)."""
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png")
-    return buf.getvalue()
-
-
-#: a worker's figures of the last drawing of each plot, ``(kind, key, hp, layout) -> figures``
-_LAST_FIGURES: dict[tuple, list] = {}
-
-
-def _draw(kind: str, key: str, hp: Any, numbers: Any, spec: Any) -> Any:
-    """The built-in artifact's host part, rendered: PNG bytes or ``{key: PNG bytes}``.
-
-    The same plot (artifact, hyperparameters, table layout) comes back every validation with
-    new numbers, so it is drawn into the figures of its last drawing (``plots.common.reusing``:
-    the axes and their ticks are kept, about half of the CPU per figure) instead of new ones.
-    """
-    from artifact_jax.artifacts.registry import Context
-    from artifact_jax.encoding import Layout
-    from artifact_jax.plots.common import reusing
-    from artifact_jax.table_comparison import REGISTRY
-
-    host = REGISTRY[kind][key].host
-    layout = Layout.from_spec(spec)
-    plot = (kind, key, hp, layout)
-    with reusing(_LAST_FIGURES.pop(plot, ())) as made:
-        out = host(numbers, hp, Context(spec, layout, None, None))
-        rendered = {k: png(f) for k, f in out.items()} if isinstance(out, dict) else png(out)
-    _LAST_FIGURES[plot] = made
-    return rendered
+def shippable(host: Callable[..., Any]) -> bool:
+    """Whether a worker process can unpickle ``host``: a module-level function (or a partial of
+    one) of a module other than ``__main__``."""
+    try:
+        return b"__main__" not in pickle.dumps(host)
+    except Exception:  # noqa: BLE001 - lambdas, closures, unpicklable partial arguments
+        return False
 
 
 def _serve() -> None:
-    """A worker's loop (``python -P figures.py``): jobs in on stdin, results out.
+    """A worker's loop (``python -P workers.py``): jobs in on stdin, results out.
 
-    Frames are pickles: ``(job, kind, key, hp, numbers, spec)`` in, ``(job, ok, result,
-    cpu_seconds)`` out, where ``result`` is the rendering or the error's text. Anything
-    printed while drawing goes to stderr, so stdout carries frames only.
+    Frames are pickles: ``(job, payload)`` in, where ``payload`` pickles ``(host, numbers, hp,
+    ctx, reuse_key)`` (unpickled here, inside the job's error handling: it imports the host
+    part's module), and ``(job, ok, result, cpu_seconds)`` out, where ``result`` is the
+    rendering (PNG bytes or ``{key: PNG bytes}``) or the error's text. The same plot
+    (``reuse_key``) comes back every validation with new numbers, so it is drawn into the
+    figures of its last drawing (``plots.common.reusing``: axes and ticks are kept, about
+    half of the CPU per figure). Anything printed while drawing goes to stderr, so stdout
+    carries frames only.
     """
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    import artifact_jax.table_comparison  # noqa: F401  (the plots and matplotlib, before the first job)
+    from artifact_jax.plots.common import reusing, to_png  # matplotlib, before the first job
 
-    # Drawing makes many short-lived objects, and each full collection would walk the ~200k
-    # objects of the imported modules (jax, matplotlib): ~15% of a worker's CPU. Freezing
-    # them moves them out of the collector's way; later garbage is collected as usual.
-    gc.freeze()
+    last: collections.OrderedDict[Any, list] = collections.OrderedDict()
     pickle.dump(("ready", True, os.getpid(), 0.0), out)
     out.flush()
-    source = sys.stdin.buffer
+    source, n_modules = sys.stdin.buffer, 0
     while True:
         try:
-            job, *args = pickle.load(source)
+            job, payload = pickle.load(source)
         except EOFError:
             return
         start = time.process_time()
         try:
-            reply = (job, True, _draw(*args))
+            host, numbers, hp, ctx, reuse_key = pickle.loads(payload)  # imports the host's module
+            if len(sys.modules) != n_modules:
+                # Drawing makes many short-lived objects, and each full collection would walk the
+                # ~200k objects of the imported modules (jax, matplotlib): ~15% of a worker's CPU.
+                # Freezing them moves them out of the collector's way.
+                gc.freeze()
+                n_modules, start = len(sys.modules), time.process_time()
+            with reusing(last.pop(reuse_key, ()) if reuse_key is not None else ()) as made:
+                figures = host(numbers, hp, ctx)
+                rendered = {k: to_png(f) for k, f in figures.items()} if isinstance(figures, dict) else to_png(figures)
+            if reuse_key is not None:
+                last[reuse_key] = made
+                while len(last) > MAX_REUSED:
+                    last.popitem(last=False)
+            reply = (job, True, rendered)
         except Exception as e:  # noqa: BLE001 - reported to the parent
             reply = (job, False, f"{type(e).__name__}: {e}")
         pickle.dump((*reply, time.process_time() - start), out)
         out.flush()
 
 
-def built_in(kind: str, key: str, artifact: Any) -> bool:
-    """Whether ``artifact`` is the built-in table-comparison artifact ``kind/key``."""
-    from artifact_jax.table_comparison import REGISTRY
-
-    return REGISTRY.get(kind, {}).get(key) is artifact
-
-
 class PlotWorkers:
-    """``n`` worker processes that draw and render built-in plots from their numbers.
+    """``n`` worker processes that draw plots from their numbers and render them to PNG.
 
-    Each worker is ``python -P .../figures.py`` exchanging pickles over its stdin/stdout
+    Each worker is ``python -P .../workers.py`` exchanging pickles over its stdin/stdout
     (not ``multiprocessing``, so a script needs no ``__main__`` guard). Use it
     as a context manager (or call ``close``); ``TableComparison(render=workers)`` sends its
-    plots here. The workers import matplotlib and the plots as soon as they start, while
-    the caller goes on (e.g. compiling the training step). A job goes to the worker with
-    the fewest unfinished ones.
+    plots here. The workers import matplotlib as soon as they start, while the caller goes
+    on (e.g. compiling the training step). A job goes to the worker with the fewest
+    unfinished ones.
 
     Args:
       n: worker processes (default: the number of CPUs, at most 4).
@@ -159,7 +148,7 @@ class PlotWorkers:
         self._load = [0] * n
         self._next = 0
         # this file as a script (-P: its folder not on sys.path), so the worker imports the
-        # plots but not the training package (flax, optax, orbax)
+        # painters and what its jobs' host parts need, not the training package (flax, orbax)
         cmd = [sys.executable, "-P", os.path.abspath(__file__)]
         self._procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(n)]
         self._inboxes: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(n)]
@@ -209,28 +198,47 @@ class PlotWorkers:
                 RuntimeError(f"Plot worker process {w} exited (code {code}) before drawing a plot.")
             )
 
-    def submit(self, kind: str, key: str, hp: Any, numbers: Any, spec: Any) -> Future:
-        """Draw ``REGISTRY[kind][key]`` from its ``numbers`` in a worker.
+    def submit(self, host: Callable[..., Any], numbers: Any, hp: Any, ctx: Any, reuse_key: Any = None) -> Future:
+        """Draw ``host(numbers, hp, ctx)`` in a worker and render it.
 
-        The future's result is a ``RenderedFigure`` or ``{key: RenderedFigure}``.
+        Args:
+          host: a plot artifact's host part, ``shippable``.
+          numbers, hp, ctx: its arguments (picklable: numpy numbers, frozen hyperparameters,
+            a context without DataFrames).
+          reuse_key: hashable; the worker draws into the figures of its last drawing with the
+            same key (``None``: always new figures).
+
+        Returns:
+          A future of a ``RenderedFigure`` or ``{key: RenderedFigure}``.
         """
+        payload = pickle.dumps((host, numbers, hp, ctx, reuse_key), protocol=pickle.HIGHEST_PROTOCOL)
         future: Future = Future()
         with self._lock:
             job, self._next = self._next, self._next + 1
             w = min(range(self.n), key=self._load.__getitem__)
             self._load[w] += 1
             self._jobs[job] = (future, w)
-        self._inboxes[w].put(
-            pickle.dumps((job, kind, key, hp, numbers, spec), protocol=pickle.HIGHEST_PROTOCOL)
-        )
+        self._inboxes[w].put(pickle.dumps((job, payload), protocol=pickle.HIGHEST_PROTOCOL))
         return future
 
-    def close(self) -> None:
-        """Let the workers finish their jobs, then stop them."""
+    def close(self, timeout: float | None = None) -> None:
+        """Let the workers finish their jobs, then stop them.
+
+        Args:
+          timeout: seconds to wait (``None``: as long as it takes); then the workers still
+            running are killed and their unfinished jobs fail with a ``RuntimeError``.
+        """
         for inbox in self._inboxes:
             inbox.put(None)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for t in self._threads:
-            t.join()
+            t.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+        if any(t.is_alive() for t in self._threads):
+            for proc in self._procs:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+            for t in self._threads:
+                t.join()
 
     def __enter__(self) -> PlotWorkers:
         return self
