@@ -12,6 +12,7 @@ import pytest
 
 from artifact_jax import binary_classification as bc
 from artifact_jax.artifacts import binary_types
+from artifact_jax.plans import _program
 from artifact_jax.tracking import InMemoryTracker
 
 SPEC = bc.BinaryClassSpec(["0", "1"], "1")
@@ -90,17 +91,18 @@ def test_config_file_and_mapping_override_defaults(tmp_path, monkeypatch):
 def test_plans_share_one_program_per_set_of_device_parts():
     a = bc.BinaryClassificationPlan(scores=["ACCURACY", "MCC"], score_collections=["BINARY_PREDICTION_SCORES"])
     b = bc.BinaryClassificationPlan(scores=["F1"], overrides={})
-    before = bc._run._cache_size()
+    before = _program.cache_info().currsize
     a.run(TRUE, PRED, PROBS, SPEC)
     b.run(TRUE, PRED, PROBS, SPEC)
     bc.compute("BINARY_PREDICTION_SCORES", TRUE, PRED, PROBS, SPEC, metric_types=["F1"])
-    assert bc._run._cache_size() - before <= 1
+    assert _program.cache_info().currsize - before <= 1
+    assert a.compile().run is b.compile().run  # the same device part: one program
 
 
 def test_compiled_program_runs_on_device_inputs_and_under_vmap():
     plan = bc.BinaryClassificationPlan(scores=["ROC_AUC", "ACCURACY"])
     with jax.enable_x64(True):
-        _, x = plan.encode(TRUE, PRED, PROBS, SPEC, pad_to=16)
+        (x,) = plan.encode(TRUE, PRED, PROBS, SPEC, pad_to=16).inputs
         program = plan.compile()
         single = jax.device_get(program(x))
         stacked = jax.tree.map(lambda a: np.stack([a, a]), x)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from artifact_jax import table_comparison as tc
-from artifact_jax.plans import TableComparisonPlan
 from artifact_jax.spec import TabularDataSpec
+from artifact_jax.table_comparison import TableComparisonPlan
 
 REF = json.loads((Path(__file__).parent / "data" / "table_reference.json").read_text())
 DATASETS = ["heart", "heart_autospec", "flights", "weather"]

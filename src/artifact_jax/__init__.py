@@ -10,12 +10,15 @@ Example:
 """
 
 import importlib
+import os
 from typing import Any
 
 from artifact_jax import table_comparison
+from artifact_jax.caching import use_compilation_cache
 from artifact_jax.encoding import EncodedTable, Layout, encode, encode_tables
-from artifact_jax.plans import Results, TableComparisonPlan, compare, default_plan
+from artifact_jax.plans import Plan, Results, Toolkit
 from artifact_jax.spec import BinaryClassSpec, TabularDataSpec
+from artifact_jax.table_comparison import TableComparisonPlan, compare, default_plan
 from artifact_jax.tracking import (
     FilesystemTracker,
     InMemoryTracker,
@@ -26,6 +29,11 @@ from artifact_jax.tracking import (
 )
 
 __version__ = "0.1.0"
+
+if os.environ.get("ARTIFACT_JAX_CACHE", "").lower() not in ("", "0", "false", "no"):
+    # the persistent compilation cache, in $ARTIFACT_JAX_CACHE if it names a folder
+    _where = os.environ["ARTIFACT_JAX_CACHE"]
+    use_compilation_cache(None if _where.lower() in ("1", "true", "yes") else _where)
 
 _LAZY = {
     "binary_classification": ("artifact_jax.binary_classification", None),
@@ -64,10 +72,12 @@ __all__ = [
     "MLPClassifier",
     "MlflowTracker",
     "Patience",
+    "Plan",
     "Results",
     "TableComparisonPlan",
     "TabularDataSpec",
     "TabularVAE",
+    "Toolkit",
     "Tracker",
     "Trainer",
     "binary_classification",
@@ -79,5 +89,6 @@ __all__ = [
     "models",
     "table_comparison",
     "tracker_from_uri",
+    "use_compilation_cache",
     "training",
 ]

@@ -12,16 +12,19 @@ Example:
 
 from __future__ import annotations
 
-from enum import Enum
-from types import MappingProxyType
 from typing import Any
 
+import jax
 import numpy as np
 import pandas as pd
+from jax.sharding import Mesh
 
-from artifact_jax.artifacts.registry import KINDS, Registry, register, resolve
+from artifact_jax import plans
+from artifact_jax.artifacts.registry import KINDS, Context, Registry, merged, register, resolve
 from artifact_jax.artifacts.table_comparison import JUXTAPOSITIONS, NUMERIC
+from artifact_jax.artifacts.table_plots import PLOTS
 from artifact_jax.artifacts.types import (
+    TABLE_COMPARISON_ENUMS,
     TableComparisonArrayCollectionType,
     TableComparisonArrayType,
     TableComparisonPlotCollectionType,
@@ -29,61 +32,124 @@ from artifact_jax.artifacts.types import (
     TableComparisonScoreCollectionType,
     TableComparisonScoreType,
 )
-from artifact_jax.plans import TableComparisonPlan
+from artifact_jax.encoding import Layout, encode_tables
+from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec
 
-
-def _build_registry() -> Registry:
-    sections: dict[str, dict[str, Any]] = {k: dict(NUMERIC.get(k, {})) for k in KINDS}
-    try:
-        from artifact_jax.plots.table_comparison import PLOTS
-    except ImportError:  # plots are optional until the plotting module is installed
-        PLOTS = {}
-    for kind, entries in PLOTS.items():
-        sections[kind].update(entries)
-    return MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()})
-
-
 #: The built-in artifacts, ``kind -> NAME -> Artifact`` (read-only).
-REGISTRY: Registry = _build_registry()
+REGISTRY: Registry = merged(NUMERIC, PLOTS)
 
 
-def compute(
-    name: str | Enum,
+def _export(synthetic: pd.DataFrame, split: str | None) -> tuple[str, bytes, str]:
+    # the reference exports each generated table as TABULAR_DATA_SYNTHETIC
+    return "TABULAR_DATA_SYNTHETIC", synthetic.to_csv(index=False).encode(), f"synthetic{'_' + split if split else ''}.csv"
+
+
+TOOLKIT = plans.Toolkit(
+    name="table_comparison",
+    registry=REGISTRY,
+    enums=TABLE_COMPARISON_ENUMS,
+    device_args=lambda layout, real, synthetic: (real, synthetic, layout),
+    context=lambda spec, real=None, synthetic=None: Context(spec, Layout.from_spec(spec), real, synthetic),
+    static=Layout.from_spec,
+    export=_export,
+)
+
+
+class TableComparisonPlan(plans.Plan):
+    """A declarative set of table-comparison artifacts (``plans.Plan`` has the arguments).
+
+    ``compile(spec, layout)`` gives the jitted program over ``(real, synthetic)``
+    ``EncodedTable``s (``aj.encode_tables`` returns the layout; default: one unseen slot per
+    categorical column, as for tables generated from the spec's vocabulary).
+
+    Example:
+      >>> plan = TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], score_collections=["JS_DISTANCE"])
+      >>> res = plan.run(real, synthetic, spec)  # doctest: +SKIP
+      >>> res.scores["MEAN_JS_DISTANCE"]  # doctest: +SKIP
+    """
+
+    toolkit = TOOLKIT
+
+    def run(
+        self,
+        real: pd.DataFrame,
+        synthetic: pd.DataFrame,
+        spec: TabularDataSpec,
+        *,
+        tracker: Any = None,
+        split: str | None = None,
+        step: int | None = None,
+        mesh: Mesh | None = None,
+    ) -> Results:
+        """Compute every artifact of the plan on two DataFrames (and log them if ``tracker``).
+
+        Args:
+          real, synthetic: tables holding the spec's features.
+          spec: the data spec (categories, feature kinds, order).
+          tracker: optional tracker; results are logged as ``NAME`` or ``NAME_SPLIT``, the
+            plan's hyperparameters once per tracker, and the synthetic table as CSV.
+          split: e.g. ``"TRAIN"``; suffixes the logged names.
+          step: the step (epoch) the logged records belong to.
+          mesh: optional ``jax.sharding.Mesh``; rows are split over its first axis.
+
+        Returns:
+          ``Results``.
+        """
+        return self._run((real, synthetic, spec), {"mesh": mesh}, tracker, split, step)
+
+    def encode(self, real: pd.DataFrame, synthetic: pd.DataFrame, spec: TabularDataSpec, *, mesh: Mesh | None = None) -> Encoded:
+        """Both tables encoded against one vocabulary (rows padded and sharded over ``mesh``)."""
+        if not isinstance(spec, TabularDataSpec):
+            raise ValueError(f"spec must be a TabularDataSpec, got {type(spec).__name__}.")
+        context = self.toolkit.context(spec, real, synthetic)
+        if not any(e.artifact.device is not None for e in self.entries):
+            return Encoded(None, (), context, synthetic)
+        pads = None
+        if mesh is not None:
+            pads = [-(-len(df) // mesh.size) * mesh.size if isinstance(df, pd.DataFrame) else None for df in (real, synthetic)]
+        dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
+        layout, tables = encode_tables([real, synthetic], spec, names=["real", "synthetic"], dtype=dtype, pad_to=pads)
+        if mesh is not None:
+            tables = [plans.shard_rows(t, mesh) for t in tables]
+        return Encoded(layout, tuple(tables), context, synthetic)
+
+
+def default_plan(*, plots: bool = True, config: Any = None, registry: Registry | None = None) -> TableComparisonPlan:
+    """All numeric artifacts (and, with ``plots``, the PDF/CDF plots and the heatmaps)."""
+    return TableComparisonPlan.numeric(
+        plots=["PDF", "CDF", "CORRELATION_HEATMAP_JUXTAPOSITION"] if plots else [], config=config, registry=registry
+    )
+
+
+def compare(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
-    spec: TabularDataSpec,
+    spec: TabularDataSpec | None = None,
     *,
-    kind: str | None = None,
+    plots: bool = True,
     config: Any = None,
-    registry: Registry | None = None,
-    **overrides: Any,
-) -> Any:
-    """Compute one artifact by name (``"MEAN_JS_DISTANCE"``), enum member or custom key.
-
-    A bare name is looked up in the order scores, arrays, plots, score_collections,
-    array_collections, plot_collections (``"PDF"`` is the plot; pass
-    ``TableComparisonPlotCollectionType.PDF`` or ``kind="plot_collections"`` for the
-    collection).
-    """
-    registry = registry if registry is not None else REGISTRY
-    if kind is None and isinstance(name, Enum):
-        kind = _ENUM_KINDS.get(type(name))
-    kind, key = resolve(registry, name, kind)
-    plan = TableComparisonPlan(
-        **{kind: [key]}, config=config, registry=registry, overrides={(kind, key): overrides}
-    )
-    return getattr(plan.run(real, synthetic, spec), kind)[key]
+    tracker: Any = None,
+    split: str | None = None,
+    step: int | None = None,
+) -> Results:
+    """Run the default plan; ``spec`` defaults to ``TabularDataSpec.from_df(real)``."""
+    spec = spec if spec is not None else TabularDataSpec.from_df(real)
+    return default_plan(plots=plots, config=config).run(real, synthetic, spec, tracker=tracker, split=split, step=step)
 
 
-_ENUM_KINDS = {
-    TableComparisonScoreType: "scores",
-    TableComparisonArrayType: "arrays",
-    TableComparisonPlotType: "plots",
-    TableComparisonScoreCollectionType: "score_collections",
-    TableComparisonArrayCollectionType: "array_collections",
-    TableComparisonPlotCollectionType: "plot_collections",
-}
+def plan_from_names(names: list[str]) -> dict[str, list[str]]:
+    """Group artifact names by kind using the built-in registry (helper for JSON plan files)."""
+    out: dict[str, list[str]] = {k: [] for k in KINDS}
+    for n in names:
+        kind, key = resolve(REGISTRY, n)
+        out[kind].append(key)
+    return out
+
+
+#: ``compute(name, real, synthetic, spec, *, kind=None, config=None, registry=None, **overrides)``:
+#: one artifact by name, enum member or custom key (``plans.Plan.compute``).
+compute = TableComparisonPlan.compute
 
 
 def mean_js_distance(
@@ -194,10 +260,13 @@ __all__ = [
     "TableComparisonPlotType",
     "TableComparisonScoreCollectionType",
     "TableComparisonScoreType",
+    "compare",
     "compute",
     "correlation_distance",
+    "default_plan",
     "js_distance",
     "juxtaposition",
     "mean_js_distance",
+    "plan_from_names",
     "register",
 ]

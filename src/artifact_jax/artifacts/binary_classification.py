@@ -31,8 +31,10 @@ from artifact_jax.artifacts.binary_types import (
     DescriptiveStatistic,
 )
 from artifact_jax.artifacts.config import check_choice
-from artifact_jax.artifacts.registry import Artifact, NoHyperparams
+from artifact_jax.artifacts.registry import Artifact, NoHyperparams, hyperparams_free
+from artifact_jax.artifacts.types import by_statistic
 from artifact_jax.kernels import classification as k
+from artifact_jax.kernels.statistics import STATISTICS, describe
 
 SPLITS = ("ALL", "POSITIVE", "NEGATIVE")
 THRESHOLD_METRICS = ("ROC_AUC", "PR_AUC")
@@ -51,8 +53,14 @@ class BinaryContext(NamedTuple):
     """
 
     spec: Any
-    inputs: BinaryInputs | None
-    ids: Any
+    inputs: BinaryInputs | None = None
+    ids: Any = None
+
+    @property
+    def args(self) -> tuple | None:
+        """A custom artifact's inputs, ``(y_true, y_pred, prob_pos)`` (``None`` without them)."""
+        x = self.inputs
+        return None if x is None else (x.y_true, x.y_pred, x.prob_pos)
 
 
 # ---- hyperparameters (reference defaults, artifact-core `_config/raw.json`) ------------------
@@ -110,10 +118,10 @@ class ThresholdScoresHyperparams:
 class StatsHyperparams:
     """``stat_types``: names of ``DescriptiveStatistic``."""
 
-    stat_types: tuple[str, ...] = k.STATISTICS
+    stat_types: tuple[str, ...] = STATISTICS
 
     def __post_init__(self):
-        _set(self, "stat_types", k.STATISTICS)
+        _set(self, "stat_types", STATISTICS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +167,7 @@ def summarize(x: BinaryInputs) -> Summary:
     ranked = k.rank(x.prob_pos, x.y_true, x.valid)  # the one sort of the scores
     sweep = k.threshold_sweep(ranked)
     masks = {"ALL": ranked.valid, "POSITIVE": ranked.valid & ranked.y_true, "NEGATIVE": ranked.valid & ~ranked.y_true}
-    stats = {split: k.describe_sorted(ranked.score, m) for split, m in masks.items()}
+    stats = {split: describe(ranked.score, m, sorted=True) for split, m in masks.items()}
     gt = k.rank(k.ground_truth_prob(x.prob_pos, x.y_true), jnp.zeros_like(x.y_true), x.valid)
     n = jnp.maximum(sweep.n_pos + sweep.n_neg, 1)
     return Summary(
@@ -169,7 +177,7 @@ def summarize(x: BinaryInputs) -> Summary:
         k.roc_auc(sweep),
         k.average_precision(sweep),
         stats,
-        k.describe_sorted(gt.score, gt.valid),
+        describe(gt.score, gt.valid, sorted=True),
         sweep.n_pos / n,
         x,
     )
@@ -179,26 +187,31 @@ def summarize(x: BinaryInputs) -> Summary:
 # Every built-in device part is one of these few functions of the summary and ignores the
 # hyperparameters (artifacts select on the host), so a plan compiles one program per set of
 # pieces and input shape, whatever the artifacts' hyperparameters.
+@hyperparams_free
 def confusions(s: Summary, hp: Any = None) -> dict[str, jax.Array]:
     """The confusion matrix under every normalisation, ``{NONE|TRUE|PRED|ALL: [2, 2]}``."""
     return {how: k.normalize_confusion(s.confusion, how) for how in k.NORMALIZATIONS}
 
 
+@hyperparams_free
 def metrics(s: Summary, hp: Any = None) -> dict[str, jax.Array]:
     """The ten prediction metrics."""
     return s.metrics
 
 
+@hyperparams_free
 def aucs(s: Summary, hp: Any = None) -> dict[str, jax.Array]:
     """``{"ROC_AUC": ..., "PR_AUC": ...}`` on the probabilities."""
     return {"ROC_AUC": s.roc_auc, "PR_AUC": s.pr_auc}
 
 
+@hyperparams_free
 def score_stats(s: Summary, hp: Any = None) -> dict[str, dict[str, jax.Array]]:
     """``{split: {stat: value}}`` of the positive-class probabilities."""
     return s.score_stats
 
 
+@hyperparams_free
 def ground_truth_stats(s: Summary, hp: Any = None) -> dict[str, jax.Array]:
     """``{stat: value}`` of the probabilities of the true classes."""
     return s.ground_truth_stats
@@ -263,29 +276,9 @@ def _stat_by_split(stat: str) -> Artifact:
     return Artifact(host, SplitsHyperparams, score_stats)
 
 
-#: ``SCORE_<stat>S`` collections and the statistic of each.
-STAT_COLLECTIONS = {
-    "SCORE_MEANS": "MEAN",
-    "SCORE_STDS": "STD",
-    "SCORE_VARIANCES": "VARIANCE",
-    "SCORE_MEDIANS": "MEDIAN",
-    "SCORE_FIRST_QUARTILES": "Q1",
-    "SCORE_THIRD_QUARTILES": "Q3",
-    "SCORE_MINIMA": "MIN",
-    "SCORE_MAXIMA": "MAX",
-}
-
-#: ``GROUND_TRUTH_PROB_<x>`` scores and the statistic of each.
-GROUND_TRUTH_SCORES = {
-    "GROUND_TRUTH_PROB_MEAN": "MEAN",
-    "GROUND_TRUTH_PROB_STD": "STD",
-    "GROUND_TRUTH_PROB_VARIANCE": "VARIANCE",
-    "GROUND_TRUTH_PROB_MEDIAN": "MEDIAN",
-    "GROUND_TRUTH_PROB_FIRST_QUARTILE": "Q1",
-    "GROUND_TRUTH_PROB_THIRD_QUARTILE": "Q3",
-    "GROUND_TRUTH_PROB_MIN": "MIN",
-    "GROUND_TRUTH_PROB_MAX": "MAX",
-}
+#: ``SCORE_<stat>S`` collections and ``GROUND_TRUTH_PROB_<stat>`` scores -> the statistic of each.
+STAT_COLLECTIONS = by_statistic("SCORE_{}", plural=True)
+GROUND_TRUTH_SCORES = by_statistic("GROUND_TRUTH_PROB_{}")
 
 NUMERIC = MappingProxyType(
     {

@@ -28,12 +28,17 @@ class NoHyperparams:
 
 
 class Context(NamedTuple):
-    """What a host part may read besides the device numbers."""
+    """What a table-comparison host part may read besides the device numbers."""
 
     spec: Any
     layout: Any
     real: Any  # the real DataFrame, or None when a plan runs on encoded tables only
     synthetic: Any
+
+    @property
+    def args(self) -> tuple | None:
+        """A custom artifact's inputs, ``(real, synthetic)`` (``None`` without DataFrames)."""
+        return None if self.real is None else (self.real, self.synthetic)
 
 
 class Artifact(NamedTuple):
@@ -55,6 +60,14 @@ class Artifact(NamedTuple):
 Registry = Mapping[str, Mapping[str, Artifact]]
 
 
+def hyperparams_free(device: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a device part that ignores its hyperparameters: artifacts sharing it share one trace
+    (the plan engine's rule: parts are shared when ``(device, hyperparams)`` are equal, and the
+    hyperparameters of a part marked here do not count)."""
+    device.uses_hyperparams = False
+    return device
+
+
 def key_of(name: str | Enum) -> str:
     """Registry key of an enum member (its name) or a string."""
     return name.name if isinstance(name, Enum) else str(name)
@@ -72,13 +85,20 @@ def resolve(registry: Registry, name: str | Enum, kind: str | None = None) -> tu
     raise ValueError(f"Unknown artifact {key!r}{where}; known: {', '.join(known)}.")
 
 
+def merged(*registries: Mapping[str, Mapping[str, Artifact]]) -> Registry:
+    """One read-only registry holding every kind of ``registries`` (later ones win)."""
+    out: dict[str, dict[str, Artifact]] = {k: {} for k in KINDS}
+    for registry in registries:
+        for kind, entries in registry.items():
+            out[kind].update(entries)
+    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+
+
 def with_artifact(registry: Registry, kind: str, name: str, artifact: Artifact) -> Registry:
     """A read-only copy of ``registry`` with ``artifact`` under ``kind``/``name``."""
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not one of {', '.join(KINDS)}.")
-    out = {k: dict(v) for k, v in registry.items()}
-    out.setdefault(kind, {})[name] = artifact
-    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+    return merged(registry, {kind: {name: artifact}})
 
 
 def register(
@@ -89,12 +109,16 @@ def register(
     kind: str = "scores",
     hyperparams: type | None = None,
 ) -> Registry:
-    """A copy of ``registry`` with a host-only artifact ``fn(real, synthetic, spec, **hp)`` added.
+    """A copy of ``registry`` with a host-only artifact ``fn(*inputs, spec, **hp)`` added.
+
+    ``inputs`` are the toolkit's host inputs (``context.args``): ``(real, synthetic)``
+    DataFrames for table comparison, ``(y_true, y_pred, prob_pos)`` aligned numpy arrays for
+    binary classification.
 
     Args:
       registry: the registry to extend (not modified).
       name: the artifact's key, e.g. ``"CUSTOM_SCORE"``.
-      fn: computes the result from the two DataFrames, the spec and the hyperparameters.
+      fn: computes the result from the inputs, the spec and the hyperparameters.
       kind: one of ``KINDS``.
       hyperparams: optional frozen dataclass; its fields become ``fn``'s keyword arguments.
 
@@ -102,16 +126,22 @@ def register(
       The extended registry.
     """
 
-    def host(numbers: Any, hp: Any, ctx: Context) -> Any:
+    def host(numbers: Any, hp: Any, ctx: Any) -> Any:
         del numbers
-        if ctx.real is None:
-            raise ValueError(f"Custom artifact {name!r} needs DataFrames; run the plan with DataFrames.")
-        return fn(ctx.real, ctx.synthetic, ctx.spec, **dataclasses.asdict(hp))
+        if ctx.args is None:
+            raise ValueError(f"Custom artifact {name!r} needs the plan's inputs; run the plan with run().")
+        return fn(*ctx.args, ctx.spec, **dataclasses.asdict(hp))
 
     return with_artifact(registry, kind, name, Artifact(host, hyperparams or NoHyperparams))
 
 
-Entry = tuple[str, str, Artifact, Any]  # (kind, key, artifact, hyperparameters)
+class Entry(NamedTuple):
+    """One artifact of a plan, with its resolved hyperparameters."""
+
+    kind: str
+    key: str
+    artifact: Artifact
+    hp: Any
 
 
 def plan_entries(
@@ -134,7 +164,7 @@ def plan_entries(
             art = registry[kind][key]
             extra = (overrides or {}).get((kind, key), {})
             hp = build_hyperparams(art.hyperparams, key, config.get(kind, {}).get(key, {}), extra)
-            entries.append((kind, key, art, hp))
+            entries.append(Entry(kind, key, art, hp))
     return entries
 
 

@@ -17,7 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from artifact_jax.artifacts.config import check_choice
-from artifact_jax.artifacts.registry import Artifact, Context
+from artifact_jax.artifacts.registry import Artifact, Context, NoHyperparams
+from artifact_jax.artifacts.types import by_statistic
 from artifact_jax.encoding import EncodedTable, Layout
 from artifact_jax.kernels import associations, divergences, histograms, statistics
 
@@ -63,13 +64,9 @@ class CorrelationDistanceHyperparams(AssociationHyperparams):
         check_choice("vector_distance_metric", self.vector_distance_metric, VECTOR_DISTANCES)
 
 
-@dataclasses.dataclass(frozen=True)
-class NoHyperparams:
-    """No hyperparameters."""
-
-
 # ---- device parts ---------------------------------------------------------------------------
-def _cts_weight(t: EncodedTable) -> jax.Array:
+def cts_weight(t: EncodedTable) -> jax.Array:
+    """``[N, Dc]`` the continuous cells that count: valid rows, values not missing."""
     return t.valid[:, None] & ~t.cts_missing
 
 
@@ -89,7 +86,7 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
         parts.append(jax.vmap(divergences.js_distance)(cr, cs))
     if layout.cts_features and not hp.categorical_only:
         hr, hs, _ = histograms.pooled_histograms(
-            real.cts, _cts_weight(real), synth.cts, _cts_weight(synth), hp.n_bins_cts_histogram
+            real.cts, cts_weight(real), synth.cts, cts_weight(synth), hp.n_bins_cts_histogram
         )
         parts.append(jax.vmap(divergences.js_distance)(hr, hs))
     return jnp.concatenate(parts) if parts else jnp.zeros((0,), real.cts.dtype)
@@ -126,7 +123,7 @@ def describe_columns(real: EncodedTable, synth: EncodedTable, stats: tuple[str, 
     """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic."""
 
     def table(t: EncodedTable) -> dict[str, jax.Array]:
-        return statistics.describe(t.cts, _cts_weight(t), stats)
+        return statistics.describe(t.cts, cts_weight(t), stats)
 
     r, s = table(real), table(synth)
     return {k: jnp.stack([r[k], s[k]], axis=-1) for k in stats}
@@ -162,16 +159,7 @@ def _juxtaposition(stat: str) -> Artifact:
     return Artifact(host, NoHyperparams, device)
 
 
-JUXTAPOSITIONS = {
-    "MEAN_JUXTAPOSITION": "MEAN",
-    "STD_JUXTAPOSITION": "STD",
-    "VARIANCE_JUXTAPOSITION": "VARIANCE",
-    "MEDIAN_JUXTAPOSITION": "MEDIAN",
-    "FIRST_QUARTILE_JUXTAPOSITION": "Q1",
-    "THIRD_QUARTILE_JUXTAPOSITION": "Q3",
-    "MIN_JUXTAPOSITION": "MIN",
-    "MAX_JUXTAPOSITION": "MAX",
-}
+JUXTAPOSITIONS = by_statistic("{}_JUXTAPOSITION")
 
 NUMERIC = MappingProxyType(
     {
