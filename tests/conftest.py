@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 # The demo CLI turns on a persistent XLA compilation cache in the user's home; tests stay out of it.
 os.environ.setdefault("JAX_ENABLE_COMPILATION_CACHE", "false")
+
+# Hypothesis: in CI (``CI`` set, as .ci/run does) the examples are derandomized, so a run is
+# reproducible and a red build is the code's fault, not the draw's; locally they are random
+# (a local failure prints the seed to replay). No deadline either way: the first example of a
+# property pays its XLA compile. Tests set their own max_examples (<= 30) where they need fewer.
+# HYPOTHESIS_PROFILE=ci|dev overrides the choice.
+_PROFILE = dict(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, **_PROFILE)
+settings.register_profile("dev", **_PROFILE)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 DATA = Path(__file__).parent / "data"
 HEART_CTS = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]

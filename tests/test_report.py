@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from artifact_jax.plans import TableComparisonPlan
+from artifact_jax import TableComparisonPlan
 from artifact_jax.report import column_table, write_report
 
 CTS = ["Age", "RestingBP", "Cholesterol", "MaxHR", "Oldpeak"]
@@ -96,9 +97,21 @@ def _chromium(*args: str, profile) -> subprocess.CompletedProcess:
     return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package 'chromium')")
+def _require_chromium() -> None:
+    """Skip when Chromium is absent locally; in CI (``CI`` set) a missing browser is a failure."""
+    if CHROMIUM is None:
+        why = "chromium is not installed (Debian package 'chromium')"
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}; CI is set, so the browser test must run (.ci/run installs it).")
+        pytest.skip(why)
+
+
 def test_report_opens_in_headless_chromium(results, heart_spec, tmp_path):
-    """Every image decodes in a real browser, offline, and the page is not blank."""
+    """Every image decodes in a real browser, offline, and the page is not blank.
+
+    Skipped locally without Chromium; with ``CI`` set it fails instead, and a Chromium that is
+    installed but cannot start fails either way (the asserts on its exit status)."""
+    _require_chromium()
     path = write_report(results, tmp_path / "report", spec=heart_spec)
     url = path.resolve().as_uri()
     dom = _chromium("--dump-dom", url, profile=tmp_path / "profile-dom")

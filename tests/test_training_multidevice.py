@@ -21,6 +21,7 @@ SCRIPT = textwrap.dedent(
     assert jax.device_count() == 4, jax.devices()
 
     TRACES = [0]
+    SEEN = []  # (mode, sharding) of every batch the model sees, recorded when XLA partitions the program
 
     class TinyReg(nnx.Module):
         def __init__(self, rngs):
@@ -30,6 +31,8 @@ SCRIPT = textwrap.dedent(
 
         def __call__(self, batch, *, mask):
             TRACES[0] += not self.bn.use_running_average
+            mode = "eval" if self.bn.use_running_average else "train"
+            jax.debug.inspect_array_sharding(batch["x"], callback=lambda s, mode=mode: SEEN.append((mode, s)))
             h = jax.nn.relu(self.bn(self.lin(batch["x"]), mask=mask[:, None]))
             err = (self.out(h)[:, 0] - batch["y"]) ** 2
             return {"loss": jnp.sum(jnp.where(mask, err, 0.0)) / jnp.sum(mask)}
@@ -42,6 +45,7 @@ SCRIPT = textwrap.dedent(
 
     def fit(**placement):
         TRACES[0] = 0
+        SEEN.clear()
         model = TinyReg(nnx.Rngs(0))
         trainer = tr.Trainer(model, tx, batch_size=16, stopper=tr.EpochBound(6), progress=False,
                              routines=[tr.LoaderLoss(val, period=3)], **placement)
@@ -50,7 +54,8 @@ SCRIPT = textwrap.dedent(
         replicated = all(leaf.sharding.is_fully_replicated for leaf in jax.tree.leaves(result.state))
         return {"history": result.history.fillna(-1.0).to_dict("list"), "kernel": kernel,
                 "n_devices": len(jax.tree.leaves(result.state.params)[0].sharding.device_set),
-                "replicated": replicated, "train_traces": TRACES[0]}
+                "replicated": replicated, "train_traces": TRACES[0],
+                "batches": sorted({(mode, len(s.device_set), s.shard_shape((16, 3))) for mode, s in SEEN})}
 
     out = {"one": fit(), "four": fit(devices=4), "mesh": fit(mesh=Mesh(np.array(jax.devices()), ("data",)))}
     print("RESULT" + json.dumps(out))
@@ -67,10 +72,13 @@ def test_four_forced_cpu_devices_match_one_device():
     out = json.loads(proc.stdout.split("RESULT", 1)[1])
     one = out["one"]
     assert one["n_devices"] == 1
+    assert ["train", 1, [16, 3]] in one["batches"]
     for name in ("four", "mesh"):
         run = out[name]
         assert run["n_devices"] == 4 and run["replicated"]  # the whole state replicated on 4 devices
         assert run["train_traces"] == 1  # one compiled epoch for all 6 epochs
+        # each training batch of 16 rows is split 4 x 4 over the devices, not replicated
+        assert [b for b in run["batches"] if b[0] == "train"] == [["train", 4, [4, 3]]], run["batches"]
         for metric in ("LOSS_EPOCH", "LOSS_VAL"):
             np.testing.assert_allclose(
                 run["history"][metric], one["history"][metric], rtol=1e-4, atol=1e-5

@@ -149,6 +149,9 @@ class TabularVAE(nnx.Module):
         for layer in self.encoder:
             x = layer(x, mask)
         mu, logvar = self.mean(x), self.logvar(x)
+        # padding rows (copies of row 0 past BatchNorm's valid-row statistics) can reach huge
+        # log-variances: exp overflows and 0 * inf poisons the masked loss, so zero them
+        mu, logvar = jnp.where(mask[:, None], mu, 0), jnp.where(mask[:, None], logvar, 0)
         z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(self.rngs.noise(), mu.shape, mu.dtype)
         logp = jax.nn.log_softmax(self._decode(z, mask), axis=-1)
         ce = -jnp.take_along_axis(logp, codes[..., None], axis=-1)[..., 0].sum(-1)  # [B]

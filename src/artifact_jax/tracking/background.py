@@ -26,7 +26,7 @@ this one never drops silently):
 * **close()** writes everything queued, then ends the run (``sink.close``), then
   raises the first error, once. Later ``close()`` calls do nothing; later log
   calls raise ``RuntimeError``. A tracker that is garbage-collected or still open
-  at interpreter exit is flushed and closed then, with any error printed to stderr.
+  at interpreter exit is flushed and closed then; an error doing so is a ``RuntimeWarning``.
 * **flush()** blocks until everything logged so far is written, and raises the
   first error.
 
@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
@@ -224,7 +224,8 @@ def _close_at_exit(worker: _Worker, description: str) -> None:
     try:
         worker.shutdown(failed=False, timeout=60.0)
     except Exception as e:  # noqa: BLE001
-        sys.stderr.write(f"artifact-jax: {description} was not closed; closing it at exit failed: {e}\n")
+        warnings.warn(f"artifact-jax: {description} was not closed; closing it at exit failed: {e}",
+                      RuntimeWarning, stacklevel=2)
 
 
 class BackgroundTracker:
