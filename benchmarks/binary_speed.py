@@ -139,7 +139,7 @@ def worker_ours(args) -> dict:
         plan.run(y_arr, pred_arr, d["p"], spec)
         numpy_rounds.append(time.perf_counter() - t)
     with jax.enable_x64(True):
-        _, x = plan.encode(y_arr, pred_arr, d["p"], spec)
+        (x,) = plan.encode(y_arr, pred_arr, d["p"], spec).inputs
         x = jax.device_put(x)
         program = plan.compile()
         device_rounds = []

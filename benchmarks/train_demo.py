@@ -67,7 +67,8 @@ def child(args: argparse.Namespace) -> dict:
     import jax
     import pandas as pd
 
-    from artifact_jax.training.demo import run_demo, use_compilation_cache
+    from artifact_jax.caching import use_compilation_cache
+    from artifact_jax.training.demo import run_demo
 
     events: list[tuple[float, float]] = []  # (end, seconds) of every compile step
     background: list[tuple[float, float]] = []

@@ -34,7 +34,7 @@ def test_new_sample_of_same_shape_does_not_recompile(heart_real, heart_synthetic
     _program.cache_clear()
     plan = aj.TableComparisonPlan(**NUMERIC)
     first = plan.run(heart_real, heart_synthetic, heart_spec)
-    program = plan.compile(heart_spec)
+    program = plan.compile(heart_spec).run
     traces = program._cache_size()
     second = plan.run(heart_real, _resample(heart_synthetic, 1), heart_spec)
     third = aj.TableComparisonPlan(**NUMERIC).run(heart_real, _resample(heart_synthetic, 2), heart_spec)
@@ -72,8 +72,18 @@ SHARDED = textwrap.dedent(
     plan = aj.TableComparisonPlan(**json.loads(sys.argv[3]))
     mesh = Mesh(np.array(jax.devices()), ("rows",))
     assert len(jax.devices()) == 4
-    one, four = plan.run(real, synth, spec), plan.run(real, synth, spec, mesh=mesh)
-    print(json.dumps({"one": one.to_dict(), "four": four.to_dict()}))
+    one = plan.run(real, synth, spec)
+    placed, device_put = [], jax.device_put  # record every array the sharded run places
+    def spy(x, *args, **kwargs):
+        out = device_put(x, *args, **kwargs)
+        placed.extend(leaf for leaf in jax.tree.leaves(out) if isinstance(leaf, jax.Array))
+        return out
+    jax.device_put = spy
+    four = plan.run(real, synth, spec, mesh=mesh)
+    jax.device_put = device_put
+    shards = [{"shape": list(a.shape), "devices": len(a.sharding.device_set), "axis": (list(getattr(a.sharding, "spec", ())) or [None])[0],
+               "shards": sorted({tuple(s.data.shape) for s in a.addressable_shards})} for a in placed]
+    print(json.dumps({"one": one.to_dict(), "four": four.to_dict(), "placed": shards}))
     """
 )
 
@@ -96,6 +106,13 @@ def test_rows_sharded_over_four_devices_give_the_same_numbers(tmp_path):
         for f, v in coll.items():
             np.testing.assert_allclose(four["array_collections"][name][f], v, rtol=1e-12)
     assert four["scores"]["MEAN_JS_DISTANCE"] == pytest.approx(0.05911080917853397, abs=1e-12)
+    # the inputs really were split: every row-indexed leaf of both tables (918 rows padded to 920)
+    # on the 4 devices, PartitionSpec('rows', ...), one quarter of the rows per device
+    rowwise = [p for p in res["placed"] if p["shape"] and p["shape"][0] == 920]
+    assert len(rowwise) >= 4, res["placed"]  # at least cts, cat, valid of real and synthetic
+    for p in rowwise:
+        assert p["devices"] == 4 and p["axis"] == "rows", p
+        assert p["shards"] == [[230, *p["shape"][1:]]], p
 
 
 def test_artifact_ml_override_file_and_explicit_config(tmp_path, monkeypatch, heart_real, heart_synthetic, heart_spec):
@@ -179,3 +196,48 @@ def test_compare_runs_the_default_plan(heart_real, heart_synthetic, heart_spec):
     json.dumps(res.to_dict())  # JSON-ready
     assert isinstance(res.array_collections["MEAN_JUXTAPOSITION"]["Age"], np.ndarray)
     assert pd.isna(res.scores.get("nothing", np.nan))
+
+
+CACHED = textwrap.dedent(
+    """
+    import json, sys
+    import jax, numpy as np, pandas as pd
+    import artifact_jax as aj
+    from jax import export
+
+    aj.use_compilation_cache(sys.argv[1])
+    if sys.argv[2] == "second":  # a new process must not trace the plan program again
+        def no_tracing(*args, **kwargs):
+            raise AssertionError("traced again")
+        export.export = no_tracing
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(list("abc"), 300)})
+    synth = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(list("abd"), 200)})
+    spec = aj.TabularDataSpec.from_df(real)
+    res = aj.compare(real, synth, spec, plots=False)
+    print(json.dumps(res.to_dict()))
+    """
+)
+
+
+def test_a_second_process_loads_the_traced_program_from_the_cache(tmp_path):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_COMPILATION_CACHE="true")
+    runs = [
+        subprocess.run([sys.executable, "-c", CACHED, str(tmp_path), which], capture_output=True, text=True,
+                       env=env, timeout=300)
+        for which in ("first", "second")
+    ]
+    for out in runs:
+        assert out.returncode == 0, out.stderr[-3000:]
+    first, second = (json.loads(out.stdout.strip().splitlines()[-1]) for out in runs)
+    assert first == second and first["scores"]["MEAN_JS_DISTANCE"] > 0
+    assert len(list((tmp_path / "artifact-jax-programs").glob("*.exported"))) == 1
+
+
+def test_program_keys_name_closures_by_what_they_hold():
+    from artifact_jax import caching
+
+    mean, std = (tc.REGISTRY["array_collections"][n].device for n in ("MEAN_JUXTAPOSITION", "STD_JUXTAPOSITION"))
+    assert caching.stable_key(mean) != caching.stable_key(std)
+    assert caching.stable_key(lambda: 0) is None  # not artifact_jax's: never cached by name
+    assert caching.stable_key(object()) is None

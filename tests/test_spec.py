@@ -86,3 +86,34 @@ def test_unknown_dtype_in_json_raises():
     bad = {"continuous": {"x": {"dtype": "weird"}}, "categorical": {}, "features_order": ["x"]}
     with pytest.raises(ValueError, match="'x'.*unknown dtype"):
         TabularDataSpec.from_dict(bad)
+
+
+def test_categories_are_the_references_strings_in_first_appearance_order():
+    # the reference: series.dropna().astype(str).unique(); ours finds the distinct values first
+    from artifact_jax.spec import _categories
+
+    cases = [
+        pd.Series(pd.to_datetime(["2020-01-01", "2021-03-04", None, "2020-01-01"])),
+        pd.Series(["b", "a", None, "b"], dtype="category"),
+        pd.Series([True, False, None], dtype=object),
+        pd.Series([1, "1", 2.0, 2, None], dtype=object),  # 2.0 and 2 are one key but two strings
+        pd.Series([1.0, np.nan, 2.5, 1.0]),
+        pd.Series([1, None, 3], dtype="Int64"),
+        pd.Series([0.1 + 0.2, 1e20, -0.0, 0.0]),  # -0.0 and 0.0 likewise
+        pd.Series(["x", np.nan, "y"], dtype="string"),
+        pd.Series(["a", None, "b", "a"], dtype=object),
+        pd.Series([], dtype=object),
+        pd.Series([np.nan, np.nan]),
+        pd.Series([True, False, True]),
+        pd.Series(pd.to_timedelta(["1 day", "2 days", None])),
+        pd.Series([1, True, 1.0], dtype=object),
+    ]
+    for series in cases:
+        expected = [str(v) for v in pd.unique(series.dropna().astype(str).to_numpy(dtype=object))]
+        assert _categories(series) == expected, series
+
+
+def test_duplicate_column_names_are_a_value_error():
+    df = pd.DataFrame([[1, 2, "a"]], columns=["x", "x", "y"])
+    with pytest.raises(ValueError, match=r"duplicate column names \['x'\]"):
+        TabularDataSpec.from_df(df)

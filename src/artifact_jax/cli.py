@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -31,18 +32,30 @@ def _split_names(text: str | None) -> list[str] | None:
 
 
 def _plan(choice: str, config: str | None, plots: bool):
-    from artifact_jax import plans
-    from artifact_jax.table_comparison import REGISTRY
+    from artifact_jax.table_comparison import REGISTRY, TableComparisonPlan, default_plan
 
     if choice == "default":
-        return plans.default_plan(plots=plots, config=config)
+        return default_plan(plots=plots, config=config)
     if choice == "full":
         kinds = {k: list(v) for k, v in REGISTRY.items()}
         if not plots:
             kinds["plots"], kinds["plot_collections"] = [], []
-        return plans.TableComparisonPlan(**kinds, config=config)
+        return TableComparisonPlan(**kinds, config=config)
     spec = json.loads(Path(choice).read_text())
-    return plans.TableComparisonPlan(**spec, config=config)
+    return TableComparisonPlan(**spec, config=config)
+
+
+def _render_once(results: Any) -> None:
+    """Replace each figure of ``results`` by its PNG (the files and the report reuse the bytes)."""
+    if not (results.plots or results.plot_collections):
+        return
+    from artifact_jax.plots.common import to_png
+    from artifact_jax.plots.workers import RenderedFigure
+
+    results.plots = {k: RenderedFigure(to_png(f)) for k, f in results.plots.items()}
+    results.plot_collections = {
+        k: {key: RenderedFigure(to_png(f)) for key, f in figs.items()} for k, figs in results.plot_collections.items()
+    }
 
 
 def _save_figures(results: Any, out: Path) -> dict[str, Any]:
@@ -83,7 +96,7 @@ def summary(results: Any, *, worst: int = 10) -> str:
 def _compilation_cache(args: argparse.Namespace) -> None:
     """Turn on the persistent XLA compilation cache unless ``--no-compilation-cache``."""
     if not args.no_compilation_cache:
-        from artifact_jax.training.demo import use_compilation_cache
+        from artifact_jax.caching import use_compilation_cache
 
         use_compilation_cache(args.compilation_cache)
 
@@ -102,37 +115,50 @@ def compare_command(args: argparse.Namespace) -> int:
     """``artifact-jax compare``: score two tables, write results.json (+ plots, report)."""
     from artifact_jax.spec import TabularDataSpec
 
-    _compilation_cache(args)
+    profile = None
+    if args.profile:
+        from artifact_jax.profiling import Profile
 
-    real, synthetic = read_table(args.real), read_table(args.synthetic)
-    if args.spec:
-        spec = TabularDataSpec.from_json(args.spec)
-    else:
-        spec = TabularDataSpec.from_df(real, cts_features=_split_names(args.cts), cat_features=_split_names(args.cat))
-    plan = _plan(args.plan, args.config, plots=not args.no_plots)
+        profile = Profile()
+    phase = profile.phase if profile else lambda name: contextlib.nullcontext()
+    with phase("compilation cache setup"):
+        _compilation_cache(args)
+    with phase("read tables"):
+        real, synthetic = read_table(args.real), read_table(args.synthetic)
+    with phase("spec"):
+        if args.spec:
+            spec = TabularDataSpec.from_json(args.spec)
+        else:
+            spec = TabularDataSpec.from_df(real, cts_features=_split_names(args.cts), cat_features=_split_names(args.cat))
+        plan = _plan(args.plan, args.config, plots=not args.no_plots)
     tracker = None
     if args.tracking_uri:
         from artifact_jax.tracking import tracker_from_uri
 
         tracker = tracker_from_uri(args.tracking_uri)
     try:
-        results = plan.run(real, synthetic, spec, tracker=tracker, split=args.split)
+        with phase("artifacts (encode, program, host parts, figures)"):
+            results = plan.run(real, synthetic, spec, tracker=tracker, split=args.split)
     finally:
         if tracker is not None:
-            tracker.close()
+            with phase("tracking (flush)"):
+                tracker.close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    payload = results.to_dict() | _save_figures(results, out)
-    (out / "results.json").write_text(json.dumps(payload, indent=2))
-    spec.to_json(out / "spec.json")
-    try:
+    with phase("render figures (PNG, once for files and report)"):
+        _render_once(results)
+    with phase("results.json, spec.json, PNGs"):
+        payload = results.to_dict() | _save_figures(results, out)
+        (out / "results.json").write_text(json.dumps(payload, indent=2))
+        spec.to_json(out / "spec.json")
+    with phase("report.html"):
         from artifact_jax.report import write_report
-    except ImportError:
-        write_report = None
-    if write_report is not None:
+
         write_report(results, out, spec=spec)
     print(summary(results))
     print(f"\nWrote {out / 'results.json'}")
+    if profile is not None:
+        print("\n" + profile.report())
     return 0
 
 
@@ -220,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--no-plots", action="store_true", help="numeric artifacts only")
     cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
     cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
+    cmp.add_argument("--profile", action="store_true",
+                     help="print where the time went (imports, phases, trace/lower/compile per program)")
     _add_compilation_cache_options(cmp)
     cmp.set_defaults(func=compare_command)
     demo = sub.add_parser("demo", help="train a tabular VAE with periodic validation tracked in MLflow")

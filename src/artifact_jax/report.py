@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from artifact_jax.plots.common import to_png
-
 #: the statistics of the per-column table: (array collection, column heading)
 COLUMN_STATS = (
     ("MEAN_JUXTAPOSITION", "mean"),
@@ -111,6 +109,8 @@ def _slug(name: str) -> str:
 
 
 def _image_tag(fig: Any, name: str, files: Path | None, dpi: float | None) -> str:
+    from artifact_jax.plots.common import to_png  # matplotlib, only when there are figures
+
     png = to_png(fig, dpi=dpi)
     alt = html.escape(name, quote=True)
     if files is None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +84,26 @@ def _scalar_type(series: pd.Series) -> Any:
 
 
 def _categories(series: pd.Series) -> list[str]:
-    """Strings of the non-null values, in first-appearance order."""
-    return [str(v) for v in pd.unique(series.dropna().astype(str).to_numpy(dtype=object))]
+    """Strings of the non-null values, in first-appearance order (the reference's
+    ``series.dropna().astype(str).unique()``).
+
+    The distinct values are found first (one hash pass) and only they are turned into strings.
+    That is the same list unless two distinct values are equal as keys but not as strings
+    (``2`` and ``2.0`` in an object column, ``0.0`` and ``-0.0``): such columns take the
+    reference's path.
+    """
+    uniques = pd.Series(pd.unique(series), dtype=series.dtype).dropna()
+    dtype = series.dtype
+    exact = (
+        isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+        or pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+        or (pd.api.types.is_float_dtype(dtype) and not (uniques == 0).any())
+        or (pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "empty"))
+    )  # fmt: skip
+    if not exact:
+        return [str(v) for v in pd.unique(series.dropna().astype(str).to_numpy(dtype=object))]
+    return list(dict.fromkeys(uniques.astype(str).tolist()))
 
 
 def _check_names(value: Sequence[str] | None, arg: str) -> list[str]:
@@ -161,22 +181,22 @@ class TabularDataSpec:
         if overlap:
             raise ValueError(f"Continuous and categorical features overlap: {overlap}.")
         columns = [str(c) for c in df.columns]
+        repeated = sorted({c for c in columns if columns.count(c) > 1}) if len(set(columns)) < len(columns) else []
+        if repeated:
+            raise ValueError(f"The table has duplicate column names {repeated}; rename them (each feature needs one column).")
         missing = [f for f in cts_decl + cat_decl if f not in columns]
         if missing:
             raise ValueError(f"Declared features not in the table: {missing}; columns are {columns}.")
         df = df.set_axis(columns, axis=1)
         cts_dtypes: dict[str, str] = {}
         cat_dtypes: dict[str, str] = {}
-        cat_map: dict[str, tuple[str, ...]] = {}
         for name in columns:
-            series = df[name]
-            numeric = pd.api.types.is_numeric_dtype(series.dtype)
-            is_cts = name in cts_decl or (numeric and name not in cat_decl)
-            if is_cts:
-                cts_dtypes[name] = dtype_name(_scalar_type(series))
-            else:
-                cat_dtypes[name] = dtype_name(_scalar_type(series))
-                cat_map[name] = tuple(_categories(series))
+            numeric = pd.api.types.is_numeric_dtype(df[name].dtype)
+            kind = cts_dtypes if name in cts_decl or (numeric and name not in cat_decl) else cat_dtypes
+            kind[name] = dtype_name(_scalar_type(df[name]))
+        # the vocabularies are hash passes that release the GIL (arrow, pandas): one thread a column
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            cat_map = dict(zip(cat_dtypes, pool.map(lambda f: tuple(_categories(df[f])), cat_dtypes), strict=True))
         return cls(tuple(columns), cts_dtypes, cat_dtypes, cat_map)
 
     # ---- views --------------------------------------------------------------------------

@@ -15,7 +15,6 @@ epochs (``ROC_AUC_VAL``, ...).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,15 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import optax
 import pandas as pd
 from flax import nnx
 
 from artifact_jax.models.tabular_vae import TabularVAE
+from artifact_jax.plots.workers import PlotWorkers
 from artifact_jax.training.checkpoints import Checkpointing
-from artifact_jax.training.figures import PlotWorkers
 from artifact_jax.training.loop import Trainer, TrainResult
 from artifact_jax.training.protocols import GenerationParams
 from artifact_jax.training.routines import LoaderLoss, TableComparison
@@ -58,45 +56,6 @@ DEMO_PLAN = {
 }
 
 
-def default_compilation_cache() -> Path:
-    """``$XDG_CACHE_HOME/artifact-jax/xla`` (``~/.cache/artifact-jax/xla`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "artifact-jax" / "xla"
-
-
-def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
-    """Turn on JAX's persistent compilation cache (process-wide), so reruns skip XLA compiles.
-
-    XLA compiles every jitted program the first time a process calls it (the demo: the
-    epoch, the loader loss and the validation program, a few seconds on CPU). With the
-    cache on, compiled executables are stored in ``directory`` and a later process with the
-    same programs, jax version and device loads them instead. Entry points call this (the
-    ``artifact-jax demo`` CLI does, unless ``--no-compilation-cache`` or
-    ``JAX_ENABLE_COMPILATION_CACHE=false``); the library never does it on its own. It must
-    run before the process's first compile. If ``JAX_COMPILATION_CACHE_DIR`` (or
-    ``jax_compilation_cache_dir``) is already set, that directory is kept. Every program of
-    the demo, the validation plan included, is pure XLA (no host callbacks), so all of them
-    are stored.
-
-    Args:
-      directory: where to store the cache; default ``default_compilation_cache()``.
-
-    Returns:
-      The cache directory in use, or None if it could not be created (caching stays off).
-    """
-    if not jax.config.jax_enable_compilation_cache:  # JAX_ENABLE_COMPILATION_CACHE=false opts out
-        return None
-    current = jax.config.jax_compilation_cache_dir
-    path = Path(current) if current else Path(directory) if directory is not None else default_compilation_cache()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the demo's programs are small
-    return path
-
-
 def load_table(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, Sequence[str] | None]:
     """The demo's table: a DataFrame, a CSV/Parquet path, or None for the Palmer penguins.
 
@@ -121,21 +80,13 @@ def load_table(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, Se
 
 
 def demo_plan(*, plots: bool = True) -> Any:
-    """The reference demo's ``TableComparisonPlan``; plots it cannot build are left out.
+    """The reference demo's ``TableComparisonPlan`` (``DEMO_PLAN``; without plots if not ``plots``).
 
-    Returns None when ``artifact_jax.plans`` is not available.
+    An artifact name the registry lacks is a ``ValueError`` naming it, never silently dropped.
     """
-    try:
-        from artifact_jax.plans import TableComparisonPlan
-    except ImportError:
-        return None
+    from artifact_jax.table_comparison import TableComparisonPlan
+
     kinds = {k: list(v) for k, v in DEMO_PLAN.items() if plots or k not in ("plots", "plot_collections")}
-    for kind in ("plots", "plot_collections"):
-        for name in list(kinds.get(kind, [])):
-            try:
-                TableComparisonPlan(**{kind: [name]})
-            except (ValueError, KeyError):
-                kinds[kind].remove(name)
     return TableComparisonPlan(**kinds)
 
 
@@ -239,7 +190,7 @@ def run_demo(
       tracker: log to this tracker instead of ``tracking_uri`` (the caller closes it).
       plan: validate with this plan instead of ``demo_plan(plots=plots)``.
       render_workers: processes that draw and render the plots while training goes on
-        (``figures.PlotWorkers``); default: the number of CPUs (at most 4); 0 draws them
+        (``plots.workers.PlotWorkers``); default: the number of CPUs (at most 4); 0 draws them
         in this process.
 
     Returns:
