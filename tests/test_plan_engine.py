@@ -112,3 +112,17 @@ def test_a_new_toolkit_gets_compute_config_errors_and_tracking():
     assert tracker.scores["MSE_TEST"] == [(0, 0.3125), (1, 0.3125)]
     assert tracker.params == {"scores/MSE": "scale=1.0", "scores/N_ROWS": "-"}
     assert len(tracker.files["Y_TEST"]) == 2
+
+
+def test_parts_reading_fewer_hyperparameters_are_shared(heart_real, heart_synthetic, heart_spec):
+    # CORRELATION_DISTANCE (any metric) and the heatmaps read the same association matrices
+    import artifact_jax as aj
+    from artifact_jax import table_comparison as tc
+
+    names = dict(aj.default_plan().compile(heart_spec).names)
+    assert names["scores/CORRELATION_DISTANCE"] == names["plots/CORRELATION_HEATMAP_JUXTAPOSITION"]
+    plans._program.cache_clear()
+    values = {m: tc.correlation_distance(heart_real, heart_synthetic, heart_spec, vector_distance_metric=m)
+              for m in ("L2", "MAE", "RMSE")}
+    assert plans._program.cache_info().currsize == 1  # one program for the three metrics
+    assert values["RMSE"] == pytest.approx(0.04174251797616783, abs=1e-12)  # artifact-core 0.2.1 (heart)

@@ -60,6 +60,18 @@ class Artifact(NamedTuple):
 Registry = Mapping[str, Mapping[str, Artifact]]
 
 
+def reads_hyperparams(cls: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a device part that reads only the fields of ``cls`` (a base of the artifacts'
+    hyperparameters): the engine calls it with that projection, so artifacts that differ only
+    in host-side hyperparameters (a distance metric, a figure's dpi) share one trace."""
+
+    def mark(device: Callable[..., Any]) -> Callable[..., Any]:
+        device.reads_hyperparams = cls
+        return device
+
+    return mark
+
+
 def hyperparams_free(device: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a device part that ignores its hyperparameters: artifacts sharing it share one trace
     (the plan engine's rule: parts are shared when ``(device, hyperparams)`` are equal, and the

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from artifact_jax.artifacts.config import check_choice
-from artifact_jax.artifacts.registry import Artifact, Context, NoHyperparams
+from artifact_jax.artifacts.registry import Artifact, Context, NoHyperparams, reads_hyperparams
 from artifact_jax.artifacts.types import by_statistic
 from artifact_jax.encoding import EncodedTable, Layout
 from artifact_jax.kernels import associations, divergences, histograms, statistics
@@ -74,15 +74,16 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
     """JS distance per feature, categorical features first, then continuous (reference order).
 
     Categorical: counts over the spec's vocabulary (missing and unseen values dropped, then
-    renormalised, as the reference's ``reindex`` + scipy's renormalisation). Continuous:
+    renormalised, as the reference's ``reindex`` + scipy's renormalisation), one scatter per table
+    whatever the number of categories (``associations.category_counts``). Continuous:
     ``pd.cut`` histograms over the pooled range (``kernels.histograms``).
     """
     parts = []
     if layout.cat_features:
         slots = max(layout.n_categories)
         in_vocab = jnp.arange(slots)[None, :] < jnp.asarray(layout.vocab_sizes)[:, None]
-        cr = associations.category_counts(real.cat, real.valid, layout.n_categories) * in_vocab
-        cs = associations.category_counts(synth.cat, synth.valid, layout.n_categories) * in_vocab
+        cr = jnp.where(in_vocab, associations.category_counts(real.cat, real.valid, layout.n_categories), 0)
+        cs = jnp.where(in_vocab, associations.category_counts(synth.cat, synth.valid, layout.n_categories), 0)
         parts.append(jax.vmap(divergences.js_distance)(cr, cs))
     if layout.cts_features and not hp.categorical_only:
         hr, hs, _ = histograms.pooled_histograms(
@@ -92,10 +93,12 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
     return jnp.concatenate(parts) if parts else jnp.zeros((0,), real.cts.dtype)
 
 
+@reads_hyperparams(AssociationHyperparams)
 def association_matrices(
     real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams
 ) -> jax.Array:
-    """``[2, D, D]``: the real and synthetic association matrices in spec order."""
+    """``[2, D, D]``: the real and synthetic association matrices in spec order (one trace for
+    every artifact reading them with the same association measures)."""
 
     def matrix(t: EncodedTable) -> jax.Array:
         return associations.association_matrix(
@@ -109,14 +112,6 @@ def association_matrices(
         )
 
     return jnp.stack([matrix(real), matrix(synth)])
-
-
-def correlation_distance_device(
-    real: EncodedTable, synth: EncodedTable, layout: Layout, hp: CorrelationDistanceHyperparams
-) -> jax.Array:
-    """Vector distance between the flattened real and synthetic association matrices."""
-    m = association_matrices(real, synth, layout, hp)
-    return associations.vector_distance(m[0].ravel(), m[1].ravel(), hp.vector_distance_metric)
 
 
 def describe_columns(real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...]) -> dict[str, jax.Array]:
@@ -143,8 +138,10 @@ def _mean_js(numbers: Any, hp: JSDistanceHyperparams, ctx: Context) -> float:
     return float(np.mean(np.asarray(numbers, np.float64)))
 
 
-def _scalar(numbers: Any, hp: Any, ctx: Context) -> float:
-    return float(np.asarray(numbers, np.float64))
+def _correlation_distance(numbers: Any, hp: CorrelationDistanceHyperparams, ctx: Context) -> float:
+    """Vector distance between the flattened real and synthetic association matrices (float64)."""
+    m = np.asarray(numbers, np.float64)
+    return float(associations.vector_distance(m[0], m[1], hp.vector_distance_metric))
 
 
 def _juxtaposition(stat: str) -> Artifact:
@@ -167,7 +164,7 @@ NUMERIC = MappingProxyType(
             {
                 "MEAN_JS_DISTANCE": Artifact(_mean_js, JSDistanceHyperparams, js_distances),
                 "CORRELATION_DISTANCE": Artifact(
-                    _scalar, CorrelationDistanceHyperparams, correlation_distance_device
+                    _correlation_distance, CorrelationDistanceHyperparams, association_matrices
                 ),
             }
         ),

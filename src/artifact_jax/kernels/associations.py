@@ -1,13 +1,18 @@
 """Mixed-type association matrices (``dython.nominal.associations`` 0.7.9 parity) and vector distances.
 
-The O(N) work is three reductions: every contingency table and category count of the categorical
-columns (``category_gram``: one integer histogram over the joint category grid, or an int8 one-hot
-Gram when that grid is large), per-category sums of the centred continuous columns
-(``category_sums``, for the correlation ratio) and the centred cross products ``X^T X`` (for
-Pearson); padding rows count nothing. What is left is O(C^2) work on those,
-done for all column pairs at once with segment sums over the category-to-column map. Spearman is
-Pearson on average ranks; Kendall's tau-b is an exact O(N log N) count of discordant pairs (a
-wavelet-matrix inversion count), so nothing leaves the device.
+The O(N) work is three reductions: the category counts (one integer scatter, ``category_counts``)
+and every contingency table of the categorical columns, per-category sums of the centred
+continuous columns (``category_sums``, for the correlation ratio) and the centred cross products
+``X^T X`` (for Pearson); padding rows count nothing. The tables cost O(N + cells), never
+O(C^2 N): while the ``C = sum(n_categories)`` categories fit a ``[C, C]`` matrix
+(``GRAM_CATEGORIES``) they are one Gram matrix (``category_gram``: one histogram over the joint
+category grid, a one-hot product for a few categories, else one scatter per column pair) and what
+is left is O(C^2) work on it, all column pairs at once with segment sums over the
+category-to-column map. Beyond that (an id or a zip-code column), each column pair's table is
+built on its own, as a dense ``K_a x K_b`` histogram when small (``PAIR_CELLS``) or as the
+non-empty cells of sorted pair codes (O(N log N)), and Cramer's V / Theil's U come from those
+cells alone. Spearman is Pearson on average ranks; Kendall's tau-b is an exact O(N log N) count of
+discordant pairs (a wavelet-matrix inversion count), so nothing leaves the device.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from artifact_jax.kernels.histograms import masked_range
+from artifact_jax.kernels.histograms import column_counts, masked_range
 
 CATEGORICAL_ASSOCIATIONS = ("CRAMERS_V", "THEILS_U")
 CONTINUOUS_ASSOCIATIONS = ("PEARSON", "SPEARMAN", "KENDALL")
@@ -227,11 +232,21 @@ def category_onehot(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int
     return (_masked_codes(cat, valid)[col_id] == local[:, None]).astype(jnp.int8)
 
 
-JOINT_CELLS = 1 << 16  # up to this many joint categories, tables come from one joint histogram
+# Up to JOINT_CELLS joint categories (and 64 JOINT_CELLS cell x category entries in the [cells, C]
+# map), the tables and per-category sums come from one joint histogram.
+JOINT_CELLS = 1 << 16
+GRAM_CATEGORIES = 1024  # up to this many categories in all, every table is a block of one [C, C] Gram
+ONEHOT_RATIO = 256  # the int8 one-hot product beats one scatter per column pair while C^2 <= this * Dk^2
+PAIR_CELLS = 1 << 20  # beyond GRAM_CATEGORIES, a pair's table is a dense histogram up to this many cells
 
 
 def _use_joint_grid(n_categories: Sequence[int]) -> bool:
-    return bool(n_categories) and np.prod(n_categories, dtype=np.float64) <= JOINT_CELLS
+    cells = np.prod(n_categories, dtype=np.float64)
+    return bool(n_categories) and cells <= JOINT_CELLS and cells * sum(n_categories) <= 64 * JOINT_CELLS
+
+
+def _use_gram(n_categories: Sequence[int]) -> bool:
+    return sum(n_categories) <= GRAM_CATEGORIES
 
 
 def _joint_grid(
@@ -253,30 +268,57 @@ def _joint_grid(
     return sums[:cells], (digit == local[None, :]).astype(values.dtype)
 
 
+def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    r"""``[C, C]`` int32 Gram from one scatter of N ones per column pair ``a < b``, O(Dk^2 N + C^2).
+
+    The ``(a, b)`` block is scattered at ``(offset_a + c_a, offset_b + c_b)``, the lower blocks
+    are its transpose and the diagonal blocks are ``diag(counts)``: the same integers as
+    :math:`O O^\top`.
+    """
+    c = sum(n_categories)
+    offsets = np.cumsum((0, *n_categories))[:-1].astype(np.int32)
+    codes = _masked_codes(cat, valid)  # [Dk, N], -1 on padding
+    dump = c * c
+    upper = jnp.zeros(dump + 1, jnp.int32)
+    one = jnp.ones((), jnp.int32)
+    for a in range(len(n_categories)):
+        for b in range(a + 1, len(n_categories)):
+            flat = (codes[a] + offsets[a]) * c + codes[b] + offsets[b]
+            upper = upper.at[jnp.where(codes[a] >= 0, flat, dump)].add(one, mode="promise_in_bounds")
+    upper = upper[:dump].reshape(c, c)
+    counts = _flat_counts(cat, valid, n_categories).astype(jnp.int32)
+    return upper + upper.T + jnp.diag(counts)
+
+
 def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
     r"""Every pairwise contingency table of the categorical columns at once, ``[C, C]`` int32.
 
     Block ``(a, b)`` (``C = sum(n_categories)`` rows in column order) is the contingency table of
     columns ``a`` and ``b``; the diagonal holds each category's count. Padding rows count nothing.
-    When the joint grid has at most ``JOINT_CELLS`` cells, one histogram ``h`` over the category
-    combinations (a single scatter of N ones) gives every table as
+    When the joint grid is small (at most ``JOINT_CELLS`` cells, and ``64 JOINT_CELLS / C``), one
+    histogram ``h`` over the category combinations (a single scatter of N ones) gives every table as
     :math:`G = A^\top \operatorname{diag}(h) A`, with ``A`` the cells' categories
-    (``_joint_grid``); otherwise :math:`G = O O^\top` for the int8 one-hot ``O``
-    (``category_onehot``). Integer arithmetic throughout: exact below :math:`2^{31}` rows.
+    (``_joint_grid``); else, for a few categories per column (:math:`C^2 \le` ``ONEHOT_RATIO``
+    :math:`D_k^2`), :math:`G = O O^\top` for the int8 one-hot ``O`` (``category_onehot``);
+    otherwise one scatter of N ones per column pair. Integer arithmetic throughout: exact below
+    :math:`2^{31}` rows, and the same integers on every path. The result is :math:`C^2` integers:
+    for very many categories (``C > GRAM_CATEGORIES``) ``association_matrix`` does not build it.
     """
-    if not _use_joint_grid(n_categories):
+    if _use_joint_grid(n_categories):
+        counts, cells = _joint_grid(cat, valid, jnp.ones((cat.shape[0], 1), jnp.int32), n_categories)
+        return lax.dot_general(cells, counts * cells, (((0,), (0,)), ((), ())), preferred_element_type=jnp.int32)
+    if sum(n_categories) ** 2 <= ONEHOT_RATIO * len(n_categories) ** 2:
         onehot = category_onehot(cat, valid, n_categories)
         return lax.dot_general(onehot, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
-    counts, cells = _joint_grid(cat, valid, jnp.ones((cat.shape[0], 1), jnp.int32), n_categories)
-    return lax.dot_general(cells, counts * cells, (((0,), (0,)), ((), ())), preferred_element_type=jnp.int32)
+    return _pair_scatter_gram(cat, valid, n_categories)
 
 
 def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
     r"""``[C, D]`` sums of ``values`` ``[N, D]`` over the valid rows of each category of each column.
 
     Row ``offset_j + k`` is :math:`\sum_i [cat_{ij} = k] \, values_i`: :math:`A^\top S` from the
-    joint grid's cell sums ``S`` when it has at most ``JOINT_CELLS`` cells (see
-    ``category_gram``), else one segment sum per column.
+    joint grid's cell sums ``S`` when that grid is small (see ``category_gram``), else one segment
+    sum per column.
     """
     if not n_categories:
         return jnp.zeros((0, values.shape[1]), values.dtype)
@@ -289,17 +331,31 @@ def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categor
 
 
 def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
-    """``[Dk, max(n_categories)]`` float counts of each code per column over the valid rows.
+    r"""``[Dk, max(n_categories)]`` float counts of each code per column over the valid rows.
 
-    Read off the diagonal of ``category_gram``, so a plan that also builds association
-    matrices computes the tables once (XLA merges the identical expressions).
+    .. math:: n_{j,k} = \sum_i [\mathrm{valid}_i] \, [cat_{ij} = k]
+
+    One integer scatter of the ``N x Dk`` codes (``histograms.column_counts``): O(N Dk + Dk K),
+    whatever the number of categories (a 50k-category id column costs what a 3-category one does).
+    Slots ``k >= n_categories[j]`` are 0. Exact (int32) below :math:`2^{31}` rows.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> cat = jnp.array([[0, 1], [2, 1], [0, 0]], dtype=jnp.int32)
+      >>> category_counts(cat, jnp.array([True, True, False]), (3, 2)).tolist()
+      [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]
     """
-    diag = jnp.diagonal(category_gram(cat, valid, n_categories))
     slots = max(n_categories, default=0)
-    offsets = np.cumsum((0, *n_categories))[:-1]
-    index = np.array([[o + min(s, k - 1) for s in range(slots)] for o, k in zip(offsets, n_categories, strict=True)], np.int32)
-    present = np.array([[s < k for s in range(slots)] for k in n_categories], bool)
-    return jnp.where(present, diag[index.reshape(len(n_categories), slots)], 0).astype(jnp.result_type(float))
+    if not n_categories:
+        return jnp.zeros((0, 0), jnp.result_type(float))
+    return column_counts(cat.astype(jnp.int32), valid[:, None], slots)
+
+
+def _flat_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    """``[C]`` counts of every category, columns concatenated (``category_counts`` without padding)."""
+    counts = category_counts(cat, valid, n_categories)
+    col_id, local = _category_index(n_categories)
+    return counts[col_id, local]
 
 
 def _centred(x: jax.Array, valid: jax.Array, n: jax.Array) -> jax.Array:
@@ -367,6 +423,110 @@ def _theils_u(table: jax.Array, counts: jax.Array, col_id: np.ndarray, n_cols: i
     return jnp.where(h == 0, 1, _round_unit(u))
 
 
+def _pair_cells(
+    a: jax.Array, b: jax.Array, valid: jax.Array, ka: int, kb: int, dtype: Any
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """The contingency table of two code columns as cells ``(count, row code, column code, mask)``.
+
+    Up to ``PAIR_CELLS`` cells, the dense ``ka x kb`` histogram (one scatter; ``mask`` = non-empty);
+    beyond, the runs of the sorted pair codes: ``[N]`` entries, ``mask`` True at the last row of
+    each run of valid rows, where ``count`` is the run's length. O(N + ka kb) or O(N log N).
+    """
+    n_rows = a.shape[0]
+    cells = ka * kb
+    if cells <= PAIR_CELLS:
+        code = jnp.where(valid, a * kb + b, cells)
+        table = jnp.zeros(cells + 1, jnp.int32).at[code].add(jnp.ones((), jnp.int32), mode="promise_in_bounds")
+        index = jnp.arange(cells, dtype=jnp.int32)
+        return table[:cells].astype(dtype), index // kb, index % kb, table[:cells] > 0
+    if cells < np.iinfo(np.int32).max:  # one packed int32 key sorts fastest
+        key = jnp.sort(jnp.where(valid, a * kb + b, cells))
+        new, row, col = _changes(key), jnp.minimum(key // kb, ka - 1), key % kb
+    else:  # ka * kb overflows int32 (x64 off): a two-key sort, padding rows last
+        row, col = lax.sort((jnp.where(valid, a, ka), jnp.where(valid, b, 0)), num_keys=2)
+        new, row = _changes(row, col), jnp.minimum(row, ka - 1)
+    pos = jnp.arange(n_rows, dtype=jnp.int32)
+    last = jnp.append(new[1:], True) & (pos < jnp.sum(valid, dtype=jnp.int32))
+    return (pos - _group_starts(new) + 1).astype(dtype), row, col, last
+
+
+def _pair_cramers_v(
+    cells: tuple[jax.Array, ...], row_counts: jax.Array, col_counts: jax.Array, n: jax.Array
+) -> jax.Array:
+    r"""Bias-corrected Cramer's V of one column pair from its non-empty cells (``_pair_cells``).
+
+    :math:`\chi^2 = \sum_{n_{ij} > 0} (n_{ij} - e_{ij})^2 / e_{ij} + (n - \sum_{n_{ij} > 0} e_{ij})`:
+    an empty cell adds its expected count :math:`e_{ij} = r_i c_j / n`, and all expected counts
+    sum to ``n``. A 2 x 2 observed table (Yates' correction, as ``scipy.stats.chi2_contingency``)
+    is compacted to its 2 x 2 observed categories and corrected cell by cell. Then as
+    ``_cramers_v``.
+    """
+    count, i, j, mask = cells
+    r_i, c_j = row_counts[i], col_counts[j]
+    expected = jnp.where(mask, r_i * c_j / n, 0)
+    chi2 = jnp.sum(jnp.where(mask, (count - expected) ** 2 / jnp.where(mask, expected, 1), 0)) + (
+        n - jnp.sum(expected)
+    )
+    r = jnp.sum((row_counts > 0).astype(n.dtype))
+    k = jnp.sum((col_counts > 0).astype(n.dtype))
+    yates = (r - 1) * (k - 1) == 1
+    rank_i = jnp.clip(jnp.cumsum(row_counts > 0) - 1, 0, 1)[i]  # observed category 0 or 1
+    rank_j = jnp.clip(jnp.cumsum(col_counts > 0) - 1, 0, 1)[j]
+    table = jnp.zeros(4, n.dtype).at[2 * rank_i + rank_j].add(jnp.where(mask & yates, count, 0)).reshape(2, 2)
+    e2 = jnp.sum(table, axis=1)[:, None] * jnp.sum(table, axis=0)[None, :] / n
+    diff = e2 - table
+    corrected = table + jnp.sign(diff) * jnp.minimum(0.5, jnp.abs(diff))
+    chi2_yates = jnp.sum((corrected - e2) ** 2 / jnp.where(yates, e2, 1))
+    phi2 = jnp.where(yates, chi2_yates, chi2) / n
+    phi2corr = jnp.maximum(0, phi2 - ((k - 1) * (r - 1)) / (n - 1))
+    undefined = (r == 1) | (r == n) | (k == 1) | (k == n)
+    denom = jnp.minimum((k - 1) * (n - k), (r - 1) * (n - r)) / (n - 1)
+    return jnp.where(undefined, jnp.nan, _round_unit(jnp.sqrt(phi2corr / jnp.where(undefined, 1, denom))))
+
+
+def _pair_theils_u(
+    cells: tuple[jax.Array, ...], row_counts: jax.Array, col_counts: jax.Array, n: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    r"""Theil's U of one column pair both ways, ``(U(row | col), U(col | row))``, from its cells.
+
+    :math:`H(x \mid y) = \sum_{n_{xy} > 0} p_{xy} \log(p_y / p_{xy})`; then as ``_theils_u``.
+    """
+    count, i, j, mask = cells
+    p = jnp.where(mask, count / n, 1)
+
+    def entropy(counts):
+        q = counts / n
+        return -jnp.sum(jnp.where(counts > 0, q * jnp.log(jnp.where(counts > 0, q, 1)), 0))
+
+    def u(h, marginal):
+        h_given = jnp.sum(jnp.where(mask, p * jnp.log((marginal / n) / p), 0))
+        return jnp.where(h == 0, 1, _round_unit((h - h_given) / jnp.where(h == 0, 1, h)))
+
+    return u(entropy(row_counts), col_counts[j]), u(entropy(col_counts), row_counts[i])
+
+
+def _pairwise_associations(
+    cat: jax.Array, valid: jax.Array, counts: jax.Array, n_categories: Sequence[int], categorical: str, n: jax.Array
+) -> jax.Array:
+    """``[Dk, Dk]`` Cramer's V or Theil's U, one column pair at a time (``C > GRAM_CATEGORIES``).
+
+    Memory O(N + PAIR_CELLS) per pair; no ``[C, C]`` array. The diagonal is 1 (overwritten later).
+    """
+    dk, dtype = len(n_categories), n.dtype
+    offsets = np.cumsum((0, *n_categories))
+    codes = cat.T.astype(jnp.int32)
+    out = [[jnp.ones((), dtype) for _ in range(dk)] for _ in range(dk)]
+    for a in range(dk):
+        for b in range(a + 1, dk):
+            cells = _pair_cells(codes[a], codes[b], valid, n_categories[a], n_categories[b], dtype)
+            row_counts, col_counts = counts[offsets[a] : offsets[a + 1]], counts[offsets[b] : offsets[b + 1]]
+            if categorical == "CRAMERS_V":
+                out[a][b] = out[b][a] = _pair_cramers_v(cells, row_counts, col_counts, n)
+            else:
+                out[a][b], out[b][a] = _pair_theils_u(cells, row_counts, col_counts, n)
+    return jnp.stack([jnp.stack(row) for row in out]) if dk else jnp.zeros((0, 0), dtype)
+
+
 def _correlation_ratio(
     sums: jax.Array,
     counts: jax.Array,
@@ -428,9 +588,12 @@ def association_matrix(
     ``r``, ``k`` count *observed* categories only, so unused codes (the encoder's reserved ``"nan"``
     / unseen slots, padding of ``n_categories``) change nothing.
 
-    Cost: an int8 ``[C, N] -> [C, C]`` one-hot Gram (exact int32 counts), ``Dk`` segment sums of
-    the ``[N, Dc]`` centred values and their ``[Dc, Dc]`` Gram, O(C^2) work after those, plus
-    one sort per continuous column for SPEARMAN/KENDALL and O(N log N) per column pair for KENDALL.
+    Cost: one scatter for the category counts, ``Dk`` segment sums of the ``[N, Dc]`` centred
+    values and their ``[Dc, Dc]`` Gram; the contingency tables as one ``[C, C]`` Gram
+    (``category_gram``, O(N + C^2) or a one-hot O(C^2 N) for a few categories) and O(C^2) work
+    after it while ``C <= GRAM_CATEGORIES``, else pair by pair in O(N + PAIR_CELLS) or
+    O(N log N) each with O(N) memory; plus one sort per continuous column for SPEARMAN/KENDALL and
+    O(N log N) per column pair for KENDALL.
 
     Args:
       cts: ``[N, Dc]`` float continuous columns, NaN already replaced by 0.0 (dython's rule).
@@ -482,11 +645,11 @@ def association_matrix(
     valid = valid.astype(bool)
     n = jnp.sum(valid.astype(dtype))
 
-    # The O(N) work: exact integer contingency tables and per-category sums of the centred
-    # values (``category_gram``/``category_sums``: one scatter into the joint category grid
-    # each, or a one-hot product when the grid is large), and the centred cross products.
+    # The O(N) work: exact integer counts and contingency tables and per-category sums of the
+    # centred values (``category_counts``/``category_gram``/``category_sums``), and the centred
+    # cross products. Too many categories for a [C, C] Gram: the tables pair by pair, below.
     x = _centred(cts, valid, n)
-    table = category_gram(cat, valid, n_categories).astype(dtype)
+    counts = _flat_counts(cat, valid, n_categories).astype(dtype)  # [C], shared with JS by XLA's CSE
     cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
     value_blocks = [x]
     if continuous != "PEARSON" and dc:
@@ -507,12 +670,13 @@ def association_matrix(
         tau = lax.map(pair, (jnp.asarray(ii), jnp.asarray(jj))) if ii.size else (jnp.zeros((0,), dtype))
         cc = jnp.zeros((dc, dc), dtype).at[ii, jj].set(tau).at[jj, ii].set(tau)
 
-    # Categorical blocks, all pairs at once from the count Gram matrix.
-    counts = jnp.diagonal(table)
-    if categorical == "CRAMERS_V":
-        kk = _cramers_v(table, counts, col_id, dk, n)
+    # Categorical blocks: all pairs at once from the count Gram matrix, or pair by pair.
+    if not _use_gram(n_categories):
+        kk = _pairwise_associations(cat, valid, counts, n_categories, categorical, n)
+    elif categorical == "CRAMERS_V":
+        kk = _cramers_v(category_gram(cat, valid, n_categories).astype(dtype), counts, col_id, dk, n)
     else:
-        kk = _theils_u(table, counts, col_id, dk, n)
+        kk = _theils_u(category_gram(cat, valid, n_categories).astype(dtype), counts, col_id, dk, n)
     total = jnp.sum(x, axis=0)
     kc = _correlation_ratio(cross, counts, total, jnp.diagonal(value_gram)[:dc], col_id, dk, n)
 
@@ -537,7 +701,8 @@ def vector_distance(a: jax.Array, b: jax.Array, metric: str = "RMSE") -> jax.Arr
     reference (spec section 7, item 12); we keep its name and meaning for parity.
 
     Args:
-      a, b: arrays of the same size (e.g. two ``[D, D]`` association matrices).
+      a, b: arrays of the same size (e.g. two ``[D, D]`` association matrices); numpy arrays
+        are computed with numpy (a host part's float64), others with ``jax.numpy``.
       metric: ``"L2"``, ``"MAE"``, ``"RMSE"`` or ``"COSINE_SIMILARITY"`` (or the enum member).
 
     Returns:
@@ -549,14 +714,16 @@ def vector_distance(a: jax.Array, b: jax.Array, metric: str = "RMSE") -> jax.Arr
       5.0
     """
     metric = _choice(metric, VECTOR_DISTANCE_METRICS, "metric")
-    a, b = jnp.ravel(a), jnp.ravel(b)
+    xp = np if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) else jnp  # numpy in: numpy out
+    a, b = xp.ravel(a), xp.ravel(b)
     if a.shape != b.shape:
         raise ValueError(f"vector_distance needs arrays of one size; got {a.size} and {b.size}.")
     if metric == "L2":
-        return jnp.sqrt(jnp.sum((a - b) ** 2))
+        return xp.sqrt(xp.sum((a - b) ** 2))
     if metric == "MAE":
-        return jnp.mean(jnp.abs(a - b))
+        return xp.mean(xp.abs(a - b))
     if metric == "RMSE":
-        return jnp.sqrt(jnp.mean((a - b) ** 2))
-    norms = jnp.sqrt(jnp.sum(a * a)) * jnp.sqrt(jnp.sum(b * b))
-    return jnp.where(norms == 0, jnp.nan, jnp.dot(a, b, precision=_HIGHEST) / jnp.where(norms == 0, 1, norms))
+        return xp.sqrt(xp.mean((a - b) ** 2))
+    norms = xp.sqrt(xp.sum(a * a)) * xp.sqrt(xp.sum(b * b))
+    dot = np.dot(a, b) if xp is np else jnp.dot(a, b, precision=_HIGHEST)
+    return xp.where(norms == 0, xp.nan, dot / xp.where(norms == 0, 1, norms))

@@ -88,7 +88,8 @@ def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
     stop = jnp.where(same, hi + pad_hi, hi)
     span = stop - start
     step = span / (n_bins + jnp.where(jnp.isfinite(span), span * 0, 0))  # not a broadcast scalar
-    edges = _rounded(jnp.arange(n_bins + 1, dtype=lo.dtype) * step[..., None]) + start[..., None]
+    k = jnp.arange(n_bins + 1, dtype=lo.dtype).reshape((1,) * step.ndim + (n_bins + 1,))  # same rank
+    edges = _rounded(k * step[..., None]) + start[..., None]
     edges = edges.at[..., -1].set(stop)
     return edges.at[..., 0].add(-adjust)
 

@@ -34,13 +34,26 @@ The first failed request stops the tracker, so that is also the bound on how lat
 ``close()`` reports it. When the store could not be reached the run is not marked
 ``FAILED`` (that would be one more doomed request); it stays ``RUNNING`` in MLflow,
 as after a crash. Any other failure marks it ``FAILED``.
+
+A new SQLite store: MLflow creates its tables (and runs its migrations) the first time a client
+opens the file; two processes doing so at once fail ("table ... already exists", "duplicate
+column"). Opening a ``sqlite:///PATH`` store therefore holds an exclusive ``fcntl.flock`` on
+``PATH.lock`` (left next to the database) while the client is built and the experiment and run
+are created, and retries a few times when that error still comes from a process outside this
+library. Any failure to open a store or start a run is a ``TrackingError`` naming the URI.
+
+Resuming (``run_id=``): a resumed training re-runs the epochs after its last checkpoint, and
+MLflow would keep a second value at each of their steps; so a metric is not logged at a step at or
+before the last step the run already holds for it (``relog=True`` logs it anyway).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +70,8 @@ HTTP_DEFAULTS: Mapping[str, str] = {
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
 MAX_PARAM_LENGTH = 6000
+STORE_RACE_ERRORS = ("already exists", "duplicate column", "alembic_version", "database is locked")
+STORE_ATTEMPTS = 4
 
 
 def default_tracking_uri() -> str:
@@ -72,11 +87,62 @@ def default_tracking_uri() -> str:
     return "sqlite:///" + os.path.abspath("mlflow.db")
 
 
-class MlflowSink:
-    """Writes records into the MLflow run ``run_id`` (layout in the module docstring)."""
+def _sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///PATH`` URI (None for other stores and ``:memory:``)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
 
-    def __init__(self, client: Any, run_id: str, tracking_uri: str):
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Holds an exclusive lock on ``PATH.lock`` for a ``sqlite:///PATH`` store (else nothing).
+
+    Serialises MLflow's first-use table creation and migrations between processes (and threads)
+    of this library. Where ``fcntl`` is missing (Windows) or the folder cannot hold the lock
+    file, no lock is taken; the retries of :class:`MlflowTracker` remain.
+    """
+    path = _sqlite_file(uri)
+    try:
+        import fcntl
+
+        handle = open(f"{path}.lock", "a") if path is not None else None  # noqa: SIM115
+    except (ImportError, OSError):
+        handle = None
+    if handle is None:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _is_store_race(e: BaseException) -> bool:
+    """Whether ``e`` (or its cause) is another process creating the same store's tables."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if any(text in str(e) for text in STORE_RACE_ERRORS):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
+class MlflowSink:
+    """Writes records into the MLflow run ``run_id`` (layout in the module docstring).
+
+    ``logged_steps`` maps a metric to the last step the run already holds for it (a resumed
+    run): values at that step or before are not logged again.
+    """
+
+    def __init__(self, client: Any, run_id: str, tracking_uri: str,
+                 logged_steps: Mapping[str, int] | None = None):
         self.client, self.run_id, self.tracking_uri = client, run_id, tracking_uri
+        self.logged_steps = dict(logged_steps or {})
         self.unreachable = False  # a write failed to reach the store
 
     def describe(self) -> str:
@@ -109,6 +175,8 @@ class MlflowSink:
                 files.extend(r.value)
             else:
                 raise ValueError(f"MlflowSink cannot write a {r.kind!r} record.")
+        if self.logged_steps:  # a resumed run: the steps it holds already are not logged twice
+            metrics = [m for m in metrics if m.step > self.logged_steps.get(m.key, -1)]
         for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
             self.client.log_batch(self.run_id, params=params[i:i + MAX_PARAMS_PER_BATCH])
         for i in range(0, len(metrics), MAX_METRICS_PER_BATCH):
@@ -156,6 +224,8 @@ class MlflowTracker(BackgroundTracker):
         default for the store otherwise, e.g. ``./mlruns`` for SQLite).
       tags: tags of the new run.
       max_pending: queued log calls before a call blocks (back-pressure).
+      relog: with ``run_id``, also log metrics at steps the run already holds (by default a
+        metric is not logged at or before its last logged step: see the module docstring).
 
     Raises:
       TrackingError: the store cannot be reached or the run cannot be created.
@@ -169,30 +239,50 @@ class MlflowTracker(BackgroundTracker):
     def __init__(self, tracking_uri: str | None = None, experiment: str = DEFAULT_EXPERIMENT,
                  run_name: str | None = None, *, run_id: str | None = None,
                  artifact_location: str | None = None, tags: Mapping[str, str] | None = None,
-                 max_pending: int = 256):
-        from mlflow import MlflowClient
-
+                 max_pending: int = 256, relog: bool = False):
         uri = str(tracking_uri) if tracking_uri is not None else default_tracking_uri()
         if uri.startswith(("http://", "https://")):
             for key, value in HTTP_DEFAULTS.items():
                 os.environ.setdefault(key, value)
-        client = MlflowClient(uri)
-        try:
-            if run_id is None:
-                found = client.get_experiment_by_name(experiment)
-                experiment_id = (found.experiment_id if found is not None else
-                                 client.create_experiment(experiment, artifact_location=artifact_location))
-                run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {}))
-            else:
-                run = client.get_run(run_id)
-                client.update_run(run_id, status="RUNNING")
-        except Exception as e:  # noqa: BLE001 - re-raised with the URI in the message
-            what = f"resume run {run_id}" if run_id else f"start a run in experiment {experiment!r}"
-            raise TrackingError(f"MlflowTracker could not {what} at {uri}: "
-                                f"{type(e).__name__}: {e}") from e
-        super().__init__(MlflowSink(client, run.info.run_id, uri), max_pending=max_pending)
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                with store_lock(uri):
+                    client, run = _open_run(uri, experiment, run_name, run_id, artifact_location, tags)
+                break
+            except Exception as e:  # noqa: BLE001 - re-raised with the URI in the message
+                if attempt + 1 < STORE_ATTEMPTS and _is_store_race(e):
+                    time.sleep(0.5 * (attempt + 1))  # another process is creating the store
+                    continue
+                what = f"resume run {run_id}" if run_id else f"start a run in experiment {experiment!r}"
+                raise TrackingError(f"MlflowTracker could not {what} at {uri}: "
+                                    f"{type(e).__name__}: {e}") from e
+        logged = {} if run_id is None or relog else {m.key: m.step for m in run.data.to_proto().metrics}
+        super().__init__(MlflowSink(client, run.info.run_id, uri, logged), max_pending=max_pending)
         self._params.update(run.data.params)  # a resumed run keeps its params: same value ok, change raises
         self.client = client
         self.run_id: str = run.info.run_id
         self.experiment_id: str = run.info.experiment_id
         self.tracking_uri: str = uri
+
+
+def _open_run(uri: str, experiment: str, run_name: str | None, run_id: str | None,
+              artifact_location: str | None, tags: Mapping[str, str] | None) -> tuple[Any, Any]:
+    """A client of ``uri`` (building it creates a new store's tables) and the new or resumed run."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    if run_id is not None:
+        run = client.get_run(run_id)
+        client.update_run(run_id, status="RUNNING")
+        return client, run
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        try:
+            experiment_id = client.create_experiment(experiment, artifact_location=artifact_location)
+        except Exception:  # created meanwhile by a process that does not take the lock
+            found = client.get_experiment_by_name(experiment)
+            if found is None:
+                raise
+    experiment_id = found.experiment_id if found is not None else experiment_id
+    return client, client.create_run(experiment_id, run_name=run_name, tags=dict(tags or {}))
+

@@ -6,7 +6,9 @@ A checkpoint at epoch ``e`` (orbax step ``e``) holds three items:
   optimizer state and step, shuffle key, epoch), as a flat ``{name: array}`` dict whose
   names are the pytree paths (``params.encoder.linear.kernel``);
 * ``best``: the best-model copy (params and model state), when a ``BestModel`` is set;
-* ``meta``: JSON with the history rows and the best epoch/value.
+* ``meta``: JSON with the history rows, the best epoch/value and the tracker's run
+  (``{"run_id", "tracking_uri", "experiment_id"}`` of an MLflow tracker, else null), so that a
+  resumed training continues the same run (``tracking_run``).
 
 Restoring all three and continuing gives the same numbers, bit for bit on CPU, as a run
 that never stopped. Arrays are copied to host before saving, so orbax may write them
@@ -145,13 +147,16 @@ def save(
     history: list[dict[str, float]],
     best: Any = None,
     metrics: dict[str, float] | None = None,
+    tracker: Any = None,
 ) -> None:
-    """Save epoch ``epoch``: the state, the best copy (a ``stopping.Best`` or None) and the history."""
+    """Save epoch ``epoch``: the state, the best copy (a ``stopping.Best`` or None), the history
+    and the run of ``tracker`` (when it has a ``run_id``: MLflow)."""
     meta = {
         "version": FORMAT_VERSION,
         "epoch": epoch,
-        "history": history,
+        "history": [dict(row) for row in history],  # a copy: orbax writes it later, the caller appends
         "best": None if best is None else {"epoch": best.epoch, "value": best.value},
+        "tracking": _run_of(tracker),
     }
     items = {"state": ocp.args.StandardSave(flatten(state)), "meta": ocp.args.JsonSave(meta)}
     if best is not None:
@@ -201,3 +206,53 @@ def restore(manager: ocp.CheckpointManager, template: Any, *, epoch: int | None 
         variables = restore_tree("best", (template.params, template.model_state))
         best = (int(meta["best"]["epoch"]), float(meta["best"]["value"]), variables)
     return Restored(int(meta["epoch"]), state, [dict(r) for r in meta["history"]], best)
+
+
+def _normal_uri(uri: Any) -> str:
+    """A tracking URI with a relative SQLite path made absolute (the same file from any folder)."""
+    uri = str(uri)
+    path = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
+    if path and not path.startswith(("/", ":memory:")):
+        return "sqlite:///" + os.path.abspath(path)
+    return uri
+
+
+def _run_of(tracker: Any) -> dict[str, str] | None:
+    run_id = getattr(tracker, "run_id", None) if tracker is not None else None
+    if not isinstance(run_id, str):
+        return None
+    return {
+        "run_id": run_id,
+        "tracking_uri": _normal_uri(getattr(tracker, "tracking_uri", "")),
+        "experiment_id": str(getattr(tracker, "experiment_id", "")),
+    }
+
+
+def tracking_run(directory: str | os.PathLike | None, tracking_uri: str | None = None) -> dict[str, Any] | None:
+    """The tracker run of the latest checkpoint in ``directory``, to continue it on resume.
+
+    Args:
+      directory: a checkpoint root (``Checkpointing.directory``); None: no run.
+      tracking_uri: only a run logged to this URI (relative SQLite paths compare as absolute
+        ones); None: any.
+
+    Returns:
+      ``{"run_id", "tracking_uri", "experiment_id", "epoch"}``, or None when there is no
+      checkpoint, it was saved without an MLflow tracker, or to another URI.
+
+    Example:
+      >>> run = tracking_run("/tmp/run/ckpt")  # doctest: +SKIP
+      >>> tracker = MlflowTracker(run["tracking_uri"], run_id=run["run_id"])  # doctest: +SKIP
+    """
+    if directory is None or not Path(directory).is_dir():
+        return None
+    root = Path(directory).absolute()
+    with ocp.CheckpointManager(root) as manager:
+        epoch = manager.latest_step()
+        if epoch is None:
+            return None
+        meta = manager.restore(epoch, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+    run = meta.get("tracking")
+    if not run or (tracking_uri is not None and run.get("tracking_uri") != _normal_uri(tracking_uri)):
+        return None
+    return {**run, "epoch": int(meta["epoch"])}

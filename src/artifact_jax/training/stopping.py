@@ -96,7 +96,53 @@ def any_of(*stoppers: Stopper) -> Stopper:
     def stop(epoch: int, history: History) -> str | None:
         return next((r for r in (s(epoch, history) for s in stoppers) if r is not None), None)
 
+    stop.stoppers = stoppers  # type: ignore[attr-defined]  # for metric_names
     return stop
+
+
+def metric_names(*keyed: Any) -> dict[str, str]:
+    """``{metric: who}`` for the history scores that stoppers, ``BestModel``s or ``Checkpointing``s
+    are keyed by (a ``metric`` or ``best_metric`` attribute; ``any_of`` is looked into)."""
+    out: dict[str, str] = {}
+    for obj in keyed:
+        for inner in getattr(obj, "stoppers", ()):
+            out.update(metric_names(inner))
+        name = getattr(obj, "metric", None) or getattr(obj, "best_metric", None)
+        if isinstance(name, str):
+            out.setdefault(name, f"{type(obj).__name__}({name!r})")
+    return out
+
+
+def first_complete_epoch(start: int, periods: Any) -> int:
+    r"""The first epoch after ``start`` by which every routine with a ``period > 0`` has run once.
+
+    A routine runs at the epochs ``e`` with ``e % period == 0``, so this is
+    :math:`\max_p \lceil (start + 1) / p \rceil p` (``start + 1`` without such routines).
+    """
+    due = [-(-(start + 1) // p) * p for p in periods if p is not None and p > 0]
+    return max(due, default=start + 1)
+
+
+def check_metrics(history: History, *keyed: Any) -> None:
+    """Raise if a stopper, ``BestModel`` or ``Checkpointing`` is keyed by a score that no epoch has.
+
+    Call it once every routine has run (``first_complete_epoch``): from then on a name that is in
+    no history row never will be, and the stopper would never fire (or the best model stay None).
+
+    Raises:
+      ValueError: naming the metric, who uses it, the close matches and every score that exists.
+    """
+    import difflib
+
+    known = sorted({k for row in history.rows for k in row if k != "epoch"})
+    for metric, who in metric_names(*keyed).items():
+        if metric not in known:
+            close = difflib.get_close_matches(metric, known, n=3, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise ValueError(
+                f"{who}: no epoch has a score named {metric!r}, so it would never act.{hint} "
+                f"The scores of this training are: {', '.join(known) or '(none)'}."
+            )
 
 
 def max_epochs(stopper: Any) -> int | None:
