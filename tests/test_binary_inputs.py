@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artifact_jax.artifacts.binary_inputs import EPS, align, encode, serialize
+from artifact_jax.artifacts.binary_inputs import EPS, BinaryInputs, align, pad, serialize
 from artifact_jax.spec import BinaryClassSpec
 
 SPEC = BinaryClassSpec(["0", "1"], positive_class="1")
@@ -121,17 +121,18 @@ def test_labels_are_compared_as_strings():
         align([1.0, 0.0], [1, 0], None, SPEC)
 
 
-def test_encode_pads_with_invalid_rows():
-    x = encode(["1", "0"], ["1", "1"], [0.7, 0.2], SPEC, pad_to=5)
+def test_pad_adds_invalid_rows():
+    _, y, yhat, p = align(["1", "0"], ["1", "1"], [0.7, 0.2], SPEC)
+    x = pad(BinaryInputs(y, yhat, p, np.ones(2, bool)), 5)
     assert x.valid.tolist() == [True, True, False, False, False]
     assert x.prob_pos.shape == (5,) and x.prob_pos.dtype == np.float64
     with pytest.raises(ValueError, match="pad_to=1"):
-        encode(["1", "0"], ["1", "1"], None, SPEC, pad_to=1)
+        pad(x, 1)
 
 
 def test_serialize_is_the_reference_export_layout():
     ids, y, yhat, p = align({"a": "1", "b": "0"}, {"a": "0", "b": "0"}, {"a": 0.25}, SPEC)
-    x = encode({"a": "1", "b": "0"}, {"a": "0", "b": "0"}, {"a": 0.25}, SPEC)
+    x = BinaryInputs(y, yhat, p, np.ones(2, bool))
     assert serialize(ids, x, SPEC) == {
         "a": {"true": "1", "predicted": "0", "prob_pos": 0.25},
         "b": {"true": "0", "predicted": "0", "prob_pos": 0.0},

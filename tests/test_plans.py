@@ -241,3 +241,22 @@ def test_program_keys_name_closures_by_what_they_hold():
     assert caching.stable_key(mean) != caching.stable_key(std)
     assert caching.stable_key(lambda: 0) is None  # not artifact_jax's: never cached by name
     assert caching.stable_key(object()) is None
+
+
+def test_run_many_is_one_vmapped_call_equal_to_run(heart_real, heart_synthetic, heart_spec):
+    plan = aj.default_plan(plots=False)
+    samples = [heart_synthetic.iloc[:700], _resample(heart_synthetic, 1), heart_synthetic.iloc[100:400]]
+    many = plan.run_many(heart_real, samples, heart_spec)  # different lengths: padded, stacked
+    for res, sample in zip(many, samples, strict=True):
+        one = plan.run(heart_real, sample, heart_spec)
+        for name, value in one.scores.items():
+            assert res.scores[name] == pytest.approx(value, abs=1e-12), name
+        for name, coll in one.array_collections.items():
+            for f, v in coll.items():
+                np.testing.assert_allclose(res.array_collections[name][f], v, rtol=1e-12, atol=1e-12)
+    with jax.enable_x64(True):
+        layout, tables = encode_tables([heart_real, *samples[1:2] * 2], heart_spec)
+        stacked = jax.tree.map(lambda *xs: np.stack(xs), *tables[1:])
+        batched = jax.vmap(plan.compile(heart_spec, layout), in_axes=(None, 0))(tables[0], stacked)
+    first, second = plan.finalize(batched, heart_spec, batched=True)
+    assert first.scores == second.scores == pytest.approx(many[1].scores, abs=1e-12)

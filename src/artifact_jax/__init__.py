@@ -16,7 +16,7 @@ from typing import Any
 from artifact_jax import table_comparison
 from artifact_jax.caching import use_compilation_cache
 from artifact_jax.encoding import EncodedTable, Layout, encode, encode_tables
-from artifact_jax.plans import Plan, Results, Toolkit
+from artifact_jax.plans import Flag, NonFiniteResultWarning, Plan, Results, Toolkit
 from artifact_jax.spec import BinaryClassSpec, TabularDataSpec
 from artifact_jax.table_comparison import TableComparisonPlan, compare, default_plan
 from artifact_jax.tracking import (
@@ -67,10 +67,12 @@ __all__ = [
     "EncodedTable",
     "EpochBound",
     "FilesystemTracker",
+    "Flag",
     "InMemoryTracker",
     "Layout",
     "MLPClassifier",
     "MlflowTracker",
+    "NonFiniteResultWarning",
     "Patience",
     "Plan",
     "Results",

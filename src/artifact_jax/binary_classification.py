@@ -70,6 +70,18 @@ def _export(exported: tuple[Any, BinaryInputs, BinaryClassSpec], split: str | No
     return qualify("CLASSIFICATION_RESULTS", split), data, "classification_results.json"
 
 
+def _diagnose(encoded: Encoded) -> dict[str | None, str]:
+    """What can make a result NaN: a class with fewer than two rows in ``true`` (no AUC without
+    both classes, no spread of one score)."""
+    ctx = encoded.context
+    if ctx.inputs is None:
+        return {}
+    y_true = np.asarray(ctx.inputs.y_true, bool)
+    counts = {ctx.spec.positive_class: int(y_true.sum()), ctx.spec.negative_class: int((~y_true).sum())}
+    few = [f"true has {n} row(s) of class {name!r}" for name, n in counts.items() if n < 2]
+    return {None: "; ".join(few) + " (AUCs need both classes, spreads two scores)"} if few else {}
+
+
 TOOLKIT = plans.Toolkit(
     name="binary_classification",
     registry=REGISTRY,
@@ -78,6 +90,7 @@ TOOLKIT = plans.Toolkit(
     context=BinaryContext,
     static=lambda spec: None,
     export=_export,
+    diagnose=_diagnose,
 )
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
+import math
+import os
+import shutil
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,18 +18,54 @@ from typing import Any
 import pandas as pd
 
 
+def _looks_like_index(values: pd.Index | pd.Series) -> bool:
+    """Row labels: no missing value and no repeats."""
+    return not values.hasnans and values.is_unique
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file. A CSV whose header is one name short (an unnamed index
-    column, like the reference's ``real.csv``) is read with ``index_col=0``."""
+    """Read a CSV (parsed by ``pd.read_csv``, quotes and all) or a Parquet file.
+
+    An index written by ``DataFrame.to_csv`` becomes the index, never a feature: either the
+    header is one name short (pandas' implicit index, like the reference's ``real.csv``) or its
+    first name is empty (pandas calls it ``Unnamed: 0``), and in both cases the column looks
+    like an index (unique, nothing missing). A named column is never dropped: an unnamed first
+    column that does not look like an index stays a column, and a header one name short is an
+    error when its first field is not an index or when every row's last field is empty (rows
+    ending with a delimiter look the same: the reading is ambiguous).
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"table file {str(path)!r} does not exist.")
     if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    with path.open() as f:
-        header, first = f.readline(), f.readline()
-    unnamed_index = header.startswith(",") or (first and first.count(",") == header.count(",") + 1)
-    return pd.read_csv(path, index_col=0 if unnamed_index else None)
+        try:
+            return pd.read_parquet(path)
+        except Exception as e:  # noqa: BLE001 - arrow's errors, named with the file
+            raise ValueError(f"table file {str(path)!r} is not a readable Parquet file: {type(e).__name__}: {e}") from e
+    try:
+        with path.open(newline="") as f:  # the header and first row as pandas splits them (quotes too)
+            rows = (row for row in csv.reader(f) if any(field.strip() for field in row))  # blank lines: skipped
+            header, first = next(rows, []), next(rows, [])
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"table file {str(path)!r} is not a readable CSV: {str(e).strip()}") from e
+    if len(first) > len(header):  # the header is short: pandas took the first field(s) as the index
+        fields = f"the header names {len(header)} columns but the rows have {len(first)} fields"
+        if len(df.columns) and df.iloc[:, -1].isna().all():
+            raise ValueError(
+                f"table file {str(path)!r}: {fields}, the last one always empty: either every row ends "
+                f"with a delimiter or the first field is an unnamed index; remove the trailing delimiters "
+                f"or start the header with a comma."
+            )
+        if df.index.nlevels == 1 and _looks_like_index(df.index):
+            return df.rename_axis(None)
+        raise ValueError(
+            f"table file {str(path)!r}: {fields}, and the first field is not an index (unique, never "
+            f"missing); add the missing column name(s) to the header."
+        )
+    if len(df.columns) and str(df.columns[0]) == "Unnamed: 0" and _looks_like_index(df.iloc[:, 0]):
+        return df.set_index(df.columns[0]).rename_axis(None)
+    return df
 
 
 def _split_names(text: str | None) -> list[str] | None:
@@ -41,7 +82,17 @@ def _plan(choice: str, config: str | None, plots: bool):
         if not plots:
             kinds["plots"], kinds["plot_collections"] = [], []
         return TableComparisonPlan(**kinds, config=config)
-    spec = json.loads(Path(choice).read_text())
+    path = Path(choice)
+    if not path.is_file():
+        raise ValueError(f"--plan {choice!r} is neither 'default', 'full' nor an existing plan JSON file.")
+    try:
+        spec = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--plan file {choice!r} is not valid JSON: {e}.") from e
+    unknown = sorted(set(spec) - set(REGISTRY)) if isinstance(spec, dict) else None
+    if unknown is None or unknown:
+        raise ValueError(f"--plan file {choice!r} must be a JSON object with keys among {sorted(REGISTRY)} "
+                         f"(lists of artifact names){f'; unknown: {unknown}' if unknown else ''}.")
     return TableComparisonPlan(**spec, config=config)
 
 
@@ -58,38 +109,133 @@ def _render_once(results: Any) -> None:
     }
 
 
+def file_stem(name: Any, used: set[str]) -> str:
+    """A file-name stem for ``name`` that is not in ``used`` (compared case-insensitively, as
+    macOS and Windows file systems do), then added to it.
+
+    Characters other than letters, digits, ``-``, ``_`` and ``.`` become ``_`` and long names
+    are cut; a stem taken already gets the suffix ``_2``, ``_3``... (``a b``, ``a/b`` and
+    ``a_b`` are ``a_b``, ``a_b_2`` and ``a_b_3``).
+
+    Example:
+      >>> used = set()
+      >>> [file_stem(n, used) for n in ["a b", "a/b", "a_b", "A_B"]]
+      ['a_b', 'a_b_2', 'a_b_3', 'A_B_4']
+    """
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))[:100].strip(".") or "_"
+    candidate, i = stem, 1
+    while candidate.lower() in used:
+        i += 1
+        candidate = f"{stem}_{i}"
+    used.add(candidate.lower())
+    return candidate
+
+
 def _save_figures(results: Any, out: Path) -> dict[str, Any]:
+    """Write every figure as a PNG under ``out``; ``{"plots": {name: path}, "plot_collections":
+    {name: {key: path}}}`` with distinct relative paths (``file_stem``)."""
     paths: dict[str, Any] = {"plots": {}, "plot_collections": {}}
+    used: set[str] = set()
     for name, fig in results.plots.items():
-        rel = Path("plots") / f"{name}.png"
+        rel = Path("plots") / f"{file_stem(name, used)}.png"
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out / rel)
         paths["plots"][name] = rel.as_posix()
+    folders: set[str] = set()
     for name, figs in results.plot_collections.items():
         paths["plot_collections"][name] = {}
+        folder, used = Path("plot_collections") / file_stem(name, folders), set()
         for key, fig in figs.items():
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
-            rel = Path("plot_collections") / name / f"{safe}.png"
+            rel = folder / f"{file_stem(key, used)}.png"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(out / rel)
             paths["plot_collections"][name][key] = rel.as_posix()
     return paths
 
 
+#: What ``compare`` writes into ``--out``; a directory holding anything else is refused.
+OUTPUT_ENTRIES = frozenset({"results.json", "spec.json", "report.html", "report_files", "plots", "plot_collections"})
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` that ``compare`` may not replace: a file, or a non-empty directory
+    that is not a previous ``compare`` output (``results.json`` and only ``OUTPUT_ENTRIES``)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file, not a directory.")
+    entries = {p.name for p in out.iterdir()} if out.is_dir() else set()
+    foreign = sorted(entries - OUTPUT_ENTRIES)
+    if entries and (foreign or "results.json" not in entries):
+        listed = ", ".join(repr(n) for n in (foreign or sorted(entries))[:5])
+        raise ValueError(
+            f"--out {str(out)!r} holds files that are not a compare output ({listed}); compare replaces "
+            f"its output directory as a whole, so give a new or empty directory (or a previous output)."
+        )
+
+
+def write_output(out: Path, write: Any) -> None:
+    """Call ``write(folder)`` on a fresh folder next to ``out``, then rename it to ``out``.
+
+    A previous output at ``out`` is replaced as a whole (moved aside, then deleted), so the
+    directory always holds the files of one run: two runs into one ``--out`` never mix, the
+    last to finish wins, and a failed run leaves the previous output as it was.
+    """
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    trash: list[Path] = []
+    try:
+        write(tmp)
+        for _ in range(20):
+            try:
+                os.replace(tmp, out)  # succeeds when out is missing or an empty directory
+                break
+            except OSError:
+                if not out.exists():  # not a race with another run: a real failure
+                    raise
+                check_out_dir(out)
+                old = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                with contextlib.suppress(FileNotFoundError):  # another run moved it first
+                    os.replace(out, old)
+                    trash.append(old)
+        else:
+            raise OSError(f"could not move the output into {str(out)!r}: another process keeps writing it.")
+    finally:
+        for path in [tmp, *trash]:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def summary(results: Any, *, worst: int = 10) -> str:
-    """A readable table: the scores, then the columns with the largest JS distance."""
+    """A readable table: the scores, the columns with the largest JS distance, then every
+    flagged (not finite) result and why."""
     lines = ["Scores"]
     for name, value in results.scores.items():
-        lines.append(f"  {name:<28} {value:.6f}")
+        lines.append(f"  {name:<28} {value:.6f}" if _finite(value) else f"  {name:<28} {'null':>8}  (flagged)")
     js = next(iter(results.score_collections.values()), None) if results.score_collections else None
     js = results.score_collections.get("JS_DISTANCE", js)
     if js:
         means = results.array_collections.get("MEAN_JUXTAPOSITION", {})
         lines += ["", f"Worst columns by JS distance (of {len(js)})", f"  {'column':<24} {'JS':>9}  {'mean real':>12} {'mean synth':>12}"]
-        for col, value in sorted(js.items(), key=lambda kv: -kv[1])[:worst]:
+        ranked = sorted(js.items(), key=lambda kv: (not _finite(kv[1]), -kv[1] if _finite(kv[1]) else 0.0))
+        for col, value in ranked[:worst]:
             m = means.get(col)
             extra = f"  {m[0]:>12.4g} {m[1]:>12.4g}" if m is not None else ""
-            lines.append(f"  {col:<24} {value:>9.6f}{extra}")
+            lines.append(f"  {col:<24} {value:>9.6f}{extra}" if _finite(value) else f"  {col:<24} {'null':>9}  (flagged)")
+    flags = getattr(results, "flags", [])
+    if flags:
+        lines += ["", f"Flagged: {len(flags)} result(s) are not finite (null in results.json, listed under 'flags')"]
+        for flag in flags[:worst]:
+            entry = flag.name if flag.key is None else f"{flag.name}[{flag.key!r}]"
+            lines.append(f"  {entry}: {flag.reason}")
+        if len(flags) > worst:
+            lines.append(f"  ... and {len(flags) - worst} more")
     return "\n".join(lines)
 
 
@@ -131,35 +277,56 @@ def compare_command(args: argparse.Namespace) -> int:
         else:
             spec = TabularDataSpec.from_df(real, cts_features=_split_names(args.cts), cat_features=_split_names(args.cat))
         plan = _plan(args.plan, args.config, plots=not args.no_plots)
-    tracker = None
-    if args.tracking_uri:
-        from artifact_jax.tracking import tracker_from_uri
-
-        tracker = tracker_from_uri(args.tracking_uri)
-    try:
-        with phase("artifacts (encode, program, host parts, figures)"):
-            results = plan.run(real, synthetic, spec, tracker=tracker, split=args.split)
-    finally:
-        if tracker is not None:
-            with phase("tracking (flush)"):
-                tracker.close()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out)  # refuse before the work, not after
+    if args.tracking_uri:
+        from artifact_jax.tracking.uri import check_tracking_uri
+
+        check_tracking_uri(args.tracking_uri)
+    with phase("artifacts (encode, program, host parts, figures)"):
+        results = plan.run(real, synthetic, spec)
     with phase("render figures (PNG, once for files and report)"):
         _render_once(results)
-    with phase("results.json, spec.json, PNGs"):
-        payload = results.to_dict() | _save_figures(results, out)
-        (out / "results.json").write_text(json.dumps(payload, indent=2))
-        spec.to_json(out / "spec.json")
-    with phase("report.html"):
-        from artifact_jax.report import write_report
 
-        write_report(results, out, spec=spec)
+    def write(folder: Path) -> None:
+        with phase("results.json, spec.json, PNGs"):
+            payload = results.to_dict() | _save_figures(results, folder)
+            (folder / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=False))
+            spec.to_json(folder / "spec.json")
+        with phase("report.html"):
+            from artifact_jax.report import write_report
+
+            write_report(results, folder, spec=spec)
+
+    write_output(out, write)  # local results first: a tracking failure below loses nothing
     print(summary(results))
     print(f"\nWrote {out / 'results.json'}")
+    if results.flags:
+        print(f"artifact-jax: warning: {len(results.flags)} result(s) are not finite; results.json lists them "
+              f"under 'flags'.", file=sys.stderr)
+    if args.tracking_uri:
+        with phase("tracking (log, flush)"):
+            _track(plan, results, synthetic, args, out)
     if profile is not None:
         print("\n" + profile.report())
     return 0
+
+
+def _track(plan: Any, results: Any, synthetic: pd.DataFrame, args: argparse.Namespace, out: Path) -> None:
+    """Log the finished results to ``--tracking-uri``; any failure is one ``TrackingError``
+    saying that the results are safe in ``out``."""
+    from artifact_jax.tracking import TrackingError, tracker_from_uri
+
+    try:
+        tracker = tracker_from_uri(args.tracking_uri)
+        try:
+            plan.log(tracker, results, synthetic, split=args.split)
+        finally:
+            tracker.close()
+    except Exception as e:  # noqa: BLE001 - one clear line in main, the cause chained
+        detail = str(e) if isinstance(e, TrackingError) else f"{type(e).__name__}: {e}"
+        raise TrackingError(f"tracking to {args.tracking_uri!r} failed (the results are written in "
+                            f"{str(out)!r}): {detail}") from e
 
 
 #: Per-task defaults of the ``demo`` options left unset (the reference demos' settings).
@@ -242,7 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--spec", help="spec JSON (TabularDataSpec.to_json or artifact-core's export)")
     cmp.add_argument("--config", help="hyperparameter overrides JSON ({'scores': {NAME: {...}}, ...})")
     cmp.add_argument("--plan", default="default", help="default | full | plan.json ({'scores': [...], ...})")
-    cmp.add_argument("--out", default="artifact-jax-out", help="output directory")
+    cmp.add_argument(
+        "--out", default="artifact-jax-out",
+        help="output directory, written whole and renamed into place; replaces a previous compare "
+             "output there, refuses a directory holding other files",
+    )  # fmt: skip
     cmp.add_argument("--no-plots", action="store_true", help="numeric artifacts only")
     cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
     cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
@@ -296,9 +467,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as e:
-        print(f"artifact-jax: error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:
+        from artifact_jax.tracking.protocol import TrackingError  # only on the error path
+
+        if isinstance(e, ValueError):  # bad input: what to fix
+            print(f"artifact-jax: error: {e}", file=sys.stderr)
+            return 2
+        if isinstance(e, TrackingError | OSError):  # the tracker or the file system failed
+            print(f"artifact-jax: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from artifact_jax.spec import TabularDataSpec
+from artifact_jax.spec import TabularDataSpec, as_pandas, category_name, category_strings
 
 MISSING = 0  # offset past the vocabulary: code K_j is missing; unseen values follow it
 
@@ -83,8 +83,9 @@ class Layout:
 
 
 def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(df).__name__}.")
+    df = as_pandas(df, name)
+    if not spec.features:
+        raise ValueError("spec has no features: declare at least one continuous or categorical column.")
     if len(df) == 0:
         raise ValueError(f"{name} is empty: it has no rows.")
     columns = {str(c) for c in df.columns}
@@ -133,7 +134,9 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
             codes, uniques = rank[values - lo], np.flatnonzero(present) + lo
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return np.asarray(codes), [str(u) for u in np.asarray(uniques, dtype=object)]
+    if pd.api.types.is_float_dtype(getattr(uniques, "dtype", None)):  # 1.0 -> "1" (spec.category_name)
+        return np.asarray(codes), category_strings(np.asarray(uniques, dtype=np.float64))
+    return np.asarray(codes), [category_name(str(u)) for u in np.asarray(uniques, dtype=object)]
 
 
 def _zeros(shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
@@ -173,7 +176,10 @@ def _vocab_codes(series: pd.Series, vocabulary: Sequence[str], out: np.ndarray) 
             return False
         table = np.full(hi - lo + 1, -1, np.int32)
         for code, category in enumerate(vocabulary):
-            if category.lstrip("-").isdigit() and lo <= int(category) <= hi and str(int(category)) == category:
+            category = category_name(category)  # "3.0" in a spec names the integer 3
+            digits = category.lstrip("-")
+            if digits.isascii() and digits.isdigit() and str(int(category)) == category and lo <= int(category) <= hi \
+                    and table[int(category) - lo] < 0:
                 table[int(category) - lo] = code
         codes = table[values - lo]
         if (codes < 0).any():
@@ -246,7 +252,7 @@ def encode_tables(
             job.result()
     unseen: dict[str, dict[str, int]] = {f: {} for f in spec.cat_features}
     for f in slow:
-        vocab, seen = set(spec.cat_unique_map[f]), unseen[f]
+        vocab, seen = {category_name(c) for c in spec.cat_unique_map[f]}, unseen[f]
         for _, uniques in factorized[f]:
             for u in uniques:
                 if u not in vocab and u not in seen:
@@ -258,7 +264,9 @@ def encode_tables(
             if f in factorized:
                 codes, uniques = factorized[f][i]
                 k, last = layout.vocab_sizes[j], layout.n_categories[j] - 1
-                index = {c: i for i, c in enumerate(spec.cat_unique_map[f])}
+                index: dict[str, int] = {}
+                for code, c in enumerate(spec.cat_unique_map[f]):
+                    index.setdefault(category_name(c), code)
                 lookup = [index[u] if u in index else min(k + 1 + unseen[f][u], last) for u in uniques]
                 t.cat[:n, j] = np.asarray(lookup + [k + MISSING], np.int32)[codes]  # code -1 -> missing
     return layout, out
@@ -282,3 +290,60 @@ def decode_categories(codes: np.ndarray, vocabulary: tuple[str, ...]) -> np.ndar
     codes = np.asarray(codes)
     table = np.array(list(vocabulary) + [None], dtype=object)
     return table[np.minimum(codes, len(vocabulary))]
+
+
+def column_problems(layout: Layout, tables: Sequence[EncodedTable], names: Sequence[str]) -> dict[str, str]:
+    """Why a feature's results can be NaN: ``{feature: reason}`` for the features of encoded
+    ``tables`` that have no values, no value among the spec's categories, or fewer than two
+    values (a standard deviation needs two); features without a problem are left out.
+
+    Host-side and cheap (counts over the codes); plans call it only when a result is not finite.
+
+    Example:
+      >>> spec = TabularDataSpec.from_df(pd.DataFrame({"x": [1.0, float("nan")], "k": ["a", "b"]}))
+      >>> layout, tables = encode_tables([pd.DataFrame({"x": [float("nan")] * 2, "k": ["c", "c"]})], spec, names=["synthetic"])
+      >>> column_problems(layout, tables, ["synthetic"])["x"]
+      "synthetic column 'x' has no values (all 2 are missing)"
+    """
+    problems: dict[str, list[str]] = {}
+    for f, k in zip(layout.cat_features, layout.vocab_sizes, strict=True):
+        if k == 0:
+            problems.setdefault(f, []).append(f"the spec lists no categories for {f!r}")
+    for t, name in zip(tables, names, strict=True):
+        valid = np.asarray(t.valid, bool)
+        rows = int(valid.sum())
+        present = (~np.asarray(t.cts_missing, bool) & valid[:, None]).sum(axis=0)
+        for f, n in zip(layout.cts_features, present.tolist(), strict=True):
+            if n == 0:
+                problems.setdefault(f, []).append(f"{name} column {f!r} has no values (all {rows} are missing)")
+            elif n < 2:
+                problems.setdefault(f, []).append(f"{name} column {f!r} has only {n} value (spreads need 2)")
+        codes = np.asarray(t.cat)[valid]
+        for j, (f, k) in enumerate(zip(layout.cat_features, layout.vocab_sizes, strict=True)):
+            if k == 0:
+                continue
+            column = codes[:, j]
+            if not (column != k + MISSING).any():
+                problems.setdefault(f, []).append(f"{name} column {f!r} has no values (all {rows} are missing)")
+            elif not (column < k).any():
+                problems.setdefault(f, []).append(f"{name} column {f!r} holds only values outside the spec's categories")
+    return {f: "; ".join(reasons) for f, reasons in problems.items()}
+
+
+def missing_columns_note(df: pd.DataFrame) -> str:
+    """Which columns leave a table without complete rows, as a clause to end an error message:
+    the columns with no value at all, else the three with the most missing values.
+
+    Example:
+      >>> missing_columns_note(pd.DataFrame({"a": [1, None], "b": [None, None]}))
+      "; column 'b' has no values at all: drop it (or fill it) first"
+    """
+    missing = df.isna().sum()
+    empty = [str(c) for c, n in missing.items() if n == len(df)]
+    if empty:
+        names = ", ".join(repr(c) for c in empty)
+        return f"; column{'s' if len(empty) > 1 else ''} {names} {'have' if len(empty) > 1 else 'has'} no values at all: drop {'them' if len(empty) > 1 else 'it'} (or fill {'them' if len(empty) > 1 else 'it'}) first"
+    worst = missing[missing > 0].sort_values(ascending=False).head(3)
+    if worst.empty:
+        return ""
+    return "; most missing: " + ", ".join(f"{str(c)!r} ({n} of {len(df)})" for c, n in worst.items())

@@ -15,12 +15,18 @@ toolkit:
 3. ``run`` encodes the inputs, calls the program under ``jax.enable_x64`` (float64, for parity
    with artifact-core 0.2.1), fetches the numbers in one transfer and lets each artifact's host
    part finish them (``finalize``); with a tracker it ``log``s them.
+
+No silent NaN: ``run`` flags every number that is not finite in ``Results.flags`` with the
+reason the toolkit's ``diagnose`` gives (e.g. "synthetic column 'k' holds only values outside
+the spec's categories"), ``Results.to_dict`` writes it as ``null`` plus that flag, and
+``compute`` (one bare value) warns with ``NonFiniteResultWarning``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -34,6 +40,84 @@ from artifact_jax import caching
 from artifact_jax.artifacts.config import load_config
 from artifact_jax.artifacts.registry import KINDS, Entry, Registry, entries_params, plan_entries, resolve
 
+#: The kinds of results that hold numbers (checked for NaN/inf and flagged).
+NUMERIC_KINDS = ("scores", "score_collections", "arrays", "array_collections")
+GENERIC_REASON = "not finite (NaN or inf): the inputs leave this value undefined"
+
+
+class NonFiniteResultWarning(UserWarning):
+    """A computed value is NaN or infinite; the message says which and why."""
+
+
+class Flag(NamedTuple):
+    """A result that is not finite (written as ``null`` in ``to_dict``), and why.
+
+    Attributes:
+      kind: ``"scores"``, ``"score_collections"``, ``"arrays"`` or ``"array_collections"``.
+      name: the artifact's name (``"MEAN_JS_DISTANCE"``).
+      key: the collection entry (usually a feature), or ``None``.
+      reason: what in the inputs makes it undefined.
+    """
+
+    kind: str
+    name: str
+    key: str | None
+    reason: str
+
+
+def _json_number(value: Any) -> Any:
+    """``value`` as JSON: arrays as lists, NaN and infinities as ``None`` (inside lists too)."""
+    if isinstance(value, list | tuple):
+        return [_json_number(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _json_number(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray | np.generic | float):
+        array = np.asarray(value)
+        if array.dtype.kind in "fc":
+            out = array.astype(object)
+            out[~np.isfinite(array)] = None
+            return out.tolist()
+        return array.tolist()
+    return value
+
+
+def _finite(value: Any) -> bool:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):  # not numbers: nothing to check
+        return True
+    return bool(np.isfinite(array).all())
+
+
+def flag_non_finite(res: Results, problems: Callable[[], Mapping[str | None, str]] | None = None) -> list[Flag]:
+    """A ``Flag`` for every number of ``res`` that is NaN or infinite.
+
+    Args:
+      res: the results to check.
+      problems: called only when something is not finite: ``{feature: reason}`` of the inputs
+        (``None`` keys a reason for the whole input); a flagged collection entry takes its
+        key's reason, a flagged score every reason.
+
+    Returns:
+      The flags, in the order of ``NUMERIC_KINDS``.
+    """
+    bad: list[tuple[str, str, str | None]] = []
+    for kind in NUMERIC_KINDS:
+        for name, value in getattr(res, kind).items():
+            if kind.endswith("collections"):
+                bad += [(kind, name, str(key)) for key, v in value.items() if not _finite(v)]
+            elif not _finite(value):
+                bad.append((kind, name, None))
+    if not bad:
+        return []
+    known = dict(problems() if problems is not None else {})
+    every = "; ".join(dict.fromkeys(known.values()))
+    flags = []
+    for kind, name, key in bad:
+        reason = known.get(key) if key is not None else None
+        flags.append(Flag(kind, name, key, reason or known.get(None) or every or GENERIC_REASON))
+    return flags
+
 
 @dataclasses.dataclass
 class Results:
@@ -46,6 +130,7 @@ class Results:
       score_collections: ``{name: {key: float}}``.
       array_collections: ``{name: {key: np.ndarray}}``.
       plot_collections: ``{name: {key: Figure}}``.
+      flags: a ``Flag`` (kind, name, key, reason) for every number that is NaN or infinite.
     """
 
     scores: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -54,18 +139,21 @@ class Results:
     score_collections: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     array_collections: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
     plot_collections: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    flags: list[Flag] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """The numeric results as JSON-ready values (figures are left out)."""
+        """The numeric results as JSON-ready values (figures are left out).
 
-        def plain(v: Any) -> Any:
-            return np.asarray(v).tolist() if isinstance(v, np.ndarray | np.generic) else v
-
+        Valid JSON (``json.dumps(..., allow_nan=False)`` works): a NaN or infinite number is
+        ``null``, and ``"flags"`` lists each such entry as ``{"kind", "name", "key", "reason"}``.
+        """
+        plain = _json_number
         return {
             "scores": {k: plain(v) for k, v in self.scores.items()},
             "score_collections": {k: {f: plain(x) for f, x in v.items()} for k, v in self.score_collections.items()},
             "arrays": {k: plain(v) for k, v in self.arrays.items()},
             "array_collections": {k: {f: plain(x) for f, x in v.items()} for k, v in self.array_collections.items()},
+            "flags": [f._asdict() for f in self.flags],
         }
 
 
@@ -81,6 +169,8 @@ class Toolkit(NamedTuple):
       context: ``(spec, *host inputs) -> context``, what host parts read besides the numbers.
       static: ``spec -> static``, the default static (hashable) layout of the inputs.
       export: ``(exported, split) -> (name, bytes, filename)``: the inputs a tracker keeps.
+      diagnose: ``Encoded -> {feature or None: reason}``, what in the inputs can make a result
+        NaN (called only when one is; ``None``: a generic reason).
     """
 
     name: str
@@ -90,6 +180,7 @@ class Toolkit(NamedTuple):
     context: Callable[..., Any]
     static: Callable[[Any], Any]
     export: Callable[[Any, str | None], tuple[str, bytes, str]]
+    diagnose: Callable[[Any], Mapping[str | None, str]] | None = None
 
 
 class Encoded(NamedTuple):
@@ -148,8 +239,11 @@ class Program:
 
 def _part(entry: Entry) -> tuple[Callable[..., Any], Any]:
     """The device part of ``entry`` as the sharing rule sees it: ``(device, hyperparameters)``,
-    the hyperparameters dropped for a part marked ``hyperparams_free``."""
+    the hyperparameters dropped for a part marked ``hyperparams_free`` and projected on the
+    class a part marked ``reads_hyperparams(cls)`` reads."""
     device, hp = entry.artifact.device, entry.hp
+    if (read := getattr(device, "reads_hyperparams", None)) is not None:
+        hp = read(**{f.name: getattr(hp, f.name) for f in dataclasses.fields(read)})
     part = (device, hp if getattr(device, "uses_hyperparams", True) else None)
     try:
         hash(part)
@@ -226,14 +320,22 @@ class Plan:
             kind = next((k for k, enum in cls.toolkit.enums.items() if isinstance(name, enum)), None)
         kind, key = resolve(registry, name, kind)
         plan = cls(**{kind: [key]}, config=config, registry=registry, overrides={(kind, key): overrides})
-        return getattr(plan.run(*inputs), kind)[key]
+        res = plan.run(*inputs)
+        for flag in res.flags:  # one bare value has no place for a flag: warn instead
+            entry = flag.name if flag.key is None else f"{flag.name}[{flag.key!r}]"
+            warnings.warn(f"{entry} is not finite: {flag.reason}.", NonFiniteResultWarning, stacklevel=2)
+        return getattr(res, kind)[key]
 
     def params(self) -> dict[str, Any]:
         """The plan's artifacts and hyperparameters, flat, for ``tracker.log_params``."""
         return entries_params(self.entries)
 
     def compile(self, spec: Any = None, static: Any = None) -> Program:
-        """The jitted device program of this plan for ``static`` (default: ``spec``'s layout)."""
+        """The jitted device program of this plan for ``static`` (default: ``spec``'s layout).
+
+        Its numbers are float64 when it runs under ``jax.enable_x64(True)`` (as ``run`` does),
+        float32 otherwise: call it inside ``with jax.enable_x64(True):`` for reference parity.
+        """
         slots: dict[tuple[Any, Any], int] = {}
         names = tuple(
             (f"{e.kind}/{e.key}", slots.setdefault(_part(e), len(slots)))
@@ -258,10 +360,13 @@ class Plan:
         out = jax.device_get(caching.exported_call(program.run, program.key, encoded.inputs, f"{self.toolkit.name}_plan"))
         return {name: out[i] for name, i in program.names}
 
-    def finalize(self, numbers: Mapping[str, Any], spec: Any, *host: Any) -> Results:
+    def finalize(self, numbers: Mapping[str, Any], spec: Any, *host: Any, batched: bool = False) -> Results | list[Results]:
         """``Results`` from the program's output (numpy or device arrays); ``host`` are the
         toolkit's host inputs (``Toolkit.context``: the DataFrames, the aligned inputs), which
-        host-only artifacts need."""
+        host-only artifacts need. ``batched``: the output of a ``jax.vmap``-ed program (every
+        leaf has a leading sample axis): a list of ``Results``, one per sample."""
+        if batched:
+            return [self._finalize(one, self.toolkit.context(spec, *host)) for one in unstack(numbers)]
         return self._finalize(numbers, self.toolkit.context(spec, *host))
 
     def _finalize(self, numbers: Mapping[str, Any], ctx: Any) -> Results:
@@ -281,9 +386,23 @@ class Plan:
             encoded = self.encode(*inputs, **options)
             numbers = self.evaluate(encoded)
         res = self._finalize(numbers, encoded.context)
+        diagnose = self.toolkit.diagnose
+        res.flags = flag_non_finite(res, (lambda: diagnose(encoded)) if diagnose is not None else None)
         if tracker is not None:
             self.log(tracker, res, encoded.exported, split=split, step=step)
         return res
+
+    def _run_many(self, inputs: tuple, in_axes: tuple, static: Any, contexts: Sequence[Any]) -> list[Results]:
+        """Every sample in ONE vmapped call of the program: ``inputs`` hold the samples stacked
+        on the axis ``in_axes`` names (``None``: shared by all), ``contexts`` one per sample."""
+        program = self.compile(static=static)
+        with jax.enable_x64(True):
+            out = jax.device_get(jax.vmap(program, in_axes=in_axes)(*inputs)) if program.names else {}
+        numbers = unstack(out) if out else [{}] * len(contexts)
+        results = [self._finalize(n, ctx) for n, ctx in zip(numbers, contexts, strict=True)]
+        for res in results:
+            res.flags = flag_non_finite(res)
+        return results
 
     def log(self, tracker: Any, res: Results, exported: Any = None, *, split: str | None = None, step: int | None = None) -> None:
         """Log ``res`` (as ``NAME`` or ``NAME_SPLIT``), the plan's hyperparameters (trackers skip
@@ -295,6 +414,13 @@ class Plan:
         if self.export and exported is not None:
             name, data, filename = self.toolkit.export(exported, split)
             tracker.log_file(name, data, step=step or 0, filename=filename)
+
+
+def unstack(numbers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A batched program output (leading sample axis on every leaf) as one output per sample."""
+    leaves = jax.tree.leaves(numbers)
+    n = len(leaves[0]) if leaves else 0
+    return [jax.tree.map(lambda a, i=i: np.asarray(a)[i], dict(numbers)) for i in range(n)]
 
 
 def row_sharding(mesh: Mesh, axis: str | None = None) -> Callable[[Any], NamedSharding]:

@@ -92,7 +92,9 @@ def column_table(results: Any, spec: Any = None) -> list[dict[str, Any]]:
         features = list(dict.fromkeys([*js, *sorted(cts - set(js))]))
     rows = []
     for order, f in enumerate(features):
-        row: dict[str, Any] = {"feature": f, "kind": "continuous" if f in cts else "categorical", "js": js.get(f), "_order": order}
+        value = js.get(f)
+        value = value if value is None or math.isfinite(value) else None  # a flagged NaN: no rank
+        row: dict[str, Any] = {"feature": f, "kind": "continuous" if f in cts else "categorical", "js": value, "_order": order}
         for name, stat in COLUMN_STATS:
             pair = arrays.get(name, {}).get(f)
             if pair is not None:
@@ -108,7 +110,17 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "figure"
 
 
-def _image_tag(fig: Any, name: str, files: Path | None, dpi: float | None) -> str:
+def _unique(slug: str, used: set[str]) -> str:
+    """``slug``, or ``slug_2``, ``slug_3``... if taken (case-insensitively); marks it used."""
+    candidate, i = slug, 1
+    while candidate.lower() in used:
+        i += 1
+        candidate = f"{slug}_{i}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def _image_tag(fig: Any, name: str, files: Path | None, dpi: float | None, used: set[str]) -> str:
     from artifact_jax.plots.common import to_png  # matplotlib, only when there are figures
 
     png = to_png(fig, dpi=dpi)
@@ -117,7 +129,7 @@ def _image_tag(fig: Any, name: str, files: Path | None, dpi: float | None) -> st
         src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     else:
         files.mkdir(parents=True, exist_ok=True)
-        path = files / f"{_slug(name)}.png"
+        path = files / f"{_unique(_slug(name)[:100], used)}.png"
         path.write_bytes(png)
         src = f"{files.name}/{path.name}"
     return f'<img src="{src}" alt="{alt}" loading="eager">'
@@ -128,6 +140,22 @@ def _scores_html(scores: Mapping[str, Any]) -> str:
         return '<p class="note">No scores in these results.</p>'
     body = "".join(f'<tr><td class="name">{html.escape(k)}</td><td>{_fmt(v)}</td></tr>' for k, v in scores.items())
     return f'<table><tr><th class="name">score</th><th>value</th></tr>{body}</table>'
+
+
+def _flags_html(flags: Sequence[Any]) -> str:
+    """The results that are not finite (shown as dashes above) and why."""
+    if not flags:
+        return ""
+    rows = "".join(
+        f'<tr><td class="name">{html.escape(f.name)}</td><td class="name">{html.escape("" if f.key is None else str(f.key))}</td>'
+        f'<td class="name">{html.escape(f.reason)}</td></tr>'
+        for f in flags
+    )
+    return (
+        f'<h2 id="flagged">Flagged results ({len(flags)})</h2>'
+        '<p class="note">These values are not finite (NaN or infinite): a dash in the tables, null in results.json.</p>'
+        f'<table class="flags"><tr><th class="name">artifact</th><th class="name">entry</th><th class="name">reason</th></tr>{rows}</table>'
+    )
 
 
 def _columns_html(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -179,21 +207,24 @@ def write_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
+        _flags_html(getattr(results, "flags", [])),
         "<h2>Scores</h2>",
         _scores_html(results.scores),
         "<h2>Columns</h2>",
         '<p class="note">Worst Jensen-Shannon distance first; statistics of continuous columns, real vs synthetic.</p>',
         _columns_html(column_table(results, spec)),
     ]
+    used: set[str] = set()  # image file names (and figure ids): distinct even where slugs collide
     if results.plots:
         parts.append("<h2>Plots</h2>")
+        ids: set[str] = set()
         for name, fig in results.plots.items():
-            tag = _image_tag(fig, f"plot_{name}", files, dpi)
-            parts.append(f'<figure id="{_slug(name)}">{tag}<figcaption>{html.escape(name)}</figcaption></figure>')
+            tag = _image_tag(fig, f"plot_{name}", files, dpi, used)
+            parts.append(f'<figure id="{_unique(_slug(name), ids)}">{tag}<figcaption>{html.escape(name)}</figcaption></figure>')
     for name, figs in results.plot_collections.items():
         parts.append(f"<h2>{html.escape(name)} (collection)</h2><div class=\"grid\">")
         for key, fig in figs.items():
-            tag = _image_tag(fig, f"collection_{name}_{key}", files, dpi)
+            tag = _image_tag(fig, f"collection_{name}_{key}", files, dpi, used)
             parts.append(f"<figure>{tag}<figcaption>{html.escape(str(key))}</figcaption></figure>")
         parts.append("</div>")
     parts.append(f"<script>{_SCRIPT}</script></body></html>")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -83,14 +84,50 @@ def _scalar_type(series: pd.Series) -> Any:
     return t
 
 
+#: A number written with a zero fraction ("1.0", "-0.0", "1e+16"): the category of the integer.
+_INTEGRAL_NUMBER = re.compile(r"[+-]?\d+\.0*|[+-]?\d+(\.\d*)?[eE][+-]?\d+")
+
+
+def category_name(text: str) -> str:
+    """The category a value's string means: an integral float is the integer.
+
+    Categories are compared as strings (the reference's ``astype(str)``), with one rule on
+    top: a number written with a zero fractional part names the integer's category, so
+    ``1``, ``1.0`` and ``"1.0"`` are all the category ``"1"`` (an integer column read as
+    float because of a missing value, compared with one read as int, share categories).
+    Anything else, ``"1.5"`` or ``"01"`` included, is kept as written.
+
+    Example:
+      >>> category_name("1.0"), category_name("-0.0"), category_name("1.5"), category_name("a")
+      ('1', '0', '1.5', 'a')
+    """
+    if _INTEGRAL_NUMBER.fullmatch(text):
+        value = float(text)
+        if value.is_integer():
+            return str(int(value))
+    return text
+
+
+def category_strings(values: Any) -> list[str]:
+    """``category_name(str(v))`` of each value (floats without the regex pass)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        integral = finite & (array == np.round(np.where(finite, array, 0.0)))
+        return [str(int(v)) if i else str(v) for v, i in zip(array.tolist(), integral.tolist(), strict=True)]
+    if array.dtype.kind in "iub":
+        return [str(v) for v in array.tolist()]
+    return [category_name(str(v)) for v in array.tolist()]
+
+
 def _categories(series: pd.Series) -> list[str]:
     """Strings of the non-null values, in first-appearance order (the reference's
-    ``series.dropna().astype(str).unique()``).
+    ``series.dropna().astype(str).unique()``, each string passed through ``category_name``:
+    an integral float is its integer, ``1.0`` -> ``"1"``).
 
     The distinct values are found first (one hash pass) and only they are turned into strings.
     That is the same list unless two distinct values are equal as keys but not as strings
-    (``2`` and ``2.0`` in an object column, ``0.0`` and ``-0.0``): such columns take the
-    reference's path.
+    (``True`` and ``1`` in an object column): such columns take the reference's path.
     """
     uniques = pd.Series(pd.unique(series), dtype=series.dtype).dropna()
     dtype = series.dtype
@@ -98,12 +135,49 @@ def _categories(series: pd.Series) -> list[str]:
         isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
         or pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
         or pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
-        or (pd.api.types.is_float_dtype(dtype) and not (uniques == 0).any())
+        or pd.api.types.is_float_dtype(dtype)
         or (pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "empty"))
     )  # fmt: skip
     if not exact:
-        return [str(v) for v in pd.unique(series.dropna().astype(str).to_numpy(dtype=object))]
-    return list(dict.fromkeys(uniques.astype(str).tolist()))
+        strings = pd.unique(series.dropna().astype(str).to_numpy(dtype=object))
+        return list(dict.fromkeys(category_name(v) for v in strings))
+    if pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        return list(dict.fromkeys(category_strings(uniques.to_numpy(dtype=np.float64))))
+    strings = uniques.astype(str).tolist()
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return list(dict.fromkeys(strings))
+    return list(dict.fromkeys(category_name(v) for v in strings))
+
+
+def as_pandas(df: Any, arg: str) -> pd.DataFrame:
+    """``df`` as a pandas DataFrame: pandas as is, a Polars DataFrame or an Arrow Table through
+    its ``to_pandas()``; anything else is a ``ValueError`` naming ``arg``."""
+    if isinstance(df, pd.DataFrame):
+        return df
+    module = type(df).__module__.split(".")[0]
+    if module in ("polars", "pyarrow") and hasattr(df, "to_pandas"):
+        try:
+            return df.to_pandas()
+        except Exception as e:  # e.g. polars without pyarrow
+            raise ValueError(f"{arg}: could not convert the {module} {type(df).__name__} to pandas "
+                             f"({e}); convert it with .to_pandas() first.") from e
+    raise ValueError(f"{arg} must be a pandas DataFrame (or a Polars DataFrame / Arrow Table, "
+                     f"converted with .to_pandas()), got {module}.{type(df).__name__}.")
+
+
+def _read_json(path_or_text: str | Path, what: str) -> Any:
+    """The JSON of a ``{...}`` text or of a file (``.json`` suffix forced, as the reference)."""
+    text = str(path_or_text)
+    if not text.lstrip().startswith("{"):
+        path = Path(path_or_text).with_suffix(".json")
+        if not path.is_file():
+            also = f" (read as {str(path)!r})" if str(path) != str(path_or_text) else ""
+            raise ValueError(f"{what} file {str(path_or_text)!r} does not exist{also}.")
+        text = path.read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{what} file {str(path_or_text)[:200]!r} is not valid JSON: {e}.") from e
 
 
 def _check_names(value: Sequence[str] | None, arg: str) -> list[str]:
@@ -132,7 +206,7 @@ class TabularDataSpec:
       >>> import pandas as pd
       >>> df = pd.DataFrame({"age": [31, 40], "sex": ["M", "F"]})
       >>> TabularDataSpec.from_df(df).cat_unique_map
-      {'sex': ['M', 'F']}
+      {'sex': ('M', 'F')}
     """
 
     features: tuple[str, ...]
@@ -173,8 +247,7 @@ class TabularDataSpec:
         categorical set, where a column is inferred continuous iff
         ``pd.api.types.is_numeric_dtype`` (booleans included, as in pandas).
         """
-        if not isinstance(df, pd.DataFrame):
-            raise ValueError(f"from_df expects a pandas DataFrame, got {type(df).__name__}.")
+        df = as_pandas(df, "from_df's df")
         cts_decl = _check_names(cts_features, "cts_features")
         cat_decl = _check_names(cat_features, "cat_features")
         overlap = sorted(set(cts_decl) & set(cat_decl))
@@ -260,6 +333,8 @@ class TabularDataSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TabularDataSpec:
         """Read the reference's JSON layout (``to_dict``)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"Spec JSON must be an object with 'continuous', 'categorical' and 'features_order', got {type(data).__name__}.")
         for key in ("continuous", "categorical", "features_order"):
             if key not in data:
                 raise ValueError(f"Spec JSON lacks the key {key!r}.")
@@ -284,10 +359,7 @@ class TabularDataSpec:
     @classmethod
     def from_json(cls, path_or_text: str | Path) -> TabularDataSpec:
         """Read a spec written by ``to_json`` or by artifact-core's ``export``."""
-        text = str(path_or_text)
-        if not text.lstrip().startswith("{"):
-            text = Path(path_or_text).with_suffix(".json").read_text()
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(_read_json(path_or_text, "spec"))
 
 
 def _class_name(value: Any, arg: str) -> str:
@@ -423,7 +495,4 @@ class BinaryClassSpec:
     @classmethod
     def from_json(cls, path_or_text: str | Path) -> BinaryClassSpec:
         """Read a spec written by ``to_json`` or by artifact-core's ``export``."""
-        text = str(path_or_text)
-        if not text.lstrip().startswith("{"):
-            text = Path(path_or_text).with_suffix(".json").read_text()
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(_read_json(path_or_text, "spec"))

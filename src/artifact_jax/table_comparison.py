@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -32,9 +33,9 @@ from artifact_jax.artifacts.types import (
     TableComparisonScoreCollectionType,
     TableComparisonScoreType,
 )
-from artifact_jax.encoding import Layout, encode_tables
+from artifact_jax.encoding import Layout, column_problems, encode_tables
 from artifact_jax.plans import Encoded, Results
-from artifact_jax.spec import TabularDataSpec
+from artifact_jax.spec import TabularDataSpec, as_pandas
 
 #: The built-in artifacts, ``kind -> NAME -> Artifact`` (read-only).
 REGISTRY: Registry = merged(NUMERIC, PLOTS)
@@ -53,6 +54,7 @@ TOOLKIT = plans.Toolkit(
     context=lambda spec, real=None, synthetic=None: Context(spec, Layout.from_spec(spec), real, synthetic),
     static=Layout.from_spec,
     export=_export,
+    diagnose=lambda e: column_problems(e.static, e.inputs, ("real", "synthetic")) if e.static is not None else {},
 )
 
 
@@ -102,6 +104,7 @@ class TableComparisonPlan(plans.Plan):
         """Both tables encoded against one vocabulary (rows padded and sharded over ``mesh``)."""
         if not isinstance(spec, TabularDataSpec):
             raise ValueError(f"spec must be a TabularDataSpec, got {type(spec).__name__}.")
+        real, synthetic = as_pandas(real, "real"), as_pandas(synthetic, "synthetic")  # Polars / Arrow too
         context = self.toolkit.context(spec, real, synthetic)
         if not any(e.artifact.device is not None for e in self.entries):
             return Encoded(None, (), context, synthetic)
@@ -113,6 +116,31 @@ class TableComparisonPlan(plans.Plan):
         if mesh is not None:
             tables = [plans.shard_rows(t, mesh) for t in tables]
         return Encoded(layout, tuple(tables), context, synthetic)
+
+    def run_many(
+        self, real: pd.DataFrame, synthetics: Sequence[pd.DataFrame], spec: TabularDataSpec
+    ) -> list[Results]:
+        """``run`` for many synthetic samples at once: one encoding, ONE vmapped program call.
+
+        The samples are encoded against one vocabulary, padded with invalid rows to the longest
+        and stacked; the program runs ``jax.vmap``-ed over them (the real table shared).
+
+        Returns:
+          One ``Results`` per sample, equal to ``run(real, sample, spec)`` (float64).
+        """
+        if not isinstance(spec, TabularDataSpec):
+            raise ValueError(f"spec must be a TabularDataSpec, got {type(spec).__name__}.")
+        if isinstance(synthetics, pd.DataFrame) or not len(synthetics):
+            raise ValueError("synthetics must be a non-empty list of DataFrames.")
+        longest = max(len(df) for df in synthetics)
+        with jax.enable_x64(True):
+            layout, tables = encode_tables(
+                [real, *synthetics], spec, names=["real", *(f"synthetic[{i}]" for i in range(len(synthetics)))],
+                dtype=np.float64, pad_to=[None] + [longest] * len(synthetics),
+            )
+        stacked = jax.tree.map(lambda *xs: np.stack(xs), *tables[1:])
+        contexts = [self.toolkit.context(spec, real, df) for df in synthetics]
+        return self._run_many((tables[0], stacked), (None, 0), layout, contexts)
 
 
 def default_plan(*, plots: bool = True, config: Any = None, registry: Registry | None = None) -> TableComparisonPlan:

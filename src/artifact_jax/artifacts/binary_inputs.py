@@ -1,7 +1,7 @@
 """Binary-classification inputs: the pandas/numpy -> JAX boundary, with all validation.
 
-``encode`` turns the user's true labels, predicted labels and optional positive-class
-probabilities into ``BinaryInputs``, four flat arrays that every kernel reads. It follows
+``align`` (then ``pad``) turns the user's true labels, predicted labels and optional positive-class
+probabilities into ``BinaryInputs`` (``BinaryClassificationPlan.encode``), four flat arrays that every kernel reads. It follows
 artifact-core 0.2.1 (spec section 1.2, "Input model"):
 
 * Labels are compared as ``str(value)`` with the spec's class names (so ``0``/``1`` labels
@@ -180,35 +180,6 @@ def align(
         p, given = _probabilities(q_values, "probs_pos", ids)
         prob = np.where(given, np.clip(p, EPS, 1.0 - EPS), prob)
     return ids, y_true, y_pred, prob
-
-
-def encode(
-    true: Any,
-    predicted: Any,
-    probs_pos: Any,
-    spec: BinaryClassSpec,
-    *,
-    dtype: Any = np.float64,
-    pad_to: int | None = None,
-) -> BinaryInputs:
-    """``BinaryInputs`` (numpy) of the aligned inputs, optionally padded with invalid rows.
-
-    Args:
-      true, predicted: class names per id (Series, mapping or 1-D array).
-      probs_pos: probabilities of the positive class per id, or ``None``.
-      spec: the two class names and the positive one.
-      dtype: float dtype of ``prob_pos``.
-      pad_to: pad to this many rows (``valid`` is False on the padding), so that batches of
-        different sizes reuse one compiled program.
-
-    Example:
-      >>> spec = BinaryClassSpec(["no", "yes"], positive_class="yes")
-      >>> x = encode(["yes", "no"], ["yes", "yes"], None, spec)
-      >>> x.prob_pos.tolist(), x.y_true.tolist()
-      ([1.0, 1.0], [True, False])
-    """
-    _, y_true, y_pred, prob = align(true, predicted, probs_pos, spec)
-    return pad(BinaryInputs(y_true, y_pred, prob.astype(dtype), np.ones(len(y_true), bool)), pad_to)
 
 
 def pad(x: BinaryInputs, pad_to: int | None) -> BinaryInputs:
