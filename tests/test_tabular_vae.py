@@ -181,7 +181,7 @@ def test_temperature_scales_the_logits():
     @jax.jit
     def codes(state, temperature):
         model = nnx.merge(graph, state)
-        z = jax.random.normal(jax.random.split(key)[0], (200, 4), jnp.float32)
+        z = model._draws(200, key)[0]  # the latent draw sample_codes uses
         return jnp.argmax(model._decode(z, None), axis=-1), model.sample_codes(200, key, temperature)
 
     mode, cold = codes(state, jnp.float32(1e-4))
@@ -199,3 +199,18 @@ def test_public_names_have_docstrings():
 
     for name in models.__all__:
         assert getattr(models, name).__doc__, name
+
+
+def test_one_uniform_draw_gives_normal_latents_and_softmax_codes():
+    vae = tiny(small())
+    vae.eval()
+    z, gumbel, positions = jax.jit(lambda key: vae._draws(20_000, key))(jax.random.key(5))
+    z = np.asarray(z)
+    assert np.isfinite(z).all() and abs(z.mean()) < 0.02 and abs(z.std() - 1) < 0.02
+    assert abs(np.mean(np.abs(z) < 1.0) - 0.6827) < 0.01  # normal, not just standardised
+    assert np.isfinite(np.asarray(gumbel)).all() and abs(float(np.mean(gumbel)) - 0.5772) < 0.02  # Euler-Mascheroni
+    assert 0 <= float(positions.min()) and float(positions.max()) < 1
+    # Gumbel-max: argmax(logits + g) is distributed as softmax(logits)
+    logits = jnp.log(jnp.asarray([0.2, 0.5, 0.3], jnp.float32))
+    picks = np.asarray(jnp.argmax(logits[None, :] + gumbel[:, 0, :3], axis=-1))
+    np.testing.assert_allclose(np.bincount(picks, minlength=3) / len(picks), [0.2, 0.5, 0.3], atol=0.015)

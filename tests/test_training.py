@@ -123,8 +123,8 @@ def test_last_partial_batch_is_exact():
 
 def test_no_recompilation_between_epochs_or_fits():
     TRACES["train"] = 0
-    t = trainer(  # a fresh optimizer object: nothing cached from the other tests
-        tx=optax.adam(1e-2),
+    t = trainer(  # an optimizer no other test builds (equal ones share programs): nothing cached from them
+        tx=optax.chain(optax.adam(1e-2)),
         stopper=stopping.EpochBound(6),
         routines=[tr.LoaderLoss(table(20, seed=1), period=2)],
     )

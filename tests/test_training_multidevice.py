@@ -22,6 +22,11 @@ SCRIPT = textwrap.dedent(
 
     TRACES = [0]
     SEEN = []  # (mode, sharding) of every batch the model sees, recorded when XLA partitions the program
+    COMPILES = []  # the names of the programs XLA compiled
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, secs, **kw: COMPILES.append(kw.get("fun_name"))
+        if event == "/jax/core/compile/backend_compile_duration" else None
+    )
 
     class TinyReg(nnx.Module):
         def __init__(self, rngs):
@@ -46,6 +51,7 @@ SCRIPT = textwrap.dedent(
     def fit(**placement):
         TRACES[0] = 0
         SEEN.clear()
+        COMPILES.clear()
         model = TinyReg(nnx.Rngs(0))
         trainer = tr.Trainer(model, tx, batch_size=16, stopper=tr.EpochBound(6), progress=False,
                              routines=[tr.LoaderLoss(val, period=3)], **placement)
@@ -55,6 +61,7 @@ SCRIPT = textwrap.dedent(
         return {"history": result.history.fillna(-1.0).to_dict("list"), "kernel": kernel,
                 "n_devices": len(jax.tree.leaves(result.state.params)[0].sharding.device_set),
                 "replicated": replicated, "train_traces": TRACES[0],
+                "loss_compiles": COMPILES.count("jit(_mean_loss)"),
                 "batches": sorted({(mode, len(s.device_set), s.shard_shape((16, 3))) for mode, s in SEEN})}
 
     out = {"one": fit(), "four": fit(devices=4), "mesh": fit(mesh=Mesh(np.array(jax.devices()), ("data",)))}
@@ -77,6 +84,7 @@ def test_four_forced_cpu_devices_match_one_device():
         run = out[name]
         assert run["n_devices"] == 4 and run["replicated"]  # the whole state replicated on 4 devices
         assert run["train_traces"] == 1  # one compiled epoch for all 6 epochs
+        assert run["loss_compiles"] == 1  # LOSS_VAL's program, compiled ahead with the state's sharding, once
         # each training batch of 16 rows is split 4 x 4 over the devices, not replicated
         assert [b for b in run["batches"] if b[0] == "train"] == [["train", 4, [4, 3]]], run["batches"]
         for metric in ("LOSS_EPOCH", "LOSS_VAL"):

@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from artifact_jax.spec import category_name
+
 
 def bin_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
     """``pd.cut(values, n_bins)``'s edges: equal width, lowest edge lowered by 0.1% of the range."""
@@ -90,7 +92,7 @@ class TablePreprocessor:
         if spec is None:
             cts = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
             cat = [c for c in df.columns if c not in cts]
-            vocab = {c: tuple(dict.fromkeys(str(v) for v in df[c].dropna())) for c in cat}
+            vocab = {c: tuple(dict.fromkeys(category_name(str(v)) for v in df[c].dropna())) for c in cat}
             features = tuple(str(c) for c in df.columns)
         else:
             cts, cat = list(spec.cts_features), list(spec.cat_features)
@@ -104,7 +106,7 @@ class TablePreprocessor:
         edges = tuple(bin_edges(_numeric(df[c], c), n_bins) for c in cts)
         values = []
         for c in cat:
-            originals = {str(v): _scalar(v) for v in pd.unique(df[c].dropna())}
+            originals = {category_name(str(v)): _scalar(v) for v in pd.unique(df[c].dropna())}
             values.append(tuple(originals.get(s, s) for s in vocab[c]))
         return cls(
             features, tuple(cts), tuple(cat), edges, tuple(vocab[c] for c in cat), tuple(values),
@@ -139,7 +141,7 @@ class TablePreprocessor:
             column = df[f]
             if column.isna().any():
                 raise ValueError(f"Categorical column {f!r} has missing values; fill or drop them first.")
-            strings = column.astype(str).to_numpy(dtype=object)
+            strings = np.asarray([category_name(s) for s in column.astype(str)], dtype=object)  # 1.0 -> "1", as the spec
             index = {c: i for i, c in enumerate(vocab)}
             unseen = sorted({s for s in set(strings) if s not in index})
             if unseen:
@@ -149,10 +151,13 @@ class TablePreprocessor:
             codes[:, self.features.index(f)] = [index[s] for s in strings]
         return codes
 
-    def decode_arrays(self, codes: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def decode_arrays(
+        self, codes: jax.Array, key: jax.Array | None = None, *, positions: jax.Array | None = None
+    ) -> tuple[jax.Array, jax.Array]:
         """Codes ``[N, F]`` -> (continuous values ``float32[N, Dc]``, category codes ``int32[N, Dk]``).
 
-        Jittable. Continuous values are uniform within their bin, rounded for integer and
+        Jittable. Continuous values are uniform within their bin (at ``positions``, uniform
+        ``[0, 1)`` draws ``[N, Dc]``, or drawn with ``key``), rounded for integer and
         thresholded at 0.5 for boolean columns.
         """
         n = codes.shape[0]
@@ -165,7 +170,11 @@ class TablePreprocessor:
         k = codes[:, jnp.asarray(cts_cols, jnp.int32)]  # [N, Dc]
         lo = jnp.take_along_axis(edges.T, k, axis=0)
         hi = jnp.take_along_axis(edges.T, k + 1, axis=0)
-        x = lo + jax.random.uniform(key, lo.shape, jnp.float32) * (hi - lo)
+        if positions is None:
+            if key is None:
+                raise ValueError("decode_arrays needs a PRNG key or the positions within the bins.")
+            positions = jax.random.uniform(key, lo.shape, jnp.float32)
+        x = lo + positions * (hi - lo)
         kinds = [np.dtype(self.dtypes[c]).kind if _is_numpy(self.dtypes[c]) else "f" for c in cts_cols]
         rounded = jnp.asarray([kd in "iu" for kd in kinds])
         boolean = jnp.asarray([kd == "b" for kd in kinds])

@@ -29,7 +29,8 @@ from flax import nnx
 
 from artifact_jax.models.tabular_vae import TabularVAE
 from artifact_jax.plots.workers import PlotWorkers
-from artifact_jax.training.checkpoints import Checkpointing
+from artifact_jax.training import run_params
+from artifact_jax.training.checkpoints import Checkpointing, tracking_run
 from artifact_jax.training.loop import Trainer, TrainResult
 from artifact_jax.training.protocols import GenerationParams
 from artifact_jax.training.routines import LoaderLoss, TableComparison
@@ -102,8 +103,10 @@ class DemoResult:
       seconds: wall time of the whole demo.
       rows: rows of the training table after dropping incomplete ones.
       timings: wall seconds of ``setup`` (table, spec, model, tracker), ``fit`` and
-        ``close`` (waiting for the tracker to write everything queued); ``plots_cpu``: CPU
-        seconds the plot workers spent drawing and rendering (they run alongside).
+        ``close`` (waiting for the tracker to write everything queued); ``first_validation``:
+        from the start of the demo to the first logged validation (setup, the compiles and
+        the first ``validate_every`` epochs); ``plots_cpu``: CPU seconds the plot workers
+        spent drawing and rendering (they run alongside).
     """
 
     train: TrainResult
@@ -137,6 +140,8 @@ class DemoResult:
             "Final scores: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()),
             "Time: " + self._time_line(),
         ]
+        if (first := self.timings.get("first_validation")) is not None:
+            lines.insert(2, f"First validation logged {first:.1f} s after the start ({self.train.timings['first_validation']:.1f} s into training, compiles included).")
         uri = self.tracking_uri
         if uri and (uri.startswith(("sqlite:", "http:", "https:", "file:", "postgresql:", "mysql:"))):
             lines.append(f"Open the MLflow UI: mlflow ui --backend-store-uri {uri}")
@@ -199,10 +204,12 @@ def run_demo(
     start = time.perf_counter()
     df, default_cat = load_table(data)
     cat = list(cat) if cat is not None else (list(default_cat) if default_cat is not None else None)
-    n_before = len(df)
+    n_before, full = len(df), df
     df = df.dropna().reset_index(drop=True)
     if len(df) == 0:
-        raise ValueError(f"The table has no complete rows (all {n_before} have missing values).")
+        from artifact_jax.encoding import missing_columns_note
+
+        raise ValueError(f"The table has no complete rows (all {n_before} have missing values){missing_columns_note(full)}.")
     from artifact_jax.spec import TabularDataSpec
 
     spec = TabularDataSpec.from_df(df, cts_features=cts, cat_features=cat)
@@ -220,8 +227,13 @@ def run_demo(
         if render_workers != 0 and any("plot" in e[0] for e in getattr(plan, "entries", ())):
             workers = stack.enter_context(PlotWorkers(render_workers))  # they import matplotlib meanwhile
         if owned:  # MLflow sets up its store on a thread while the model is built and compiled
-            opening = stack.enter_context(ThreadPoolExecutor(1)).submit(_open_tracker, tracking_uri, experiment, params)
+            run = tracking_run(checkpoint_dir, tracking_uri) if resume else None  # resume: continue its run
+            opening = stack.enter_context(ThreadPoolExecutor(1)).submit(
+                _open_tracker, tracking_uri, experiment, params, run
+            )
             tracker = _Deferred(opening)
+            if run is not None:
+                tracker.ready()  # open before the trainer logs its (perhaps changed) params into the run
         elif tracker is not None:
             tracker.log_params(params)
         model = TabularVAE.from_frame(df, spec, rngs=nnx.Rngs(seed, noise=seed + 1))
@@ -249,6 +261,8 @@ def run_demo(
         try:
             result = trainer.fit(train, resume=resume)
             failed = False
+            if "first_validation" in result.timings:
+                timings["first_validation"] = timings["setup"] + result.timings["first_validation"]
         finally:
             timings["fit"] = time.perf_counter() - start - timings["setup"]
             if owned and tracker.ready():
@@ -260,9 +274,13 @@ def run_demo(
     return DemoResult(result, spec, uri, experiment, time.perf_counter() - start, len(df), timings)
 
 
-def _open_tracker(uri: str, experiment: str, params: dict[str, Any]) -> Any:
-    from artifact_jax.tracking import tracker_from_uri
+def _open_tracker(uri: str, experiment: str, params: dict[str, Any], run: dict[str, Any] | None = None) -> Any:
+    from artifact_jax.tracking import MlflowTracker, tracker_from_uri
 
+    if run is not None:  # the checkpoint's MLflow run (checkpoints.tracking_run); changed params go apart
+        tracker = MlflowTracker(uri, run_id=run["run_id"])
+        run_params.log_params(tracker, params, resumed_at=run["epoch"])
+        return tracker
     tracker = tracker_from_uri(uri, experiment=experiment)
     tracker.log_params(params)
     return tracker
@@ -430,11 +448,13 @@ def run_classification_demo(
 
     start = time.perf_counter()
     df, label = load_classification_table(data, label)
-    n_before = len(df)
+    n_before, full = len(df), df
     df = df.dropna()
     if len(df) < 2:
+        from artifact_jax.encoding import missing_columns_note
+
         raise ValueError(
-            f"The table has {len(df)} complete rows (of {n_before}); at least 2 are needed to split it."
+            f"The table has {len(df)} complete rows (of {n_before}); at least 2 are needed to split it{missing_columns_note(full)}."
         )
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size}.")
@@ -458,17 +478,16 @@ def run_classification_demo(
             )
         )
     owned = tracker is None and tracking_uri is not None
+    run = tracking_run(checkpoint_dir, tracking_uri) if owned and resume else None  # resume: continue its run
     if owned:
-        from artifact_jax.tracking import tracker_from_uri
-
-        tracker = tracker_from_uri(tracking_uri, experiment=experiment)
+        tracker = _open_tracker(tracking_uri, experiment, {}, run)
     if tracker is not None:
-        tracker.log_params({
+        run_params.log_params(tracker, {
             "model": "MLPClassifier", "task": "classification", "epochs": epochs, "batch_size": batch_size,
             "lr": lr, "validate_every": validate_every, "threshold": threshold, "seed": seed,
             "rows_train": len(train_df), "rows_val": len(val_df), "label": label,
             "positive_class": spec.positive_class, "n_features": len(model.preprocessor.features),
-        })  # fmt: skip
+        }, resumed_at=None if run is None else run["epoch"])  # fmt: skip
     trainer = Trainer(
         model,
         optax.adam(lr),
@@ -481,12 +500,14 @@ def run_classification_demo(
         devices=devices,
         progress=progress,
     )
-    failed = True
+    failed, timings = True, {"setup": time.perf_counter() - start}
     try:
         result = trainer.fit(train, resume=resume)
         failed = False
+        if "first_validation" in result.timings:
+            timings["first_validation"] = timings["setup"] + result.timings["first_validation"]
     finally:
         if owned:
             tracker.close(failed=failed) if _accepts_failed(tracker) else tracker.close()
     uri = tracking_uri if owned else None
-    return DemoResult(result, spec, uri, experiment, time.perf_counter() - start, len(train_df))
+    return DemoResult(result, spec, uri, experiment, time.perf_counter() - start, len(train_df), timings)

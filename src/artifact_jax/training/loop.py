@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from artifact_jax.training import checkpoints as ckpt
 from artifact_jax.training import hooks as hooks_lib
-from artifact_jax.training import stopping
+from artifact_jax.training import run_params, stopping
 from artifact_jax.training.routines import RoutineContext, batch_indices, n_rows_of
 from artifact_jax.training.state import Graphs, History, TrainState, create
 
@@ -119,13 +119,20 @@ class Timings:
     """Wall-clock seconds per named phase: ``with timings("epochs"): ...``.
 
     ``timeline`` lists every timed block as ``(name, start, end)`` (``time.perf_counter``
-    seconds), so a profiler can attribute, e.g., compile events to phases.
+    seconds), so a profiler can attribute, e.g., compile events to phases. ``marks`` holds
+    moments (``time.perf_counter`` seconds) by name: ``fit`` (its start) and
+    ``first_validation`` (the end of the first epoch whose routines ran).
     """
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
         self.first: dict[str, float] = {}
         self.timeline: list[tuple[str, float, float]] = []
+        self.marks: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        """Remember the first time ``name`` happened."""
+        self.marks.setdefault(name, time.perf_counter())
 
     @contextlib.contextmanager
     def __call__(self, name: str):
@@ -140,10 +147,14 @@ class Timings:
             self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
 
     def totals(self) -> dict[str, float]:
-        """Totals per phase, plus ``first_epoch`` (which holds the compilation)."""
+        """Totals per phase, plus ``first_epoch`` (which holds the compilation) and
+        ``first_validation`` (seconds from the start of ``fit`` to the end of the first
+        epoch whose routines ran: the first logged validation)."""
         out = dict(self.seconds)
         if "epochs" in self.first:
             out["first_epoch"] = self.first["epochs"]
+        if "fit" in self.marks and "first_validation" in self.marks:
+            out["first_validation"] = self.marks["first_validation"] - self.marks["fit"]
         return out
 
 
@@ -174,7 +185,9 @@ class TrainResult(NamedTuple):
       best: the ``stopping.Best`` (epoch, value, variables) or None.
       timings: wall seconds per phase: ``epochs`` (device work, the first epoch's compile
         included; ``first_epoch`` separately), each routine by name (and its sub-phases as
-        ``Routine[SPLIT]/part``), ``checkpoints``, ``logging``.
+        ``Routine[SPLIT]/part``, e.g. ``/compile wait`` for a program compiled ahead),
+        ``checkpoints``, ``logging``; ``first_validation``: from the start of ``fit`` to the
+        first epoch whose routines ran, compiles included.
       timeline: every timed block as ``(phase, start, end)`` in ``time.perf_counter`` seconds.
     """
 
@@ -301,6 +314,7 @@ class Trainer:
         if resume and self.checkpoints is None:
             raise ValueError("fit(resume=True) needs checkpoints=Checkpointing(directory) on the Trainer.")
         clock = Timings()
+        clock.mark("fit")
         graphs, state = create(self.model, self.tx, key=jax.random.key(self.seed))
         state, data = self._put(state), self._put(data)
         run_epoch = self.epoch_fn(graphs, n_rows)
@@ -312,7 +326,12 @@ class Trainer:
                 best = None if restored.best is None else stopping.Best(*restored.best)
                 latest = {k: v for row in history.rows for k, v in row.items() if k != "epoch"}
             epoch = int(state.epoch)
-            self._each_routine("start", epoch, graphs, state, history, clock)
+            check_at = stopping.first_complete_epoch(epoch, [getattr(r, "period", 1) for r in self.routines])
+            if self.tracker is not None:  # hyperparameters as run params (a resume logs changes apart)
+                run_params.log_params(self.tracker, {"training": run_params.trainer_params(self, n_rows=n_rows)},
+                                      resumed_at=epoch or None)
+            until = stopping.max_epochs(self.stopper)
+            self._each_routine("start", epoch, graphs, state, history, clock, until=until)
             bar = tqdm(
                 total=stopping.max_epochs(self.stopper), initial=epoch, disable=not self.progress,
                 desc="train", unit="epoch", dynamic_ncols=True,
@@ -330,12 +349,13 @@ class Trainer:
                         with clock("logging"):
                             for name, value in scores.items():
                                 self.tracker.log_score(name, value, step=epoch)
-                    row = {
-                        "epoch": epoch,
-                        **scores,
-                        **self._run_routines(epoch, graphs, state, history, clock),
-                    }
+                    routine_scores = self._run_routines(epoch, graphs, state, history, clock)
+                    if routine_scores:
+                        clock.mark("first_validation")
+                    row = {"epoch": epoch, **scores, **routine_scores}
                     history.append(row)
+                    if epoch == check_at:  # every routine has run: metric names are known
+                        stopping.check_metrics(history, self.stopper, self.best, self.checkpoints)
                     if self.best is not None:
                         best = self.best.update(best, epoch, row, state)
                     if manager is not None and ckpt.due(self.checkpoints.period, epoch):
@@ -343,7 +363,8 @@ class Trainer:
                             metric = self.checkpoints.best_metric
                             ok = metric in row and not math.isnan(row[metric])
                             metrics = {metric: row[metric]} if ok else None
-                            ckpt.save(manager, epoch, state, history=history.rows, best=best, metrics=metrics)
+                            ckpt.save(manager, epoch, state, history=history.rows, best=best, metrics=metrics,
+                                      tracker=self.tracker)
                     latest.update((k, v) for k, v in row.items() if k != "epoch")
                     bar.set_postfix_str(" ".join(f"{k}={v:.4g}" for k, v in latest.items()), refresh=False)
                     bar.update(1)
@@ -378,14 +399,27 @@ class Trainer:
         return scores
 
     def _each_routine(
-        self, method: str, epoch: int, graphs: Graphs, state: TrainState, history: History, clock: Timings
+        self,
+        method: str,
+        epoch: int,
+        graphs: Graphs,
+        state: TrainState,
+        history: History,
+        clock: Timings,
+        until: int | None = None,
     ) -> None:
-        """Call ``routine.<method>(ctx)`` (``start``, ``finish``) on the routines that define it."""
+        """Call ``routine.<method>(ctx)`` (``start``, ``finish``) on the routines that define it
+        (with ``until``, only on those due at some epoch in ``(epoch, until]``: nothing is
+        prepared or compiled for a routine that will not run)."""
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
         ctx = RoutineContext(
             epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock
         )
         for routine in self.routines:
+            period = getattr(routine, "period", 1)
+            due_later = period is not None and period > 0 and until is not None and until // period > epoch // period
+            if until is not None and not due_later:
+                continue
             if callable(getattr(routine, method, None)):
                 getattr(routine, method)(ctx)
 

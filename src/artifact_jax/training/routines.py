@@ -9,6 +9,12 @@ not due is not called at all, so nothing is generated or evaluated in vain
 routine left running, such as plots being drawn in worker processes), and
 ``start(ctx)`` before the first epoch (to prepare, e.g. compile on a thread).
 
+Compiling ahead: the shipped routines' ``start`` places their data and starts XLA compiling
+their program on a thread (``compile_ahead``, from the state's shapes), so it compiles while
+the trainer compiles and runs the first epochs; the first call waits for it (timed as
+``Routine[SPLIT]/compile wait``) and then hits jit's cache. Each program compiles once per
+model graph and input shape, however many fits or routines use it.
+
 Shipped routines, as artifact-torch's:
 
 * ``LoaderLoss``: the mean loss over a data set in eval mode (``LOSS_VAL``, ``LOSS_TRAIN``);
@@ -111,6 +117,57 @@ def batch_indices(
     return idx, mask
 
 
+def abstract(tree: Any) -> Any:
+    """``tree`` with every array replaced by its ``jax.ShapeDtypeStruct`` (what ``jit(f).lower`` needs).
+
+    An array spread over several devices keeps its sharding; a one-device array is left
+    unplaced, as jit's own cache sees it, so a later call with the real arrays reuses the
+    executable compiled from these shapes.
+    """
+
+    def one(x: Any) -> Any:
+        sharding = getattr(x, "sharding", None)
+        spread = sharding is not None and len(sharding.device_set) > 1
+        return jax.ShapeDtypeStruct(jnp.shape(x), x.dtype, sharding=sharding if spread else None)
+
+    return jax.tree.map(one, tree)
+
+
+def compile_ahead(fn: Any, *args: Any, x64: bool = False) -> concurrent.futures.Future:
+    """Start compiling the jitted ``fn`` for ``args`` (static values and ``abstract`` shapes) on a thread.
+
+    XLA compiles with the GIL released, so the trainer keeps tracing, compiling and running
+    epochs meanwhile. The executable lands in ``fn``'s own cache: once the returned future is
+    done, calling ``fn`` with arrays of these shapes compiles nothing. Call ``fn`` only after
+    the future is done (a call racing the compile would compile the program a second time);
+    ``.result()`` re-raises a tracing or compile error.
+
+    Args:
+      fn: a ``jax.jit``-ed function.
+      args: its arguments, static ones as values, array ones as ``abstract(...)``.
+      x64: compile under ``jax.enable_x64`` (the table plans' float64 reductions).
+
+    Returns:
+      A future of the ``jax.stages.Compiled``.
+    """
+
+    def compile_call() -> Any:
+        with jax.enable_x64(True) if x64 else contextlib.nullcontext():  # thread-local
+            return fn.lower(*args).compile()
+
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="artifact-jax-compile")
+    future = pool.submit(compile_call)
+    pool.shutdown(wait=False)
+    return future
+
+
+def _wait_for(ctx: RoutineContext, routine: Any, compiling: Any) -> None:
+    """Wait for the compile ``start`` began (timed as ``Routine[SPLIT]/compile wait``)."""
+    if compiling is not None:
+        with ctx.timed(f"{type(routine).__name__}[{routine.split}]/compile wait"):
+            compiling.result()
+
+
 def n_rows_of(data: Any, name: str = "data") -> int:
     """The common leading dimension of every leaf of ``data``; ``ValueError`` if they differ."""
     leaves = jax.tree_util.tree_flatten_with_path(data)[0]
@@ -146,7 +203,8 @@ class LoaderLoss:
     .. math:: \mathrm{LOSS\_VAL} = \frac1S \sum_{s=1}^S \mathcal{L}(\theta; B_s)
 
     Batches are taken in order (no shuffle), the last one padded and masked. One jitted
-    call; the data is put on the device once.
+    call; the data is put on the device once. ``start`` (before the first epoch) compiles
+    the call on a thread while the first epochs compile and run.
 
     Attributes:
       data: a pytree of arrays with a leading row axis (the model's batch format).
@@ -160,15 +218,26 @@ class LoaderLoss:
     split: str = "VAL"
     batch_size: int | None = None
     _placed: Any = dataclasses.field(default=None, repr=False)
+    _compiling: Any = dataclasses.field(default=None, repr=False)
 
-    def __call__(self, ctx: RoutineContext) -> dict[str, float]:
+    def _place(self, ctx: RoutineContext) -> Any:
         if self._placed is None:
             n_rows_of(self.data, f"LoaderLoss({self.split}) data")
             self._placed = ctx.put(self.data)
+        return self._placed
+
+    def start(self, ctx: RoutineContext) -> None:
+        """Before the first epoch: place the data and compile the loss program on a thread."""
+        variables = abstract((ctx.state.params, ctx.state.model_state))
+        args = (ctx.graphs.eval, variables, abstract(self._place(ctx)), self.batch_size or ctx.batch_size)
+        self._compiling = compile_ahead(_mean_loss, *args)
+
+    def __call__(self, ctx: RoutineContext) -> dict[str, float]:
+        placed = self._place(ctx)
+        _wait_for(ctx, self, self._compiling)
+        self._compiling = None
         batch_size = self.batch_size or ctx.batch_size
-        loss = _mean_loss(
-            ctx.graphs.eval, (ctx.state.params, ctx.state.model_state), self._placed, batch_size
-        )
+        loss = _mean_loss(ctx.graphs.eval, (ctx.state.params, ctx.state.model_state), placed, batch_size)
         scores = {f"LOSS_{self.split}": float(loss)}
         ctx.log(scores)
         return scores
@@ -263,7 +332,7 @@ class TableComparison:
         first epochs (compiling releases the GIL).
         """
         if self._on_device_ok(ctx.model()):
-            self._prepare(ctx, ahead=ctx.sharding is None)
+            self._prepare(ctx, ahead=True)
 
     def _prepare(self, ctx: RoutineContext, *, ahead: bool = False) -> None:
         """Encode and place ``real`` once; with ``ahead``, compile the call in the background."""
@@ -274,35 +343,24 @@ class TableComparison:
         with jax.enable_x64(True):
             layout, (real,) = encode_tables([self.real], self.spec, names=["real"])
             program, real = self.plan.compile(self.spec, layout), ctx.put(real)
-        compiled = None
+        compiling = None
         if ahead:  # abstract arguments: the state itself is donated to the next epoch
-            shape = lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype)  # noqa: E731
             args = (
                 ctx.graphs.eval, program, self.n_records, self.params,
-                jax.tree.map(shape, (ctx.state.params, ctx.state.model_state)), real, shape(ctx.key),
+                abstract((ctx.state.params, ctx.state.model_state)), abstract(real), abstract(ctx.key),
             )  # fmt: skip
-
-            def compile_call() -> Any:
-                with jax.enable_x64(True):  # thread-local
-                    return _sample_and_score.lower(*args).compile()
-
-            pool = concurrent.futures.ThreadPoolExecutor(1)
-            compiled = pool.submit(compile_call)
-            pool.shutdown(wait=False)
-        self._placed = (program, real, compiled, layout)
+            compiling = compile_ahead(_sample_and_score, *args, x64=True)
+        self._placed = (program, real, compiling, layout)
 
     def _on_device(self, ctx: RoutineContext, model: Any) -> Any:
         phase = f"{type(self).__name__}[{self.split}]/"
         self._prepare(ctx)
-        program, real, compiled, layout = self._placed
+        program, real, compiling, layout = self._placed
         with jax.enable_x64(True), ctx.timed(phase + "sample+score"):  # float64 reductions, as plan.run
+            _wait_for(ctx, self, compiling)  # the compile ``start`` began
+            self._placed = (program, real, None, layout)
             variables = (ctx.state.params, ctx.state.model_state)
-            if compiled is not None:
-                with ctx.timed(phase + "compile wait"):  # the compile started by ``start``
-                    call = compiled.result()
-                out = call(variables, real, ctx.key)
-            else:
-                out = _sample_and_score(ctx.graphs.eval, program, self.n_records, self.params, variables, real, ctx.key)
+            out = _sample_and_score(ctx.graphs.eval, program, self.n_records, self.params, variables, real, ctx.key)
             numbers, synthetic = jax.device_get(out)
         entries = list(getattr(self.plan, "entries", ()))
         offload = [e for e in entries if self._offloaded(e)]
@@ -432,6 +490,7 @@ class BinaryClassificationRoutine:
     latest: Any = dataclasses.field(default=None, repr=False)
     latest_classification: Any = dataclasses.field(default=None, repr=False)
     _placed: Any = dataclasses.field(default=None, repr=False)
+    _compiling: Any = dataclasses.field(default=None, repr=False)
 
     def _static_params(self) -> tuple[tuple[str, Any], ...]:
         params = self.params
@@ -446,7 +505,7 @@ class BinaryClassificationRoutine:
             ) from e
         return items
 
-    def __call__(self, ctx: RoutineContext) -> dict[str, float]:
+    def _place(self, ctx: RoutineContext) -> Any:
         if self._placed is None:
             n = n_rows_of(self.data, f"BinaryClassificationRoutine({self.split}) data")
             if len(self.true) != n:
@@ -455,9 +514,23 @@ class BinaryClassificationRoutine:
                     f"has {n} rows; give one true class name per row, in order."
                 )
             self._placed = ctx.put(self.data)
+        return self._placed
+
+    def start(self, ctx: RoutineContext) -> None:
+        """Before the first epoch: check and place the data, compile the classify call on a thread."""
+        args = (
+            ctx.graphs.eval, abstract((ctx.state.params, ctx.state.model_state)), abstract(self._place(ctx)),
+            self.batch_size or ctx.batch_size, self._static_params(),
+        )  # fmt: skip
+        self._compiling = compile_ahead(_classify_batches, *args)
+
+    def __call__(self, ctx: RoutineContext) -> dict[str, float]:
+        placed = self._place(ctx)
+        _wait_for(ctx, self, self._compiling)
+        self._compiling = None
         prob, pred = jax.device_get(
             _classify_batches(
-                ctx.graphs.eval, (ctx.state.params, ctx.state.model_state), self._placed,
+                ctx.graphs.eval, (ctx.state.params, ctx.state.model_state), placed,
                 self.batch_size or ctx.batch_size, self._static_params(),
             )
         )  # fmt: skip

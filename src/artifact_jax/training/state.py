@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import pandas as pd
 from flax import nnx
@@ -61,6 +63,64 @@ class TrainState(NamedTuple):
         return self.opt_state["step"][...]
 
 
+def _structure(obj: Any, path: tuple[int, ...] = ()) -> Any:
+    """A hashable value equal for optimizers built the same way (``optax.adam(1e-3)`` twice).
+
+    Functions compare by module, code and (recursively) the values their closures, defaults
+    and the module globals their code reads hold (so a schedule reading a global that changed
+    is a different optimizer); tuples by items; other values by their own ``==`` and type.
+    Raises ``TypeError`` where there is no such value (an array, a list or a dict in a
+    closure or a global the code reads).
+    """
+    if id(obj) in path:  # a recursive function: its structure is the one being built
+        return ("cycle", getattr(obj, "__qualname__", type(obj).__name__))
+    if len(path) > 64:
+        raise TypeError("too deep")
+    path = (*path, id(obj))
+    if isinstance(obj, functools.partial):
+        kwargs = tuple(sorted((k, _structure(v, path)) for k, v in obj.keywords.items()))
+        return ("partial", _structure(obj.func, path), _structure(obj.args, path), kwargs)
+    if isinstance(obj, types.FunctionType):
+        names, codes = set(), [obj.__code__]
+        while codes:  # the global names read by the function and the code nested in it
+            code = codes.pop()
+            names.update(code.co_names)
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        read = tuple(sorted((n, _structure(obj.__globals__[n], path)) for n in names if n in obj.__globals__))
+        cells = tuple(_structure(c.cell_contents, path) for c in obj.__closure__ or ())
+        kwdefaults = tuple(sorted((k, _structure(v, path)) for k, v in (obj.__kwdefaults__ or {}).items()))
+        return ("function", obj.__module__, obj.__code__, cells, _structure(obj.__defaults__, path), kwdefaults, read)
+    if isinstance(obj, tuple):
+        return (type(obj), tuple(_structure(x, path) for x in obj))
+    if isinstance(obj, jax.Array | np.ndarray | list | dict | set):
+        raise TypeError(f"a {type(obj).__name__}")
+    hash(obj)  # TypeError if it has no value semantics either
+    return (type(obj), obj)
+
+
+class _Optimizer(optax.GradientTransformationExtraArgs):
+    """The optax transformation, equal to another built the same way (see ``_structure``).
+
+    The optimizer is a static part of the compiled programs (``_init``, the epoch); with
+    this, ``Trainer(model, optax.adam(1e-3))`` built twice shares one compiled epoch instead
+    of compiling it again. Transformations without such a value compare by identity.
+    """
+
+    __slots__ = ()
+
+    def _key(self) -> Any:
+        try:
+            return _structure((self.init, self.update))
+        except TypeError:
+            return (id(self.init), id(self.update))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Optimizer) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
 def _with_mode(model: nnx.Module, mode: Mapping[str, bool]) -> nnx.Module:
     # nnx.with_attributes shares arrays and, unlike nnx.view, leaves the model's RNG counters alone.
     return nnx.with_attributes(model, raise_if_not_found=False, **mode)
@@ -98,12 +158,87 @@ def create(
       (0, 0)
     """
     train_graph, params, model_state = nnx.split(_with_mode(model, _TRAIN_MODE), nnx.Param, ...)
+    check_static(model, train_graph)
+    tx = tx if isinstance(tx, _Optimizer) else _Optimizer(tx.init, tx.update)
     eval_graph = nnx.split(_with_mode(model, _EVAL_MODE), nnx.Param, ...)[0]
     opt_graph = nnx.graphdef(nnx.eval_shape(lambda: nnx.Optimizer(model, tx, wrt=nnx.Param)))
 
     if not jax.dtypes.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
         key = jax.random.wrap_key_data(key)
     return Graphs(train_graph, eval_graph, opt_graph), _init(train_graph, tx, params, model_state, key)
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return "model" + "".join(f"[{p!r}]" if not isinstance(p, str) or not p.isidentifier() else f".{p}" for p in path)
+
+
+def check_static(model: nnx.Module, graph: Any = None) -> None:
+    """Raise a ``ValueError`` naming each model attribute that cannot be a static (hashable) value.
+
+    Attributes that are not data (arrays, ``nnx.Variable``s, sub-modules; ``nnx.is_data``)
+    are static: they go into the ``GraphDef``, which keys every compiled program of the
+    model, so they must be hashable. A Python ``list`` (or a ``dict``, ``set``, or a tuple
+    holding one) fails there with JAX's "Non-hashable static arguments are not supported"
+    and a dump of the whole graph; this says which attribute it is and what works instead.
+
+    Args:
+      model: the model.
+      graph: its ``GraphDef`` if already split (only checked when it is not hashable).
+
+    Example:
+      >>> class M(nnx.Module):
+      ...     def __init__(self):
+      ...         self.widths = [8, 4]
+      >>> check_static(M())  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ValueError: Model attribute model.widths of M is a list ([8, 4]), which is not hashable; a tuple works: (8, 4)...
+    """
+    graph = nnx.graphdef(model) if graph is None else graph
+    try:
+        hash(graph)
+        return
+    except TypeError as error:
+        cause = error
+    bad = []
+    for path, node in nnx.iter_graph(model):
+        if not isinstance(node, nnx.Pytree):
+            continue
+        for name, value in vars(node).items():
+            if name.startswith("_pytree__") or nnx.is_data(value):
+                continue
+            try:
+                hash(value)
+            except TypeError:
+                bad.append((path + (name,), type(node).__name__, value))
+    if not bad:
+        raise ValueError(
+            f"The model's static structure (nnx.graphdef) is not hashable ({cause}); every attribute that is "
+            "not an array, an nnx.Variable or a sub-module must be hashable (a tuple, not a list)."
+        ) from None
+    lines = []
+    for path, owner, value in bad:
+        kind = type(value).__name__
+        text = repr(value)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        fix = {
+            "list": f"a tuple works: {tuple(value)!r}" if all(_hashable(v) for v in value) else "use a tuple (of tuples)",
+            "dict": "use a tuple of (key, value) pairs or a frozen dataclass",
+            "set": "use a frozenset",
+        }.get(kind, "a tuple works instead of a list (a tuple of pairs instead of a dict)")
+        lines.append(f"Model attribute {_where(path)} of {owner} is a {kind} ({text}), which is not hashable; {fix}.")
+    raise ValueError(
+        "\n".join(lines) + "\nAttributes that are not arrays, nnx.Variables or sub-modules are static: they key "
+        "the compiled programs (jax.jit static arguments) and must be hashable. Lists of sub-modules or arrays "
+        "go in nnx.List."
+    ) from None
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def merge(graphs: Graphs, state: TrainState, *, train: bool = False) -> nnx.Module:
