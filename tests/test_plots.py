@@ -372,6 +372,21 @@ def test_tsne_hyperparameters_are_honoured():
         assert not np.allclose(base, other), change
 
 
+def test_tsne_embeds_a_seeded_sample_above_max_rows(tables):
+    """Issue 12, 3(b): a table with more rows than ``max_rows`` is embedded as a seeded random
+    sample (exact t-SNE is quadratic in rows), with a warning that says how many rows and why."""
+    real, synthetic, spec = tables
+    cfg = {"plots": {"TSNE_JUXTAPOSITION": {"max_iter": 260, "perplexity": 10, "max_rows": 120}}}
+    plan = TableComparisonPlan(plots=["TSNE_JUXTAPOSITION"], config=cfg)
+    with pytest.warns(UserWarning, match="quadratic in rows") as record:
+        fig = plan.run(real, synthetic, spec).plots["TSNE_JUXTAPOSITION"]
+    messages = " ".join(str(w.message) for w in record)
+    assert "sample of 120 of the 300 real rows (seed 0" in messages and "120 of the 240 synthetic rows" in messages
+    assert [len(ax.collections[0].get_offsets()) for ax in fig.axes] == [120, 120]
+    with pytest.raises(ValueError, match="max_rows"):
+        ptc.TSNEHyperparams(max_rows=1)
+
+
 def test_shared_basis_option(tables):
     real, synthetic, spec = tables
     cfg = {"plots": {"PCA_JUXTAPOSITION": {"shared_basis": True}}}

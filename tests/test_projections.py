@@ -225,3 +225,48 @@ def test_tsne_is_seeded_and_honours_its_settings():
     assert np.isnan(np.asarray(run(x, w, perplexity=40.0, max_iter=260, learning_rate=50.0).embedding)).all()
     with pytest.raises(ValueError, match="init"):
         pj.tsne(x, w, init="spectral")
+
+
+def test_tsne_memory_is_bounded_by_max_rows():
+    """Issue 12, 3(b): exact t-SNE holds ``N x N`` matrices; above ``max_rows`` rows it embeds a
+    seeded sample, so the program's memory is bounded by ``max_rows``, not by ``N``."""
+    n, max_rows = 1500, 100
+    x = jax.random.normal(jax.random.PRNGKey(0), (n, 6))
+    w = jnp.arange(n) < 1400  # 100 padding rows never enter the sample
+    compiled = lambda mr: jax.jit(lambda x, w: pj.tsne(x, w, perplexity=10.0, max_iter=260, max_rows=mr)).lower(x, w).compile()
+    one_matrix = n * n * 4  # one N x N float32 matrix
+    assert compiled(None).memory_analysis().temp_size_in_bytes > 3 * one_matrix  # exact: quadratic in N
+    sampled = compiled(max_rows)
+    assert sampled.memory_analysis().temp_size_in_bytes < one_matrix / 10
+    res = sampled(x, w)
+    embedded = np.asarray(res.embedded)
+    assert res.embedding.shape == (n, 2) and embedded.sum() == max_rows and not embedded[1400:].any()
+    assert np.isfinite(np.asarray(res.embedding)).all() and not np.asarray(res.embedding)[~embedded].any()
+    # the sample is drawn from the key: the same key gives the same rows, another key others
+    same = np.asarray(pj.sample_rows(w, max_rows, jax.random.fold_in(jax.random.PRNGKey(0), 1)))
+    np.testing.assert_array_equal(np.flatnonzero(embedded), same)
+    other = np.asarray(pj.sample_rows(w, max_rows, jax.random.PRNGKey(5)))
+    assert not np.array_equal(same, other) and (other < 1400).all() and len(set(other)) == max_rows
+    # at most max_rows: all rows, exactly (the sample is not drawn)
+    small = jax.jit(lambda x, w: pj.tsne(x, w, perplexity=10.0, max_iter=260, max_rows=max_rows))(x[:80], w[:80])
+    assert np.asarray(small.embedded).all()
+    with pytest.raises(ValueError, match="max_rows"):
+        pj.tsne(x, w, max_rows=1)
+
+
+def test_pairs_give_the_numbers_of_one_table_at_a_time(iris):
+    """Two tables of one shape are fit by one ``vmap``-ed program, with the numbers of one table at
+    a time; the pair's t-SNE starts from the PCA plot's fits (``linear_pair``) = its own PCA."""
+    w = jnp.ones(75, bool)
+    with jax.enable_x64(True):
+        a, b = jnp.asarray(iris[::2]), jnp.asarray(iris[1::2])
+        pair = jax.jit(pj.linear_pair, static_argnums=(4, 5))
+        for method in ("PCA", "TRUNCATED_SVD"):
+            fit = {"PCA": pj.pca_fit, "TRUNCATED_SVD": pj.truncated_svd_fit}[method]
+            ya, yb = pair(a, w, b, w, method, False)
+            np.testing.assert_allclose(np.asarray(ya), np.asarray(pj.transform(fit(a, w, 2), a)), atol=1e-9)
+            np.testing.assert_allclose(np.asarray(yb), np.asarray(pj.transform(fit(b, w, 2), b)), atol=1e-9)
+        ta, tb = jax.jit(lambda a, b: pj.tsne_pair(a, w, b, w, perplexity=10.0, max_iter=260))(a, b)
+        alone = jax.jit(lambda b: pj.tsne(b, w, perplexity=10.0, max_iter=260))(b)
+    assert ta.embedding.shape == (75, 2) and np.isfinite(np.asarray(tb.embedding)).all()
+    np.testing.assert_allclose(np.asarray(tb.embedding), np.asarray(alone.embedding), rtol=1e-4, atol=1e-4)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from types import MappingProxyType
 from typing import Any
 
@@ -32,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from artifact_jax.artifacts.binary_types import DescriptiveStatistic
-from artifact_jax.artifacts.registry import Artifact, Context, hyperparams_free
+from artifact_jax.artifacts.registry import Artifact, Context, hyperparams_free, reads_hyperparams
 from artifact_jax.artifacts.table_comparison import (
     AssociationHyperparams,
     association_matrices,
@@ -70,6 +71,16 @@ class DrawHyperparams:
 
     def __post_init__(self):
         _positive_number("dpi", self.dpi)
+
+
+@dataclasses.dataclass(frozen=True)
+class DensityHyperparams:
+    """What the PDF plots' device part reads (``reads_hyperparams``): the plot and the collection,
+    which differ in ``dpi`` and layout only, share one trace."""
+
+    n_bins: int = 50
+    kde: bool = True
+    kde_gridsize: int = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,13 +169,21 @@ class ProjectionHyperparams(DrawHyperparams):
 @dataclasses.dataclass(frozen=True)
 class TSNEHyperparams(ProjectionHyperparams):
     """scikit-learn's ``TSNE`` settings, all honoured (the reference ignores all but
-    ``use_categorical``); ``init`` ``"pca"`` (default, deterministic) or ``"random"`` seeded by ``seed``."""
+    ``use_categorical``); ``init`` ``"pca"`` (default, deterministic) or ``"random"`` seeded by ``seed``.
+
+    ``max_rows``: the t-SNE is exact (all pairs, ``O(N^2)`` memory and time per iteration), so a
+    table with more rows embeds a random sample of ``max_rows`` of them, drawn with ``seed``, and
+    warns (the reference's Barnes-Hut approximates all rows). At the default, two 5,000-row
+    embeddings hold ~1.3 GB and take ~2 minutes on 2 busy CPU cores (1,000 iterations); tables up
+    to ``max_rows`` rows are embedded whole and exactly.
+    """
 
     perplexity: float = 30.0
     learning_rate: float | str = "auto"
     max_iter: int = 1000
     init: str = "pca"
     seed: int = 0
+    max_rows: int = 5000
 
     def __post_init__(self):
         super().__post_init__()
@@ -176,6 +195,9 @@ class TSNEHyperparams(ProjectionHyperparams):
             raise ValueError(f"init={self.init!r} is not one of 'pca', 'random'.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
             raise ValueError(f"seed={self.seed!r} must be an integer.")
+        _positive_int("max_rows", self.max_rows)
+        if self.max_rows < 2:
+            raise ValueError(f"max_rows={self.max_rows!r} must be at least 2.")
 
 
 # ---- device parts ---------------------------------------------------------------------------
@@ -207,7 +229,8 @@ def category_shares(t: EncodedTable, layout: Layout) -> jax.Array:
     return counts / t.valid.sum().astype(dtype)
 
 
-def pdf_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: PDFPlotHyperparams) -> dict[str, Any]:
+@reads_hyperparams(DensityHyperparams)
+def pdf_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: DensityHyperparams) -> dict[str, Any]:
     """Category shares and, per continuous column, density histogram and KDE curve; ``[2, ...]``."""
 
     def one(t: EncodedTable) -> dict[str, Any]:
@@ -235,41 +258,50 @@ def cdf_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Any
 
 
 @hyperparams_free
-def stats_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Any) -> dict[str, jax.Array]:
-    """``{stat: [2, Dc]}`` for the eight statistics of the alignment plots (one trace for all nine)."""
+def stats_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Any) -> Any:
+    """``[8, 2, Dc]``: the eight statistics of the alignment plots (``STATISTICS`` order; one trace
+    for all nine plots), real and synthetic, in one array: one output buffer, not eight (each
+    output of the program costs a kernel to compile)."""
     if not layout.cts_features:
         return {}
-    return {stat: v.T for stat, v in describe_columns(real, synth, STATISTICS).items()}
+    stats = describe_columns(real, synth, STATISTICS)
+    return jnp.stack([stats[stat].T for stat in STATISTICS])
 
 
-def heatmap_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams) -> jax.Array:
-    """``[3, D, D]``: real and synthetic association matrices and their absolute difference."""
-    m = association_matrices(real, synth, layout, hp)
-    return jnp.concatenate([m, jnp.abs(m[0] - m[1])[None]])
+def _with_difference(m: np.ndarray) -> np.ndarray:
+    """``[3, D, D]``: real and synthetic association matrices (the device part
+    ``association_matrices``, shared with CORRELATION_DISTANCE) and their absolute difference."""
+    m = np.asarray(m, np.float64)
+    return np.concatenate([m, np.abs(m[0] - m[1])[None]])
 
 
 def projection_numbers(
     method: str, real: EncodedTable, synth: EncodedTable, layout: Layout, hp: ProjectionHyperparams
 ) -> dict[str, Any]:
-    """Device part of a projection plot: ``{"points": [2, N, 2], "valid": [2, N]}`` (NaN: failed)."""
+    """Device part of a projection plot: ``{"points": [2, N, 2], "valid": [2, N], "n_rows": [2]}``
+    (NaN: failed; ``valid``: the rows drawn, the t-SNE's sample of at most ``max_rows`` of each
+    table's ``n_rows``). Both tables go through one ``vmap``-ed fit."""
     t = stack_tables(real, synth)
+    n_rows = t.valid.sum(axis=1)
     design = functools.partial(projections.design_matrix, n_categories=layout.n_categories,
                                use_categorical=hp.use_categorical)
     x = jax.vmap(lambda t: design(t.cts, t.cts_missing, t.cat, t.valid))(t)
     if x.shape[2] < 2:  # scikit-learn cannot fit two components: the reference's failure panel
-        return {"points": jnp.full((2, x.shape[1], 2), jnp.nan, x.dtype), "valid": t.valid}
+        return {"points": jnp.full((2, x.shape[1], 2), jnp.nan, x.dtype), "valid": t.valid, "n_rows": n_rows}
     tables = (x[0], t.valid[0], x[1], t.valid[1])
+    valid = t.valid
     if method == "TSNE":
         lr = hp.learning_rate if hp.learning_rate == "auto" else float(hp.learning_rate)
         pair = projections.tsne_pair(
             *tables, shared_basis=hp.shared_basis, perplexity=float(hp.perplexity), learning_rate=lr,
-            max_iter=int(hp.max_iter), init=hp.init, key=jax.random.PRNGKey(int(hp.seed)),
+            max_iter=int(hp.max_iter), init=hp.init, key=jax.random.PRNGKey(int(hp.seed)), max_rows=int(hp.max_rows),
         )
         points = jnp.stack([res.embedding for res in pair])
+        valid = jnp.stack([res.embedded for res in pair])
     else:
         points = jnp.stack(projections.linear_pair(*tables, method, hp.shared_basis))
-    enough = t.valid.sum(axis=1) >= 2
-    return {"points": jnp.where(enough[:, None, None], points, jnp.nan), "valid": t.valid}
+    enough = n_rows >= 2
+    return {"points": jnp.where(enough[:, None, None], points, jnp.nan), "valid": valid, "n_rows": n_rows}
 
 
 # ---- host parts (numpy and labels in, the painters' figures out) ------------------------------
@@ -330,9 +362,9 @@ def cdf_plots(numbers: Any, hp: SingleFigureHyperparams, ctx: Context) -> dict[s
     return _paint().cdf_figures(_cdf_panels(numbers, ctx), hp.dpi)
 
 
-def _statistic(numbers: dict[str, Any], stat: str) -> tuple[str, np.ndarray, np.ndarray]:
+def _statistic(numbers: Any, stat: str) -> tuple[str, np.ndarray, np.ndarray]:
     """``(label, real [Dc], synthetic [Dc])``; the label is the reference's ``DescriptiveStatistic``."""
-    values = numbers.get(stat, np.zeros((2, 0)))
+    values = np.zeros((2, 0)) if isinstance(numbers, dict) else numbers[STATISTICS.index(stat)]
     return DescriptiveStatistic[stat].value, values[0], values[1]
 
 
@@ -354,19 +386,29 @@ def _heatmap_args(hp: CorrelationHeatmapHyperparams, ctx: Context) -> tuple[list
 
 def heatmap_plot(numbers: np.ndarray, hp: CorrelationHeatmapHyperparams, ctx: Context) -> Any:
     """Three heatmaps side by side: real, synthetic, absolute difference."""
-    return _paint().heatmap_figure(numbers, *_heatmap_args(hp, ctx))
+    return _paint().heatmap_figure(_with_difference(numbers), *_heatmap_args(hp, ctx))
 
 
 def heatmap_plots(numbers: np.ndarray, hp: CorrelationHeatmapsHyperparams, ctx: Context) -> dict[str, Any]:
     """``{"Real", "Synthetic", "Absolute Difference"}`` heatmap figures (7 x 7 in)."""
-    return _paint().heatmap_figures(numbers, *_heatmap_args(hp, ctx))
+    return _paint().heatmap_figures(_with_difference(numbers), *_heatmap_args(hp, ctx))
 
 
 PROJECTION_NAMES = {"PCA": "PCA", "TRUNCATED_SVD": "TruncatedSVD", "TSNE": "t-SNE"}
 
 
 def projection_plot(method: str, numbers: dict[str, Any], hp: ProjectionHyperparams, ctx: Context) -> Any:
-    """``Real`` and ``Synthetic`` scatters side by side (the failure panel for non-finite points)."""
+    """``Real`` and ``Synthetic`` scatters side by side (the failure panel for non-finite points);
+    warns when the t-SNE embedded a sample (more than ``max_rows`` rows in a table)."""
+    max_rows = getattr(hp, "max_rows", None)
+    for table, n in zip(("real", "synthetic"), np.asarray(numbers.get("n_rows", [0, 0])), strict=True):
+        if max_rows is not None and n > max_rows:
+            warnings.warn(
+                f"TSNE_JUXTAPOSITION: exact t-SNE needs memory and time quadratic in rows; it embeds a random "
+                f"sample of {max_rows:,} of the {int(n):,} {table} rows (seed {hp.seed}; raise max_rows to "
+                f"embed more, at O(max_rows^2) cost).",
+                stacklevel=2,
+            )
     points = [p[np.asarray(valid, bool)] for p, valid in zip(numbers["points"], numbers["valid"], strict=True)]
     points = [p if p.size and np.isfinite(p).all() else None for p in points]
     return _paint().projection_figure(points, PROJECTION_NAMES[method], hp.shared_basis, hp.dpi)
@@ -391,7 +433,7 @@ PLOTS = MappingProxyType(
                     name: Artifact(functools.partial(alignment_plot, stat), SingleFigureHyperparams, stats_numbers)
                     for name, stat in by_statistic("{}_ALIGNMENT").items()
                 },
-                "CORRELATION_HEATMAP_JUXTAPOSITION": Artifact(heatmap_plot, CorrelationHeatmapHyperparams, heatmap_numbers),
+                "CORRELATION_HEATMAP_JUXTAPOSITION": Artifact(heatmap_plot, CorrelationHeatmapHyperparams, association_matrices),
                 "PCA_JUXTAPOSITION": _projection("PCA", ProjectionHyperparams),
                 "TRUNCATED_SVD_JUXTAPOSITION": _projection("TRUNCATED_SVD", ProjectionHyperparams),
                 "TSNE_JUXTAPOSITION": _projection("TSNE", TSNEHyperparams),
@@ -401,7 +443,7 @@ PLOTS = MappingProxyType(
             {
                 "PDF": Artifact(pdf_plots, PDFPlotsHyperparams, pdf_numbers),
                 "CDF": Artifact(cdf_plots, SingleFigureHyperparams, cdf_numbers),
-                "CORRELATION_HEATMAPS": Artifact(heatmap_plots, CorrelationHeatmapsHyperparams, heatmap_numbers),
+                "CORRELATION_HEATMAPS": Artifact(heatmap_plots, CorrelationHeatmapsHyperparams, association_matrices),
             }
         ),
     }
