@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from table_speed import ensure_ref  # noqa: E402  (the reference venv, built once)
+
 CTS = ["dep_time", "dep_delay", "arr_delay", "air_time", "distance"]
 CAT = ["carrier", "origin", "dest", "month", "hour"]
 REF_SCRIPT = r"""
@@ -61,16 +64,6 @@ def tables(rows: int, folder: Path) -> tuple[Path, Path]:
     picked.iloc[:rows].to_csv(real, index=False)
     picked.iloc[rows:].to_csv(synth, index=False)
     return real, synth
-
-
-def ensure_ref(python: str) -> str:
-    if Path(python).exists():
-        return python
-    venv = Path(python).parents[1]
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin/pip"), "install", "-q", "artifact-core==0.2.1", "matplotlib>=3.10,<3.11",
-                    "dython==0.7.9"], check=True)
-    return python
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:

@@ -122,13 +122,9 @@ def file_stem(name: Any, used: set[str]) -> str:
       >>> [file_stem(n, used) for n in ["a b", "a/b", "a_b", "A_B"]]
       ['a_b', 'a_b_2', 'a_b_3', 'A_B_4']
     """
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))[:100].strip(".") or "_"
-    candidate, i = stem, 1
-    while candidate.lower() in used:
-        i += 1
-        candidate = f"{stem}_{i}"
-    used.add(candidate.lower())
-    return candidate
+    from artifact_jax.report import unique
+
+    return unique("".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))[:100].strip(".") or "_", used)
 
 
 def _save_figures(results: Any, out: Path) -> dict[str, Any]:

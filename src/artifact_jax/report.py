@@ -110,7 +110,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "figure"
 
 
-def _unique(slug: str, used: set[str]) -> str:
+def unique(slug: str, used: set[str]) -> str:
     """``slug``, or ``slug_2``, ``slug_3``... if taken (case-insensitively); marks it used."""
     candidate, i = slug, 1
     while candidate.lower() in used:
@@ -129,7 +129,7 @@ def _image_tag(fig: Any, name: str, files: Path | None, dpi: float | None, used:
         src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     else:
         files.mkdir(parents=True, exist_ok=True)
-        path = files / f"{_unique(_slug(name)[:100], used)}.png"
+        path = files / f"{unique(_slug(name)[:100], used)}.png"
         path.write_bytes(png)
         src = f"{files.name}/{path.name}"
     return f'<img src="{src}" alt="{alt}" loading="eager">'
@@ -220,7 +220,7 @@ def write_report(
         ids: set[str] = set()
         for name, fig in results.plots.items():
             tag = _image_tag(fig, f"plot_{name}", files, dpi, used)
-            parts.append(f'<figure id="{_unique(_slug(name), ids)}">{tag}<figcaption>{html.escape(name)}</figcaption></figure>')
+            parts.append(f'<figure id="{unique(_slug(name), ids)}">{tag}<figcaption>{html.escape(name)}</figcaption></figure>')
     for name, figs in results.plot_collections.items():
         parts.append(f"<h2>{html.escape(name)} (collection)</h2><div class=\"grid\">")
         for key, fig in figs.items():
