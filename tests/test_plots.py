@@ -412,3 +412,18 @@ def test_canvas_falls_back_to_stock_agg_with_one_warning(monkeypatch):
             assert_renders(fig)
             assert type(fig.canvas.get_renderer()) is RendererAgg
     assert len([w for w in record if "stock Agg" in str(w.message)]) == 1
+
+
+def test_heavy_tailed_pdf_draws_on_a_log_density_axis():
+    """One outlier among 5,000 rows: its bar is 1/5000 of the bulk's, so the axis is logarithmic;
+    an ordinary column keeps the reference's linear axis."""
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"wage": rng.lognormal(3, 0.5, 5000), "age": rng.normal(40, 10, 5000)})
+    synthetic = real.copy()
+    synthetic.loc[0, "wage"] = 1e6
+    spec = TabularDataSpec.from_df(real, cts_features=["wage", "age"], cat_features=[])
+    figs = tc.compute(TableComparisonPlotCollectionType.PDF, real, synthetic, spec)
+    assert figs["wage"].axes[0].get_yscale() == "log"
+    assert "log" in figs["wage"].axes[0].get_ylabel()
+    assert figs["age"].axes[0].get_yscale() == "linear"
+    FigureCanvasAgg(figs["wage"]).draw()  # bars and KDE render on the log axis

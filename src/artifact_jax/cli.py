@@ -208,12 +208,32 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def summary(results: Any, *, worst: int = 10) -> str:
-    """A readable table: the scores, the columns with the largest JS distance, then every
-    flagged (not finite) result and why."""
-    lines = ["Scores"]
-    for name, value in results.scores.items():
-        lines.append(f"  {name:<28} {value:.6f}" if _finite(value) else f"  {name:<28} {'null':>8}  (flagged)")
+def _score_line(results: Any, name: str, value: Any) -> str:
+    """``NAME value [low, high] floor (better)``: the interval and the real-vs-real noise floor
+    where the results hold them, and which direction is good."""
+    from artifact_jax.report import EXPLANATIONS, interval, noise_floor
+
+    if not _finite(value):
+        return f"  {name:<28} {'null':>8}  (flagged)"
+    line = f"  {name:<28} {value:.6f}"
+    bounds = interval(results, name)
+    if bounds is not None:
+        line += f"  [{bounds[0]:.4f}, {bounds[1]:.4f}]"
+    floor = noise_floor(results, name)
+    if floor is not None and _finite(floor):
+        line += f"  noise floor {floor:.4f}"
+    good = EXPLANATIONS.get(name, ("", ""))[1]
+    return line + (f"  ({'closer to 0.5' if good == '0.5' else good} is better)" if good else "")
+
+
+def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = None) -> str:
+    """A readable table: the scores (with intervals and noise floor when computed), the columns
+    with the largest JS distance, the worst column pairs, further ``sections`` (privacy,
+    utility), then every flagged (not finite) result and why."""
+    from artifact_jax.report import HEADLINE, pair_scores
+
+    names = [n for n in HEADLINE if n in results.scores] + [n for n in results.scores if n not in HEADLINE]
+    lines = ["Scores"] + [_score_line(results, n, results.scores[n]) for n in names]
     js = next(iter(results.score_collections.values()), None) if results.score_collections else None
     js = results.score_collections.get("JS_DISTANCE", js)
     if js:
@@ -224,7 +244,18 @@ def summary(results: Any, *, worst: int = 10) -> str:
             m = means.get(col)
             extra = f"  {m[0]:>12.4g} {m[1]:>12.4g}" if m is not None else ""
             lines.append(f"  {col:<24} {value:>9.6f}{extra}" if _finite(value) else f"  {col:<24} {'null':>9}  (flagged)")
-    flags = getattr(results, "flags", [])
+    pairs = sorted((v, ab) for ab, v in pair_scores(results).items() if _finite(v))
+    if pairs:
+        lines += ["", f"Worst column pairs by trend score (of {len(pairs)}; 1 = same trend)"]
+        lines += [f"  {a + ' | ' + b:<40} {v:>9.6f}" for v, (a, b) in pairs[:worst]]
+    for title, res in (sections or {}).items():
+        lines += ["", title] + [_score_line(res, n, v) for n, v in res.scores.items()]
+        for name, entries in res.score_collections.items():
+            lines += [f"  {name}"] + [f"    {str(k):<26} {v:.6f}" if _finite(v) else f"    {str(k):<26} null"
+                                      for k, v in entries.items()]
+    flags = [*getattr(results, "flags", [])]
+    for res in (sections or {}).values():
+        flags += getattr(res, "flags", [])
     if flags:
         lines += ["", f"Flagged: {len(flags)} result(s) are not finite (null in results.json, listed under 'flags')"]
         for flag in flags[:worst]:

@@ -336,19 +336,24 @@ def draw_pmf(ax: Axes, categories: Sequence[str], real: np.ndarray, synthetic: n
     legend(ax)
 
 
+#: Non-zero histogram heights spanning more than this ratio draw on a log density axis.
+HEAVY_TAIL_RATIO = 1e3
+
+
 def _bars(
     ax: Axes, heights: np.ndarray, lo: np.ndarray, hi: np.ndarray, color: str, alpha: float, label: str,
-    edge: str | None = "black",
+    edge: str | None = "black", foot: float = 0.0,
 ) -> PolyCollection:
-    """Bars ``[lo, hi] x [0, height]`` as one collection (looks like ``ax.bar``; one artist to
-    draw instead of one patch per bar). The bars' feet stick to ``y = 0`` like ``ax.bar``'s."""
-    zero = np.zeros_like(heights)
+    """Bars ``[lo, hi] x [foot, height]`` as one collection (looks like ``ax.bar``; one artist to
+    draw instead of one patch per bar). The bars' feet stick to ``y = foot`` (0, like ``ax.bar``'s,
+    or a positive floor on a log scale)."""
+    zero = np.full_like(heights, foot)
     corners = [(lo, zero), (lo, heights), (hi, heights), (hi, zero)]
     verts = np.stack([np.stack(c, -1) for c in corners], 1)
     bars = PolyCollection(
         verts, facecolors=color, edgecolors=edge or "none", linewidths=0.4 if edge else 0.0, alpha=alpha, label=label
     )
-    bars.sticky_edges.y.append(0.0)
+    bars.sticky_edges.y.append(foot)
     ax.add_collection(bars, autolim=True)
     return bars
 
@@ -365,19 +370,29 @@ def draw_pdf(
       real, synthetic: ``(density [B], edges [B + 1], kde_grid [G], kde_density [G])``; a
         non-finite KDE (fewer than two values, zero variance) is not drawn, nor an empty histogram.
       feature: the feature name (title).
+
+    A heavy-tailed column, whose non-zero bar heights span more than ``HEAVY_TAIL_RATIO``
+    (the tail's bars would be invisible next to the bulk), gets a log density axis; its bars
+    stand on a tenth of the smallest non-zero height.
     """
+    heights = np.concatenate([np.nan_to_num(np.asarray(t[0], np.float64)) for t in (real, synthetic)])
+    positive = heights[heights > 0]
+    log = positive.size > 0 and positive.max() > HEAVY_TAIL_RATIO * positive.min()
+    foot = positive.min() / 10 if log else 0.0
     for (density, edges, grid, kde), color, alpha, label in (
         (real, REAL_COLOR, 0.8, REAL_LABEL),
         (synthetic, SYNTHETIC_COLOR, 0.4, SYNTHETIC_LABEL),
     ):
         if np.all(np.isfinite(edges)):
-            _bars(ax, np.nan_to_num(density), edges[:-1], edges[1:], color, alpha, label)
+            _bars(ax, np.maximum(np.nan_to_num(density), foot), edges[:-1], edges[1:], color, alpha, label, foot=foot)
         if np.all(np.isfinite(kde)):
-            ax.plot(grid, kde, color=color, linewidth=1.5)
+            ax.plot(grid, np.maximum(kde, foot) if log else kde, color=color, linewidth=1.5)
+    if log:
+        ax.set_yscale("log")
     ax.autoscale_view()
     _dotted_grid(ax)
     ax.set_xlabel("Values", fontsize=AXIS_FONT_SIZE)
-    ax.set_ylabel("Probability Density", fontsize=AXIS_FONT_SIZE)
+    ax.set_ylabel("Probability Density (log scale)" if log else "Probability Density", fontsize=AXIS_FONT_SIZE)
     set_title(ax, f"PDF Comparison: {feature}")
     legend(ax, loc="upper right")
 
