@@ -39,6 +39,7 @@ with aj.MlflowTracker("sqlite:///mlflow.db", experiment="penguins-synthesizer") 
         tracker=tracker,
         routines=[
             LoaderLoss(data, period=5, split="TRAIN"),  # LOSS_TRAIN
+            # real is the training table, so the split is TRAIN (a holdout would be VAL):
             TableComparison(plan, real, spec, n_records=1000, period=5),  # MEAN_JS_DISTANCE_TRAIN, ...
         ],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -42,3 +43,43 @@ def heart_spec(heart_real):
 
     cat = [c for c in heart_real.columns if c not in HEART_CTS]
     return TabularDataSpec.from_df(heart_real, cts_features=HEART_CTS, cat_features=cat)
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store, made once per session (per xdist worker).
+
+    Creating MLflow's tables (its migrations) takes seconds, about as long as the rest of a
+    small tracked training; a test that needs a new store copies this file instead
+    (``sqlite_store``, or ``new_store(directory)`` in module-scoped fixtures and working directories).
+    Made with the working directory in its own folder, so the default experiment's artifact
+    location (``./mlruns``, resolved when it is created) is there, never in the checkout.
+    """
+    from mlflow import MlflowClient
+
+    root = tmp_path_factory.mktemp("mlflow-template")
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        MlflowClient(f"sqlite:///{root / 'mlflow.db'}").search_experiments()  # creates the tables
+    finally:
+        os.chdir(cwd)
+    return root / "mlflow.db"
+
+
+@pytest.fixture(scope="session")
+def new_store(mlflow_template):
+    """``new_store(directory, name="mlflow.db") -> URI``: an empty store there, copied from the template."""
+
+    def copy(directory: Path, name: str = "mlflow.db") -> str:
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(mlflow_template, directory / name)
+        return f"sqlite:///{directory / name}"
+
+    return copy
+
+
+@pytest.fixture
+def sqlite_store(new_store, tmp_path) -> str:
+    """The URI of a new, empty MLflow SQLite store at ``tmp_path / "mlflow.db"``."""
+    return new_store(tmp_path)

@@ -200,8 +200,8 @@ def test_breast_cancer_demo_reaches_a_good_auc_and_logs_with_split_suffixes():
 def test_cli_classification_demo_tracks_in_mlflow(tmp_path, monkeypatch, capsys):
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.chdir(tmp_path)
-    argv = ["demo", "--task", "classification", "--epochs", "2", "--validate-every", "2", "--no-progress"]
-    assert main(argv) == 0
+    argv = ["demo", "--task", "classification", "--validate-every", "2", "--no-progress", "--checkpoint-dir", "ckpt"]
+    assert main([*argv, "--epochs", "2"]) == 0
     out = capsys.readouterr().out
     assert "Trained 2 epochs on 455 rows" in out
     assert out.rstrip().endswith("mlflow ui --backend-store-uri sqlite:///mlflow.db")
@@ -211,6 +211,16 @@ def test_cli_classification_demo_tracks_in_mlflow(tmp_path, monkeypatch, capsys)
     assert run.data.metrics["ROC_AUC_VAL"] > 0.8
     assert [m.step for m in client.get_metric_history(run.info.run_id, "ROC_AUC_VAL")] == [2]
     assert run.data.params["model"] == "MLPClassifier" and run.data.params["batch_size"] == "64"
+    # issue 12, item 11: --resume continues this MLflow run (one run, no epoch logged twice) and
+    # keeps a changed hyperparameter apart; the trainer's own hyperparameters are params too
+    assert main([*argv, "--epochs", "3", "--resume"]) == 0
+    (again,) = client.search_runs([client.get_experiment_by_name("artifact-jax-demo").experiment_id])
+    assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "LOSS_EPOCH")] == [1, 2, 3]
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "ROC_AUC_VAL")] == [2]
+    p = again.data.params
+    assert (p["lr"], p["epochs"], p["resumed_at_2/epochs"]) == ("0.001", "2", "3")
+    assert p["training/optimizer/learning_rate"] == "0.001" and p["training/batch_size"] == "64"
 
 
 def test_cli_classification_demo_on_any_table_and_errors(tmp_path, capsys):

@@ -43,13 +43,9 @@ def _in_tmp(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def sqlite_uri(tmp_path_factory) -> str:
-    """One SQLite store per module: creating its tables is the slow part (seconds)."""
-    from mlflow import MlflowClient
-
-    uri = "sqlite:///" + str(tmp_path_factory.mktemp("mlflow") / "mlflow.db")
-    MlflowClient(uri).search_experiments()  # creates the tables now
-    return uri
+def sqlite_uri(tmp_path_factory, new_store) -> str:
+    """One SQLite store per module: a copy of the session's empty store (creating tables takes seconds)."""
+    return new_store(tmp_path_factory.mktemp("mlflow"))
 
 
 def _mlflow(sqlite_uri, tmp_path, **kw) -> MlflowTracker:

@@ -84,10 +84,10 @@ def test_trainer_logs_its_hyperparameters_as_params():
     assert "LoaderLoss" in p["training/routines"]
 
 
-def test_a_resumed_training_continues_its_mlflow_run_without_logging_an_epoch_twice(tmp_path):
+def test_a_resumed_training_continues_its_mlflow_run_without_logging_an_epoch_twice(tmp_path, sqlite_store):
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = sqlite_store
     directory = tmp_path / "ckpt"
     # The first training "crashes" after epoch 3; its last checkpoint is epoch 2.
     with MlflowTracker(uri, experiment="resume") as first:

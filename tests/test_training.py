@@ -264,16 +264,16 @@ class FakePlan:
 def test_table_comparison_generates_only_when_due():
     generated = []
 
-    def generate(model, n, key, params):
-        generated.append(n)
+    def generate(model, n, *, rngs, temperature):  # the model protocol's signature, model first
+        generated.append((n, temperature))
         return pd.DataFrame({"a": np.zeros(n)})
 
     plan, tracker = FakePlan(), Tracker()
     routine = tr.TableComparison(
-        plan, pd.DataFrame({"a": [0.0]}), None, n_records=7, period=3, generate=generate
+        plan, pd.DataFrame({"a": [0.0]}), None, n_records=7, period=3, split="TRAIN", generate=generate
     )
     h = trainer(stopper=stopping.EpochBound(7), routines=[routine], tracker=tracker).fit(table()).history
-    assert generated == [7, 7]  # epochs 3 and 6 only (the reference generates every epoch)
+    assert generated == [(7, 1.0), (7, 1.0)]  # epochs 3 and 6 only (the reference generates every epoch)
     assert [(n, s, e) for n, s, e, _ in plan.calls] == [(7, "TRAIN", 3), (7, "TRAIN", 6)]
     assert plan.calls[0][3] is tracker
     assert h["MEAN_JS_DISTANCE_TRAIN"].dropna().to_dict() == {3: 0.5 / 3, 6: 0.5 / 6}

@@ -20,12 +20,12 @@ def small_heart():
     return df.iloc[:200]
 
 
-def test_demo_trains_validates_and_tracks_every_validation_epoch_in_mlflow(tmp_path):
+def test_demo_trains_validates_and_tracks_every_validation_epoch_in_mlflow(tmp_path, sqlite_store):
     """The acceptance check: the run, read back from the SQLite store with ``MlflowClient``,
     has the validation metrics, plots and tables at every validation epoch."""
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = sqlite_store  # an empty store (tables made once per session)
     compiles, listening = [], [True]
     jax.monitoring.register_event_duration_secs_listener(
         lambda name, secs, **_: (

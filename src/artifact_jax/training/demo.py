@@ -60,6 +60,11 @@ DEMO_PLAN = {
 def load_table(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, Sequence[str] | None]:
     """The demo's table: a DataFrame, a CSV/Parquet path, or None for the Palmer penguins.
 
+    A file is read by ``cli.read_table``, the one rule for reading a table file (``compare``
+    uses it too): a CSV is parsed by ``pd.read_csv``, quotes and all; an index column written
+    by ``DataFrame.to_csv`` (unnamed, unique, never missing) becomes the index, never a
+    feature; a named column is never dropped.
+
     Returns the table and its default categorical columns (None: infer from dtypes).
     """
     if isinstance(data, pd.DataFrame):
@@ -71,13 +76,9 @@ def load_table(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, Se
     path = Path(data)
     if not path.exists():
         raise ValueError(f"--data {str(path)!r} does not exist.")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path), None
-    df = pd.read_csv(path)
-    first = str(df.columns[0])
-    if first.startswith("Unnamed") or first == "":  # an index column, as in the reference's CSVs
-        df = df.drop(columns=df.columns[0])
-    return df, None
+    from artifact_jax.cli import read_table
+
+    return read_table(path), None
 
 
 def demo_plan(*, plots: bool = True) -> Any:
@@ -242,7 +243,8 @@ def run_demo(
         if plan is not None:
             generation = GenerationParams(temperature=temperature)
             routines.append(TableComparison(
-                plan, df, spec, n_records=n_generate, period=validate_every, params=generation, render=workers
+                plan, df, spec, n_records=n_generate, period=validate_every, split="TRAIN", params=generation,
+                render=workers,
             ))  # fmt: skip
         trainer = Trainer(
             model,

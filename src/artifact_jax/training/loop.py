@@ -331,7 +331,7 @@ class Trainer:
                 run_params.log_params(self.tracker, {"training": run_params.trainer_params(self, n_rows=n_rows)},
                                       resumed_at=epoch or None)
             until = stopping.max_epochs(self.stopper)
-            self._each_routine("start", epoch, graphs, state, history, clock, until=until)
+            self._each_routine("start", epoch, graphs, state, history, clock, until=until, data=data)
             bar = tqdm(
                 total=stopping.max_epochs(self.stopper), initial=epoch, disable=not self.progress,
                 desc="train", unit="epoch", dynamic_ncols=True,
@@ -349,7 +349,7 @@ class Trainer:
                         with clock("logging"):
                             for name, value in scores.items():
                                 self.tracker.log_score(name, value, step=epoch)
-                    routine_scores = self._run_routines(epoch, graphs, state, history, clock)
+                    routine_scores = self._run_routines(epoch, graphs, state, history, clock, data)
                     if routine_scores:
                         clock.mark("first_validation")
                     row = {"epoch": epoch, **scores, **routine_scores}
@@ -368,7 +368,7 @@ class Trainer:
                     latest.update((k, v) for k, v in row.items() if k != "epoch")
                     bar.set_postfix_str(" ".join(f"{k}={v:.4g}" for k, v in latest.items()), refresh=False)
                     bar.update(1)
-            self._each_routine("finish", epoch, graphs, state, history, clock)
+            self._each_routine("finish", epoch, graphs, state, history, clock, data=data)
         finally:
             if manager is not None:
                 with clock("checkpoints"):
@@ -382,14 +382,14 @@ class Trainer:
         )
 
     def _run_routines(
-        self, epoch: int, graphs: Graphs, state: TrainState, history: History, clock: Timings
+        self, epoch: int, graphs: Graphs, state: TrainState, history: History, clock: Timings, data: Any = None
     ) -> dict[str, float]:
         due = [r for r in self.routines if ckpt.due(getattr(r, "period", 1), epoch)]
         if not due:
             return {}
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
         ctx = RoutineContext(
-            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock
+            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock, data
         )
         scores: dict[str, float] = {}
         for routine in due:
@@ -407,13 +407,14 @@ class Trainer:
         history: History,
         clock: Timings,
         until: int | None = None,
+        data: Any = None,
     ) -> None:
         """Call ``routine.<method>(ctx)`` (``start``, ``finish``) on the routines that define it
         (with ``until``, only on those due at some epoch in ``(epoch, until]``: nothing is
         prepared or compiled for a routine that will not run)."""
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
         ctx = RoutineContext(
-            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock
+            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock, data
         )
         for routine in self.routines:
             period = getattr(routine, "period", 1)

@@ -73,7 +73,9 @@ class TableSynthesizer(Model, Protocol):
     ``artifact_jax.encoding.EncodedTable`` (the spec's feature order and vocabulary), so
     that a plan can score them without a pandas round trip; ``to_frame`` turns such a
     table into the DataFrame ``generate`` would return. ``routines.TableComparison`` uses
-    ``sample``/``to_frame`` when a model has them and ``generate`` otherwise.
+    ``sample``/``to_frame`` when a model has them and ``generate`` otherwise; its own
+    ``generate=`` option has this same signature with the model first,
+    ``fn(model, n_records, *, rngs, **params)`` (so ``generate=MyModel.generate`` works).
     """
 
     def generate(self, n_records: int, *, rngs: nnx.Rngs, **params: Any) -> pd.DataFrame: ...

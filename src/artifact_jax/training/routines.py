@@ -62,6 +62,7 @@ class RoutineContext(NamedTuple):
       sharding: where the state lives (replicated over a mesh), or None for one device.
       batch_size: the trainer's batch size.
       clock: the trainer's ``Timings``; ``ctx.timed(name)`` adds a sub-phase to it.
+      data: the training data as ``Trainer.fit`` received it (placed), or None.
     """
 
     epoch: int
@@ -73,6 +74,7 @@ class RoutineContext(NamedTuple):
     sharding: Any = None
     batch_size: int = 512
     clock: Any = None
+    data: Any = None
 
     def timed(self, name: str) -> contextlib.AbstractContextManager:
         """Time a block as the phase ``name`` of the trainer's timings (no-op without a clock)."""
@@ -243,8 +245,73 @@ class LoaderLoss:
         return scores
 
 
-def _generate(model: Any, n_records: int, key: jax.Array, params: Any) -> Any:
-    return model.generate(n_records, rngs=nnx.Rngs(key), **dataclasses.asdict(params))
+def _generate(model: Any, n_records: int, *, rngs: nnx.Rngs, **params: Any) -> Any:
+    return model.generate(n_records, rngs=rngs, **params)
+
+
+def _takes_rngs(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` has the model protocol's signature ``(model, n_records, *, rngs, **params)``.
+
+    The former routine signature ``(model, n_records, key, params)`` (four positional
+    parameters, no ``rngs``) is still accepted, with a ``DeprecationWarning``.
+    """
+    import inspect
+
+    if inspect.ismethod(fn) and isinstance(fn.__self__, nnx.Module):  # would sample the model it is bound to
+        raise ValueError(
+            f"TableComparison(generate={fn.__qualname__} bound to a model): pass the unbound "
+            f"{type(fn.__self__).__name__}.{fn.__name__}; the routine calls it with the current model (eval mode, "
+            f"this epoch's parameters), which a bound method would not see."
+        )
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: assume the documented signature
+        return True
+    kinds = [p.kind for p in parameters.values()]
+    if "rngs" in parameters or inspect.Parameter.VAR_KEYWORD in kinds:
+        return True
+    positional = [k for k in kinds if k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 4 or inspect.Parameter.VAR_POSITIONAL in kinds:
+        return False
+    raise ValueError(
+        f"TableComparison(generate={getattr(fn, '__qualname__', fn)!r}): generate must have the model "
+        f"protocol's signature (model, n_records, *, rngs, **params) -> DataFrame, e.g. "
+        f"generate=MyModel.generate; got {inspect.signature(fn)}."
+    )
+
+
+def _generate_style(fn: Callable[..., Any] | None) -> str:
+    """``"rngs"`` for the protocol's signature, ``"key"`` for the former one (``DeprecationWarning``)."""
+    if fn is None or _takes_rngs(fn):
+        return "rngs"
+    import warnings
+
+    warnings.warn(
+        "TableComparison(generate=fn) with fn(model, n_records, key, params) is deprecated: use the model "
+        "protocol's signature fn(model, n_records, *, rngs, **params) (e.g. generate=MyModel.generate); "
+        "draw keys from rngs and take the generation parameters as keywords.",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    return "key"
+
+
+def _call_generate(fn: Callable[..., Any] | None, style: str, model: Any, n_records: int, key: jax.Array,
+                   params: Any) -> Any:
+    """``fn(model, n_records, rngs=nnx.Rngs(key), **asdict(params))`` (``fn`` default: ``model.generate``)."""
+    if style == "key":
+        return fn(model, n_records, key, params)
+    fields = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else dict(params or {})
+    return (fn or _generate)(model, n_records, rngs=nnx.Rngs(key), **fields)
+
+
+def _same_rows(encoded: Any, data: Any) -> bool:
+    """Whether two pytrees of arrays hold the same rows: same structure, shapes and values."""
+    a, tree_a = jax.tree.flatten(encoded)
+    b, tree_b = jax.tree.flatten(data)
+    if tree_a != tree_b or [np.shape(x) for x in a] != [np.shape(x) for x in b]:
+        return False
+    return all(np.array_equal(np.asarray(x), np.asarray(jax.device_get(y))) for x, y in zip(a, b, strict=True))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
@@ -274,8 +341,15 @@ class TableComparison:
       compiled program on it (float64, as ``plan.run``), compiled once for the run. The
       rows become a DataFrame (``model.to_frame``) only when the tracker exports them or
       the plan has host-only artifacts.
-    * **DataFrame**: ``generate(model, n_records, key, params) -> DataFrame`` (given, or
-      for models without ``sample``), then ``plan.run(real, synthetic, spec, ...)``.
+    * **DataFrame**: ``generate(model, n_records, *, rngs, **params) -> DataFrame`` (given,
+      or ``model.generate`` for models without ``sample``), then ``plan.run(real, synthetic,
+      spec, ...)``.
+
+    The split: ``split=None`` (default) names it from what ``real`` is. It is ``"TRAIN"``
+    when ``real`` holds the training rows (the model's ``encode_frame(real)`` equals the
+    data ``Trainer.fit`` trains on) and ``"VAL"`` otherwise (a holdout), decided once per
+    fit by ``start``; a model without ``encode_frame`` needs the split named. Name it
+    (``split="TEST"``) to override.
 
     Attributes:
       plan: a ``TableComparisonPlan`` (or any object with ``run(real, synthetic, spec, *,
@@ -284,9 +358,13 @@ class TableComparison:
       spec: the data spec of ``real``.
       n_records: rows to generate.
       period: run every ``period`` epochs.
-      split: the split name of ``real`` (suffix of the scores).
+      split: the split name of ``real`` (suffix of the scores); None: ``"TRAIN"`` if ``real``
+        is the training table, else ``"VAL"`` (see above).
       params: generation parameters passed to ``model.sample`` / ``model.generate``.
-      generate: ``(model, n_records, key, params) -> DataFrame``; forces the DataFrame path.
+      generate: ``(model, n_records, *, rngs, **params) -> DataFrame``, the model protocol's
+        ``TableSynthesizer.generate`` with the model first (``generate=MyModel.generate``
+        works); forces the DataFrame path. The former ``(model, n_records, key, params)`` still
+        works, with a ``DeprecationWarning``.
       render: a ``plots.workers.PlotWorkers`` pool (device path only): the plan's plots
         (those with a device part and a ``plots.workers.shippable`` host part) are drawn and
         rendered there while training goes on, and logged as ``RenderedFigure`` (PNG) when
@@ -299,21 +377,43 @@ class TableComparison:
     spec: Any
     n_records: int = 1000
     period: int = 5
-    split: str = "TRAIN"
+    split: str | None = None
     params: Any = GenerationParams()
     generate: Callable[..., Any] | None = None
     render: Any = None
     latest: Any = dataclasses.field(default=None, repr=False)
     _placed: Any = dataclasses.field(default=None, repr=False)
     _pending: list = dataclasses.field(default_factory=list, repr=False)
+    _style: str = dataclasses.field(default="rngs", repr=False)
+    _named: bool = dataclasses.field(default=True, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.split is not None and not (isinstance(self.split, str) and self.split):
+            raise ValueError(f"TableComparison: split must be a non-empty string or None, got {self.split!r}.")
+        self._named = self.split is not None
+        self._style = _generate_style(self.generate)
+
+    def _name_split(self, ctx: RoutineContext) -> None:
+        """``split=None``: ``"TRAIN"`` if ``real`` encodes to the training data, else ``"VAL"``."""
+        if self.split is not None:
+            return
+        model = ctx.model()
+        if not callable(getattr(model, "encode_frame", None)) or ctx.data is None:
+            raise ValueError(
+                f"TableComparison: name the split of real (split='TRAIN' for the training table, 'VAL' for "
+                f"a holdout): {type(model).__name__} has no encode_frame to tell whether real is the "
+                f"table the trainer trains on."
+            )
+        self.split = "TRAIN" if _same_rows(model.encode_frame(self.real), ctx.data) else "VAL"
 
     def __call__(self, ctx: RoutineContext) -> dict[str, float]:
+        self._name_split(ctx)
         model = ctx.model()
         if self._on_device_ok(model):
             self.latest = self._on_device(ctx, model)
         else:
             with ctx.timed(f"{type(self).__name__}[{self.split}]/generate"):
-                synthetic = (self.generate or _generate)(model, self.n_records, ctx.key, self.params)
+                synthetic = _call_generate(self.generate, self._style, model, self.n_records, ctx.key, self.params)
             self.latest = self.plan.run(
                 self.real, synthetic, self.spec, tracker=ctx.tracker, split=self.split, step=ctx.epoch
             )
@@ -331,6 +431,9 @@ class TableComparison:
         XLA compiles the sample-and-score program while the trainer compiles and runs the
         first epochs (compiling releases the GIL).
         """
+        if not self._named:
+            self.split = None  # named again for this fit's data
+        self._name_split(ctx)
         if self._on_device_ok(ctx.model()):
             self._prepare(ctx, ahead=True)
 
