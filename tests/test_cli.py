@@ -115,10 +115,10 @@ def _run(argv: list[str]) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def default_run(tables, tmp_path_factory):
+def default_run(tables, tmp_path_factory, new_store):
     """``compare`` with the defaults (plots on), Parquet input, tracked in MLflow's SQLite store."""
     root = tmp_path_factory.mktemp("default")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root)  # an empty store (tables made once per session)
     out = root / "out"
     rc, printed = _run([
         "compare", str(tables["real.parquet"]), str(tables["synthetic.parquet"]), *_columns(),
@@ -130,7 +130,7 @@ def default_run(tables, tmp_path_factory):
 
 def test_default_compare_writes_plots_and_report(default_run):
     out, results = default_run["out"], default_run["results"]
-    assert set(results["scores"]) == {"MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"}
+    assert set(results["scores"]) >= {"MEAN_JS_DISTANCE", "CORRELATION_DISTANCE", "DIAGNOSTIC_SCORE"}
     assert set(results["score_collections"]["JS_DISTANCE"]) == set(CTS + CAT)
     assert set(results["array_collections"]["MEAN_JUXTAPOSITION"]) == set(CTS)
     # the default plan's plots, saved as PNGs under out/ and listed relative to it
@@ -239,11 +239,11 @@ def test_console_script_compares(default_run, tables, tmp_path):
     assert results["scores"]["MEAN_JS_DISTANCE"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_tabular_demo_via_cli(tables, tmp_path, capsys):
+def test_tabular_demo_via_cli(tables, tmp_path, capsys, sqlite_store):
     """``artifact-jax demo`` with the smallest settings: one epoch, validated once, tracked."""
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = sqlite_store  # an empty store at tmp_path / "mlflow.db" (tables made once per session)
     rc = main([
         "demo", "--data", str(tables["demo.csv"]), "--cat", ",".join(CAT), "--cts", ",".join(CTS),
         "--epochs", "1", "--batch-size", "32", "--validate-every", "1", "--n-generate", "50",

@@ -190,7 +190,7 @@ def test_plan_logs_with_split_suffix(heart_real, heart_synthetic, heart_spec):
 
 def test_compare_runs_the_default_plan(heart_real, heart_synthetic, heart_spec):
     res = aj.compare(heart_real, heart_synthetic, heart_spec, plots=False)
-    assert set(res.scores) == {"MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"}
+    assert set(res.scores) >= {"MEAN_JS_DISTANCE", "CORRELATION_DISTANCE", "DIAGNOSTIC_SCORE"}
     assert len(res.array_collections) == 8 and list(res.score_collections["JS_DISTANCE"])[0] == "Sex"
     assert res.scores["CORRELATION_DISTANCE"] == pytest.approx(0.04174251797616783, abs=1e-12)
     json.dumps(res.to_dict())  # JSON-ready
@@ -259,4 +259,7 @@ def test_run_many_is_one_vmapped_call_equal_to_run(heart_real, heart_synthetic, 
         stacked = jax.tree.map(lambda *xs: np.stack(xs), *tables[1:])
         batched = jax.vmap(plan.compile(heart_spec, layout), in_axes=(None, 0))(tables[0], stacked)
     first, second = plan.finalize(batched, heart_spec, batched=True)
-    assert first.scores == second.scores == pytest.approx(many[1].scores, abs=1e-12)
+    # identical samples in one batch agree to round-off (XLA may sum a batch element's GEMM in
+    # another order), and with run_many
+    assert first.scores == pytest.approx(second.scores, abs=1e-12)
+    assert first.scores == pytest.approx(many[1].scores, abs=1e-12)

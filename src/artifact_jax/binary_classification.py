@@ -129,6 +129,9 @@ class BinaryClassificationPlan(plans.Plan):
         split: str | None = None,
         step: int | None = None,
         pad_to: int | str | None = "bucket",
+        bootstrap: int | None = None,
+        key: Any = None,
+        level: float = 0.95,
     ) -> Results:
         """Compute every artifact of the plan (and log them if ``tracker``).
 
@@ -143,11 +146,17 @@ class BinaryClassificationPlan(plans.Plan):
           step: the step (epoch) the logged records belong to.
           pad_to: ``"bucket"`` (default) pads to the next power of two so that other sizes
             reuse the compiled program; an int pads to that length; ``None`` does not pad.
+          bootstrap: a number of replicates: ``res.intervals`` gets a percentile interval of
+            every numeric result, the rows of ``(true, predicted, probs_pos)`` resampled
+            together, from ONE program over the replicates (``Plan.replicate``).
+          key: the resamples' seed (``jax.random.key``, or an int; default 0).
+          level: the intervals' coverage, in (0, 1).
 
         Returns:
           ``Results``.
         """
-        return self._run((true, predicted, probs_pos, spec), {"pad_to": pad_to}, tracker, split, step)
+        boot = plans.bootstrap_options(bootstrap, key, level)
+        return self._run((true, predicted, probs_pos, spec), {"pad_to": pad_to}, tracker, split, step, boot)
 
     def encode(
         self, true: Any, predicted: Any, probs_pos: Any, spec: BinaryClassSpec, *, pad_to: int | str | None = "bucket"

@@ -99,7 +99,9 @@ def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
 
 def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.ndarray) -> None:
     """Write one continuous column (``pd.to_numeric`` semantics, 0.0 where missing) and its mask."""
-    if pd.api.types.is_numeric_dtype(series.dtype):  # ints, floats, bools, nullable: no parsing
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):  # nanoseconds since the epoch (UTC), NaT missing
+        values = np.where(series.isna().to_numpy(), np.nan, series.array.as_unit("ns").asi8.astype(np.float64))
+    elif pd.api.types.is_numeric_dtype(series.dtype):  # ints, floats, bools, nullable: no parsing
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -16,6 +16,12 @@ toolkit:
    with artifact-core 0.2.1), fetches the numbers in one transfer and lets each artifact's host
    part finish them (``finalize``); with a tracker it ``log``s them.
 
+Bootstrap intervals (``run(..., bootstrap=B, key=, level=)``): ``Plan.replicate`` runs the
+program on ``B`` row resamples in ONE program (``lax.map`` over ``vmap``-ed chunks); parts marked
+``registry.row_weights`` read row counts, the others gathered rows, so any toolkit's parts work
+unchanged; ``Results.intervals`` holds the percentile intervals, ``Results.replicates`` the
+replicates, ``Results.baseline`` a noise floor (``split_halves``).
+
 No silent NaN: ``run`` flags every number that is not finite in ``Results.flags`` with the
 reason the toolkit's ``diagnose`` gives (e.g. "synthetic column 'k' holds only values outside
 the spec's categories"), ``Results.to_dict`` writes it as ``null`` plus that flag, and
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -140,21 +147,34 @@ class Results:
     array_collections: dict[str, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
     plot_collections: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     flags: list[Flag] = dataclasses.field(default_factory=list)
+    intervals: dict[str, Any] = dataclasses.field(default_factory=dict)
+    level: float | None = None
+    replicates: list[Results] | None = dataclasses.field(default=None, repr=False)
+    baseline: Results | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The numeric results as JSON-ready values (figures are left out).
 
         Valid JSON (``json.dumps(..., allow_nan=False)`` works): a NaN or infinite number is
         ``null``, and ``"flags"`` lists each such entry as ``{"kind", "name", "key", "reason"}``.
+        With bootstrap intervals, ``"intervals"`` (``{name: [low, high]}``, collections as
+        ``{name: {key: [low, high]}}``) and ``"level"``; with a noise floor, ``"baseline"``
+        (the real-vs-real results, the same layout).
         """
         plain = _json_number
-        return {
+        out = {
             "scores": {k: plain(v) for k, v in self.scores.items()},
             "score_collections": {k: {f: plain(x) for f, x in v.items()} for k, v in self.score_collections.items()},
             "arrays": {k: plain(v) for k, v in self.arrays.items()},
             "array_collections": {k: {f: plain(x) for f, x in v.items()} for k, v in self.array_collections.items()},
             "flags": [f._asdict() for f in self.flags],
         }
+        if self.intervals:
+            out["intervals"] = plain(self.intervals)
+            out["level"] = self.level
+        if self.baseline is not None:
+            out["baseline"] = self.baseline.to_dict()
+        return out
 
 
 class Toolkit(NamedTuple):
@@ -336,15 +356,19 @@ class Plan:
         Its numbers are float64 when it runs under ``jax.enable_x64(True)`` (as ``run`` does),
         float32 otherwise: call it inside ``with jax.enable_x64(True):`` for reference parity.
         """
+        names, parts = self._parts()
+        static = static if static is not None else self.toolkit.static(spec)
+        key = caching.stable_key((self.toolkit.device_args, parts, static))
+        return Program(_program(self.toolkit.device_args, parts, static), names, key)
+
+    def _parts(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...]]:
+        """``("kind/NAME", part index)`` per device artifact, and the distinct device parts."""
         slots: dict[tuple[Any, Any], int] = {}
         names = tuple(
             (f"{e.kind}/{e.key}", slots.setdefault(_part(e), len(slots)))
             for e in self.entries if e.artifact.device is not None
         )  # fmt: skip
-        static = static if static is not None else self.toolkit.static(spec)
-        parts = tuple(slots)
-        key = caching.stable_key((self.toolkit.device_args, parts, static))
-        return Program(_program(self.toolkit.device_args, parts, static), names, key)
+        return names, tuple(slots)
 
     def evaluate(self, encoded: Encoded) -> dict[str, Any]:
         """Run the compiled program on encoded inputs; returns numpy numbers.
@@ -380,14 +404,22 @@ class Plan:
         """The toolkit's inputs as the program's (defined by each toolkit's plan)."""
         raise NotImplementedError
 
-    def _run(self, inputs: tuple, options: Mapping[str, Any], tracker: Any, split: str | None, step: int | None) -> Results:
-        """``encode`` -> ``evaluate`` (float64) -> ``finalize`` -> ``log``: every toolkit's ``run``."""
+    def _run(
+        self, inputs: tuple, options: Mapping[str, Any], tracker: Any, split: str | None, step: int | None,
+        bootstrap: Bootstrap | None = None,
+    ) -> Results:
+        """``encode`` -> ``evaluate`` (float64) -> ``finalize`` -> ``log``: every toolkit's ``run``;
+        with ``bootstrap`` (``bootstrap_options``), also the replicates and their intervals."""
         with jax.enable_x64(True):
             encoded = self.encode(*inputs, **options)
             numbers = self.evaluate(encoded)
+            replicated = self.replicate(encoded, bootstrap.n, bootstrap.key) if bootstrap is not None else None
         res = self._finalize(numbers, encoded.context)
         diagnose = self.toolkit.diagnose
         res.flags = flag_non_finite(res, (lambda: diagnose(encoded)) if diagnose is not None else None)
+        if replicated is not None:
+            res.replicates = [self._finalize(one, encoded.context) for one in unstack(replicated)]
+            res.intervals, res.level = self.intervals(res.replicates, bootstrap.level), bootstrap.level
         if tracker is not None:
             self.log(tracker, res, encoded.exported, split=split, step=step)
         return res
@@ -404,6 +436,58 @@ class Plan:
             res.flags = flag_non_finite(res)
         return results
 
+    def replicate(self, encoded: Encoded, n: int, key: jax.Array, *, chunk: int | None = None) -> dict[str, Any]:
+        """The program's output on ``n`` bootstrap resamples of ``encoded``, from ONE program.
+
+        Replicate ``b`` resamples the rows of input ``i`` with ``bootstrap_indices(fold_in(key,
+        i), valid_i, b)`` (each input independently, with replacement, padding rows kept): the
+        numbers equal the program's on the explicitly resampled inputs. Device parts marked
+        ``registry.row_weights`` read the original rows with ``valid`` as the row counts
+        (``row_counts``); every other part reads the gathered rows. The replicates run
+        ``jax.lax.map``-ped in chunks of ``chunk`` (default: as many as keep the gathered copies
+        under ``BOOTSTRAP_MEMORY`` bytes), each chunk ``vmap``-ed.
+
+        Returns:
+          ``{"kind/NAME": array}`` with a leading replicate axis (numpy), as ``evaluate``.
+        """
+        names, parts = self._parts()
+        if not names:
+            return {}
+        for i, x in enumerate(encoded.inputs):
+            if not hasattr(x, "valid") or not hasattr(x, "_replace"):
+                raise ValueError(f"input {i} of {self.toolkit.name} has no 'valid' rows to resample.")
+            if any(np.ndim(a) == 0 or np.shape(a)[0] != np.shape(x.valid)[0] for a in jax.tree.leaves(x)):
+                raise ValueError(f"input {i} of {self.toolkit.name}: every array must have the rows as leading axis.")
+        row_bytes = sum(np.asarray(a).nbytes for a in jax.tree.leaves(encoded.inputs))
+        chunk = chunk or int(np.clip(BOOTSTRAP_MEMORY // max(4 * row_bytes, 1), 1, n))
+        chunk = -(-n // -(-n // chunk))  # equal chunks: no remainder program to compile
+        program = _bootstrap_program(self.toolkit.device_args, parts, encoded.static, chunk)
+        replicates = np.arange(-(-n // chunk) * chunk, dtype=np.int32)  # the last chunk's extras are dropped
+        out = jax.device_get(program(key, replicates, *encoded.inputs))
+        return {name: jax.tree.map(lambda a: a[:n], out[i]) for name, i in names}
+
+    def intervals(self, replicates: Sequence[Results], level: float) -> dict[str, Any]:
+        """Percentile intervals of every numeric result of the device artifacts over ``replicates``:
+        ``{name: (low, high)}``, collections ``{name: {key: (low, high)}}``; arrays give
+        elementwise ``(low, high)`` arrays. ``low``/``high`` are the ``(1 -+ level) / 2``
+        quantiles (numpy's linear rule); a NaN replicate makes the bound NaN."""
+        q = [50 * (1 - level), 50 * (1 + level)]
+
+        def bounds(values: list[Any]) -> tuple[Any, Any]:
+            lo, hi = np.percentile(np.asarray(values, np.float64), q, axis=0)
+            return (float(lo), float(hi)) if np.ndim(lo) == 0 else (lo, hi)
+
+        out: dict[str, Any] = {}
+        for kind, key, art, _ in self.entries:
+            if kind not in NUMERIC_KINDS or art.device is None:
+                continue
+            values = [getattr(r, kind)[key] for r in replicates]
+            if kind.endswith("collections"):
+                out[key] = {k: bounds([v[k] for v in values]) for k in values[0]}
+            else:
+                out[key] = bounds(values)
+        return out
+
     def log(self, tracker: Any, res: Results, exported: Any = None, *, split: str | None = None, step: int | None = None) -> None:
         """Log ``res`` (as ``NAME`` or ``NAME_SPLIT``), the plan's hyperparameters (trackers skip
         identical repeats) and, with ``export``, the exported inputs."""
@@ -414,6 +498,113 @@ class Plan:
         if self.export and exported is not None:
             name, data, filename = self.toolkit.export(exported, split)
             tracker.log_file(name, data, step=step or 0, filename=filename)
+
+
+# ---- bootstrap intervals and the noise floor --------------------------------------------------
+#: Bytes the gathered copies of one chunk of bootstrap replicates may take (``Plan.replicate``).
+BOOTSTRAP_MEMORY = 1 << 28
+
+
+class Bootstrap(NamedTuple):
+    """Validated bootstrap options (``bootstrap_options``): ``n`` replicates, the ``key``, the
+    interval ``level``."""
+
+    n: int
+    key: jax.Array
+    level: float
+
+
+def as_key(key: Any) -> jax.Array:
+    """A PRNG key from ``key``: a ``jax.random.key``, a legacy ``PRNGKey``, an int seed, or
+    ``None`` (seed 0)."""
+    if key is None or isinstance(key, int | np.integer) and not isinstance(key, bool):
+        return jax.random.key(0 if key is None else int(key))
+    if isinstance(key, jax.Array | np.ndarray) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                                   or key.shape == (2,) and key.dtype == np.uint32):
+        return key
+    raise ValueError(f"key must be a jax.random.key, a PRNGKey or an int seed, got {key!r}.")
+
+
+def bootstrap_options(bootstrap: int | None, key: Any, level: float) -> Bootstrap | None:
+    """``Bootstrap(n, key, level)``, or ``None`` when ``bootstrap`` is ``None`` or 0; bad values
+    are a ``ValueError`` naming the argument."""
+    if bootstrap is None or (isinstance(bootstrap, int | np.integer) and not isinstance(bootstrap, bool) and bootstrap == 0):
+        return None
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 2:
+        raise ValueError(f"bootstrap={bootstrap!r} must be an integer >= 2 (the number of replicates), or 0.")
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise ValueError(f"level={level!r} must be a number in (0, 1), e.g. 0.95.")
+    return Bootstrap(int(bootstrap), as_key(key), float(level))
+
+
+def bootstrap_indices(key: jax.Array, valid: jax.Array, replicate: int | jax.Array) -> jax.Array:
+    r"""Row indices of bootstrap replicate ``replicate`` of one input (jit/vmap-safe).
+
+    Every counted row (``valid``) takes a row drawn uniformly, with replacement, among the
+    counted rows; a padding row keeps itself. So ``x[idx]`` is the resampled input, and
+    ``table.iloc[idx[valid]]`` the resampled DataFrame (rows as encoded).
+
+    Args:
+      key: the input's key (``Plan.replicate`` uses ``fold_in(key, input index)``).
+      valid: ``[N]`` bool, the counted rows.
+      replicate: the replicate number (folded into ``key``).
+
+    Returns:
+      ``[N]`` int32 indices.
+    """
+    valid = jnp.asarray(valid, bool)
+    n = valid.shape[0]
+    counted = jnp.argsort(~valid, stable=True)  # counted rows first, in order
+    size = jnp.maximum(jnp.sum(valid, dtype=jnp.int32), 1)
+    draw = jax.random.randint(jax.random.fold_in(key, replicate), (n,), 0, size, dtype=jnp.int32)
+    return jnp.where(valid, counted[draw], jnp.arange(n, dtype=jnp.int32)).astype(jnp.int32)
+
+
+def row_counts(idx: jax.Array, valid: jax.Array) -> jax.Array:
+    r"""``[N]`` int32 multiplicity of each row in the resample ``idx``:
+    :math:`c_r = \sum_i [\mathrm{valid}_i] [idx_i = r]` (0 on padding rows)."""
+    return jnp.zeros(idx.shape[0], jnp.int32).at[idx].add(jnp.asarray(valid, jnp.int32))
+
+
+def _weighted(device: Callable[..., Any], hp: Any) -> bool:
+    """Whether a device part reads row counts for these hyperparameters (``registry.row_weights``)."""
+    mark = getattr(device, "row_weights", False)
+    return bool(mark(hp) if callable(mark) else mark)
+
+
+@functools.lru_cache(maxsize=64)
+def _bootstrap_program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[..., Any], Any], ...],
+                       static: Any, chunk: int):
+    """The compile cache of ``Plan.replicate``: ``(key, replicates, *inputs) -> one output per
+    part``, stacked over ``replicates``."""
+
+    def replicate(key: jax.Array, b: jax.Array, inputs: tuple) -> tuple[Any, ...]:
+        idx = [bootstrap_indices(jax.random.fold_in(key, i), x.valid, b) for i, x in enumerate(inputs)]
+        gathered = device_args(static, *(jax.tree.map(lambda a, j=j: a[j], x) for x, j in zip(inputs, idx, strict=True)))
+        weighted = device_args(static, *(x._replace(valid=row_counts(j, x.valid)) for x, j in zip(inputs, idx, strict=True)))
+        return tuple(device(*(weighted if _weighted(device, hp) else gathered), hp) for device, hp in parts)
+
+    def program(key: jax.Array, replicates: jax.Array, *inputs: Any) -> tuple[Any, ...]:
+        if replicates.shape[0] <= chunk:
+            return jax.vmap(lambda b: replicate(key, b, inputs))(replicates)
+        return jax.lax.map(lambda b: replicate(key, b, inputs), replicates, batch_size=chunk)
+
+    return jax.jit(program)
+
+
+def split_halves(table: Any, key: Any) -> tuple[Any, Any]:
+    """Two disjoint random halves of ``table``'s rows (``n // 2`` rows each, seeded by ``key``,
+    each in the table's order): the inputs of a ``baseline="split"`` noise floor."""
+    n = len(table)
+    if n < 2:
+        raise ValueError(f"baseline='split' needs a real table of at least 2 rows, got {n}.")
+    perm = np.asarray(jax.random.permutation(jax.random.fold_in(as_key(key), SPLIT_SALT), n))
+    first, second = np.sort(perm[: n // 2]), np.sort(perm[n // 2 : 2 * (n // 2)])
+    return table.iloc[first], table.iloc[second]
+
+
+#: Folded into the key for the ``baseline="split"`` halves (distinct from the input indices).
+SPLIT_SALT = 0x5EED
 
 
 def unstack(numbers: Mapping[str, Any]) -> list[dict[str, Any]]:

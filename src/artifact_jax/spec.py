@@ -361,6 +361,122 @@ class TabularDataSpec:
         """Read a spec written by ``to_json`` or by artifact-core's ``export``."""
         return cls.from_dict(_read_json(path_or_text, "spec"))
 
+    # ---- SDV metadata -------------------------------------------------------------------
+    @classmethod
+    def from_sdv(cls, metadata: Mapping[str, Any] | str | Path, data: Any = None) -> TabularDataSpec:
+        """A spec from SDV single-table metadata (a dict, its JSON text or a ``.json`` path).
+
+        ``{"columns": {name: {"sdtype": ...}}}``; the multi-table form ``{"tables": {name:
+        {...}}}`` is accepted when it holds one table. Column kinds: ``"numerical"`` and
+        ``"datetime"`` are continuous (datetimes as nanoseconds since the epoch); ``"categorical"``,
+        ``"ordinal"`` and ``"boolean"`` are categorical. ``"id"`` columns (keys) and the
+        PII sdtypes (``"email"``, ``"phone_number"``, ...) are NOT features: they identify rows
+        and carry no distribution to compare, so they are left out (SDMetrics' quality report
+        skips them too; its ``KeyUniqueness`` check of a primary key has no counterpart here).
+
+        Categories (and pandas dtypes) come from ``data`` when it is given (as ``from_df``
+        infers them, restricted to the metadata's features); else from the ``"artifact_jax"``
+        entry that ``to_sdv`` writes, so ``from_sdv(spec.to_sdv()) == spec``. A categorical
+        column with neither is a ``ValueError`` naming it.
+
+        Example:
+          >>> meta = {"columns": {"id": {"sdtype": "id"}, "age": {"sdtype": "numerical"},
+          ...                     "sex": {"sdtype": "categorical"}}}
+          >>> TabularDataSpec.from_sdv(meta, pd.DataFrame({"id": [1, 2], "age": [30, 41], "sex": ["F", "M"]})).features
+          ('age', 'sex')
+        """
+        meta = _read_json(metadata, "SDV metadata") if isinstance(metadata, str | Path) else metadata
+        if not isinstance(meta, Mapping):
+            raise ValueError(f"metadata must be an SDV metadata dict, JSON text or path, got {type(meta).__name__}.")
+        if "tables" in meta:
+            tables = meta["tables"]
+            if not isinstance(tables, Mapping) or len(tables) != 1:
+                names = list(tables) if isinstance(tables, Mapping) else tables
+                raise ValueError(f"metadata describes {len(names)} tables {names}; a TabularDataSpec is one table: "
+                                 f"pass metadata['tables'][name].")
+            meta = next(iter(tables.values()))
+        columns = meta.get("columns") if isinstance(meta, Mapping) else None
+        if not isinstance(columns, Mapping) or not columns:
+            raise ValueError("metadata lacks a non-empty 'columns' mapping {name: {'sdtype': ...}}.")
+        cts, cat = [], []
+        for name, column in columns.items():
+            sdtype = column.get("sdtype") if isinstance(column, Mapping) else None
+            if not isinstance(sdtype, str):
+                raise ValueError(f"metadata column {name!r} has no 'sdtype' (one of {', '.join(_SDV_KINDS)}, 'id', ...).")
+            kind = _SDV_KINDS.get(sdtype)
+            if kind is not None:
+                (cts if kind == "cts" else cat).append(str(name))
+        features = [str(n) for n in columns if str(n) in cts or str(n) in cat]
+        if not features:
+            raise ValueError(f"metadata has no numerical, datetime, categorical or boolean column: {dict(columns)}.")
+        if data is not None:
+            df = as_pandas(data, "data")
+            missing = [f for f in features if f not in {str(c) for c in df.columns}]
+            if missing:
+                raise ValueError(f"data lacks the metadata's columns {missing}; its columns are {list(df.columns)}.")
+            df = df.set_axis([str(c) for c in df.columns], axis=1)[features]
+            return cls.from_df(df, cts_features=cts, cat_features=cat)
+        extra = meta.get("artifact_jax", {})
+        dtypes, categories = extra.get("dtypes", {}), extra.get("categories", {})
+        lacking = [f for f in cat if f not in categories]
+        if lacking:
+            raise ValueError(f"categorical columns {lacking} have no categories in the metadata: pass data= "
+                             f"(a table holding them) to infer them.")
+        def dtype(f: str) -> str:
+            if f in dtypes:
+                return dtypes[f]
+            column = columns[f]
+            if column["sdtype"] == "datetime":
+                return "numpy.datetime64"
+            if column["sdtype"] == "boolean":
+                return "numpy.bool_"
+            if column["sdtype"] == "numerical":
+                return _SDV_NUMBERS.get(column.get("computer_representation", "Float"), "numpy.float64")
+            return "str"
+        for f in features:
+            if dtype(f) not in _DTYPE_TYPES:
+                raise ValueError(f"metadata column {f!r} has unknown dtype {dtype(f)!r}.")
+        return cls(tuple(features), {f: dtype(f) for f in cts}, {f: dtype(f) for f in cat},
+                   {f: tuple(str(c) for c in categories[f]) for f in cat})
+
+    def to_sdv(self, *, extensions: bool = True) -> dict[str, Any]:
+        """SDV single-table metadata (``"SINGLE_TABLE_V1"``) of the spec's features.
+
+        Continuous features are ``"numerical"`` (``computer_representation`` from the dtype) or
+        ``"datetime"`` (datetime dtypes); categorical ones ``"boolean"`` (bool dtypes) or
+        ``"categorical"``. With ``extensions`` the exact dtypes and categories go under the
+        top-level key ``"artifact_jax"`` (SDV and SDMetrics ignore it), so that ``from_sdv``
+        gives this spec back.
+        """
+        columns: dict[str, dict[str, str]] = {}
+        for f in self.features:
+            if f in self.cts_dtypes:
+                dtype = self.cts_dtypes[f]
+                if "datetime" in dtype.lower() or "timestamp" in dtype.lower():
+                    columns[f] = {"sdtype": "datetime"}
+                else:
+                    rep = next((r for r, d in _SDV_NUMBERS.items() if d == dtype), "Float")
+                    columns[f] = {"sdtype": "numerical", "computer_representation": rep}
+            else:
+                columns[f] = {"sdtype": "boolean" if self.cat_dtypes[f] in ("bool", "numpy.bool_") else "categorical"}
+        out: dict[str, Any] = {"METADATA_SPEC_VERSION": "SINGLE_TABLE_V1", "columns": columns}
+        if extensions:
+            out["artifact_jax"] = {
+                "dtypes": {**dict(self.cts_dtypes), **dict(self.cat_dtypes)},
+                "categories": {f: list(c) for f, c in self.cat_unique_map.items()},
+            }
+        return out
+
+
+#: SDV sdtypes that are features, and their kind (``id`` and PII sdtypes are left out).
+_SDV_KINDS = {"numerical": "cts", "datetime": "cts", "categorical": "cat", "ordinal": "cat", "boolean": "cat"}
+#: SDV ``computer_representation`` of numerical columns <-> dtype names.
+_SDV_NUMBERS = {
+    "Float": "numpy.float64", "Int64": "numpy.int64", "Int32": "numpy.int32", "Int16": "numpy.int16",
+    "Int8": "numpy.int8", "UInt64": "numpy.uint64", "UInt32": "numpy.uint32", "UInt16": "numpy.uint16",
+    "UInt8": "numpy.uint8",
+}
+
 
 def _class_name(value: Any, arg: str) -> str:
     if isinstance(value, str):

@@ -21,6 +21,8 @@ import pandas as pd
 from jax.sharding import Mesh
 
 from artifact_jax import plans
+from artifact_jax.artifacts.diagnostics import DIAGNOSTICS
+from artifact_jax.artifacts.fidelity import FIDELITY
 from artifact_jax.artifacts.registry import KINDS, Context, Registry, merged, register, resolve
 from artifact_jax.artifacts.table_comparison import JUXTAPOSITIONS, NUMERIC
 from artifact_jax.artifacts.table_plots import PLOTS
@@ -38,7 +40,7 @@ from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas
 
 #: The built-in artifacts, ``kind -> NAME -> Artifact`` (read-only).
-REGISTRY: Registry = merged(NUMERIC, PLOTS)
+REGISTRY: Registry = merged(NUMERIC, DIAGNOSTICS, FIDELITY, PLOTS)
 
 
 def _export(synthetic: pd.DataFrame, split: str | None) -> tuple[str, bytes, str]:
@@ -83,6 +85,10 @@ class TableComparisonPlan(plans.Plan):
         split: str | None = None,
         step: int | None = None,
         mesh: Mesh | None = None,
+        bootstrap: int | None = None,
+        key: Any = None,
+        level: float = 0.95,
+        baseline: str | None = None,
     ) -> Results:
         """Compute every artifact of the plan on two DataFrames (and log them if ``tracker``).
 
@@ -94,11 +100,25 @@ class TableComparisonPlan(plans.Plan):
           split: e.g. ``"TRAIN"``; suffixes the logged names.
           step: the step (epoch) the logged records belong to.
           mesh: optional ``jax.sharding.Mesh``; rows are split over its first axis.
+          bootstrap: a number of replicates (e.g. 200): ``res.intervals`` gets a percentile
+            interval of every numeric result of the device artifacts, from ONE program over
+            the replicates (real and synthetic rows resampled independently; ``Plan.replicate``).
+          key: the seed of the resamples and halves (``jax.random.key``, or an int; default 0).
+          level: the intervals' coverage, in (0, 1).
+          baseline: ``"split"``: also score two disjoint random halves of ``real`` against each
+            other (the noise floor at half the real table's size) as ``res.baseline``.
 
         Returns:
           ``Results``.
         """
-        return self._run((real, synthetic, spec), {"mesh": mesh}, tracker, split, step)
+        boot = plans.bootstrap_options(bootstrap, key, level)
+        res = self._run((real, synthetic, spec), {"mesh": mesh}, tracker, split, step, boot)
+        if baseline is not None:
+            if baseline != "split":
+                raise ValueError(f"baseline={baseline!r} must be 'split' or None.")
+            halves = plans.split_halves(as_pandas(real, "real"), key)
+            res.baseline = self._run((*halves, spec), {"mesh": mesh}, None, split, step, boot)
+        return res
 
     def encode(self, real: pd.DataFrame, synthetic: pd.DataFrame, spec: TabularDataSpec, *, mesh: Mesh | None = None) -> Encoded:
         """Both tables encoded against one vocabulary (rows padded and sharded over ``mesh``)."""
@@ -187,6 +207,7 @@ def mean_js_distance(
     *,
     n_bins_cts_histogram: int = 100,
     categorical_only: bool = False,
+    binning: str = "EQUAL_WIDTH",
     config: Any = None,
 ) -> float:
     r"""Mean Jensen-Shannon distance between real and synthetic feature marginals.
@@ -198,13 +219,15 @@ def mean_js_distance(
       spec: continuous and categorical features, with the categories of each.
       n_bins_cts_histogram: equal-width ``pd.cut`` bins over each continuous feature's pooled range.
       categorical_only: average the categorical features only.
+      binning: ``"EQUAL_WIDTH"`` (the reference) or ``"QUANTILE"``: bins at the real column's
+        quantiles (outer bins open-ended), robust to synthetic outliers.
 
     Returns:
       The mean distance, in ``[0, sqrt(ln 2)]``.
     """
     return compute(
         "MEAN_JS_DISTANCE", real, synthetic, spec, kind="scores", config=config,
-        n_bins_cts_histogram=n_bins_cts_histogram, categorical_only=categorical_only,
+        n_bins_cts_histogram=n_bins_cts_histogram, categorical_only=categorical_only, binning=binning,
     )
 
 
@@ -215,6 +238,7 @@ def js_distance(
     *,
     n_bins_cts_histogram: int = 100,
     categorical_only: bool = False,
+    binning: str = "EQUAL_WIDTH",
     config: Any = None,
 ) -> dict[str, float]:
     r"""Jensen-Shannon distance per feature, categorical features first (reference order).
@@ -222,14 +246,16 @@ def js_distance(
     .. math:: \mathrm{JS}(p, q) = \sqrt{\tfrac12 \mathrm{KL}(p\|m) + \tfrac12 \mathrm{KL}(q\|m)}, \; m = \tfrac{p+q}{2}
 
     Categorical marginals are taken over the spec's categories (values outside them are
-    dropped); continuous ones over ``n_bins_cts_histogram`` equal-width bins of the pooled range.
+    dropped); continuous ones over ``n_bins_cts_histogram`` equal-width bins of the pooled range
+    (``binning="EQUAL_WIDTH"``, the reference) or over bins at the real column's quantiles
+    (``binning="QUANTILE"``: one synthetic outlier cannot stretch them).
 
     Returns:
       ``{feature: distance}``.
     """
     return compute(
         "JS_DISTANCE", real, synthetic, spec, kind="score_collections", config=config,
-        n_bins_cts_histogram=n_bins_cts_histogram, categorical_only=categorical_only,
+        n_bins_cts_histogram=n_bins_cts_histogram, categorical_only=categorical_only, binning=binning,
     )
 
 

@@ -80,6 +80,21 @@ def hyperparams_free(device: Callable[..., Any]) -> Callable[..., Any]:
     return device
 
 
+def row_weights(device: Callable[..., Any] | None = None, *, when: Callable[[Any], bool] | None = None) -> Any:
+    """Mark a device part that also reads inputs whose ``valid`` holds int32 row counts (a row
+    counted ``c`` times weighs as ``c`` copies; 0 leaves it out) instead of a bool mask. The
+    bootstrap (``Plan.replicate``) then passes the original rows with each replicate's counts
+    instead of gathering resampled copies. With a bool ``valid`` the part computes what it did
+    without the mark, bit for bit; with counts, what it computes on the repeated rows.
+    ``@row_weights(when=predicate)``: only for the hyperparameters where ``predicate(hp)``."""
+
+    def mark(device: Callable[..., Any]) -> Callable[..., Any]:
+        device.row_weights = when if when is not None else True
+        return device
+
+    return mark if device is None else mark(device)
+
+
 def key_of(name: str | Enum) -> str:
     """Registry key of an enum member (its name) or a string."""
     return name.name if isinstance(name, Enum) else str(name)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from artifact_jax.artifacts.config import check_choice
-from artifact_jax.artifacts.registry import Artifact, Context, NoHyperparams, reads_hyperparams
+from artifact_jax.artifacts.registry import Artifact, Context, NoHyperparams, reads_hyperparams, row_weights
 from artifact_jax.artifacts.types import by_statistic
 from artifact_jax.encoding import EncodedTable, Layout
 from artifact_jax.kernels import associations, divergences, histograms, statistics
@@ -25,20 +25,25 @@ from artifact_jax.kernels import associations, divergences, histograms, statisti
 CATEGORICAL_ASSOCIATIONS = ("THEILS_U", "CRAMERS_V")
 CONTINUOUS_ASSOCIATIONS = ("PEARSON", "SPEARMAN", "KENDALL")
 VECTOR_DISTANCES = ("L2", "MAE", "RMSE", "COSINE_SIMILARITY")
+JS_BINNINGS = ("EQUAL_WIDTH", "QUANTILE")
 
 
 # ---- hyperparameters (reference defaults, artifact-core `_config/raw.json`) ------------------
 @dataclasses.dataclass(frozen=True)
 class JSDistanceHyperparams:
-    """``n_bins_cts_histogram``: equal-width bins per continuous feature; ``categorical_only``."""
+    """``n_bins_cts_histogram``: bins per continuous feature; ``categorical_only``; ``binning``:
+    ``"EQUAL_WIDTH"`` (the reference's ``pd.cut`` over the pooled range) or ``"QUANTILE"`` (robust:
+    edges at the real column's quantiles, ``histograms.quantile_histograms``; not in the reference)."""
 
     n_bins_cts_histogram: int = 100
     categorical_only: bool = False
+    binning: str = "EQUAL_WIDTH"
 
     def __post_init__(self):
         n = self.n_bins_cts_histogram
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ValueError(f"n_bins_cts_histogram={n!r} must be a positive integer.")
+        check_choice("binning", self.binning, JS_BINNINGS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,17 +71,23 @@ class CorrelationDistanceHyperparams(AssociationHyperparams):
 
 # ---- device parts ---------------------------------------------------------------------------
 def cts_weight(t: EncodedTable) -> jax.Array:
-    """``[N, Dc]`` the continuous cells that count: valid rows, values not missing."""
+    """``[N, Dc]`` the continuous cells that count: valid rows, values not missing (int32 counts
+    when ``t.valid`` holds row counts, ``registry.row_weights``)."""
+    if t.valid.dtype != jnp.bool_:
+        return jnp.where(t.cts_missing, 0, t.valid[:, None])
     return t.valid[:, None] & ~t.cts_missing
 
 
+@row_weights(when=lambda hp: getattr(hp, "binning", "EQUAL_WIDTH") == "EQUAL_WIDTH")
 def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JSDistanceHyperparams) -> jax.Array:
     """JS distance per feature, categorical features first, then continuous (reference order).
 
     Categorical: counts over the spec's vocabulary (missing and unseen values dropped, then
     renormalised, as the reference's ``reindex`` + scipy's renormalisation), one scatter per table
     whatever the number of categories (``associations.category_counts``). Continuous:
-    ``pd.cut`` histograms over the pooled range (``kernels.histograms``).
+    ``pd.cut`` histograms over the pooled range (``kernels.histograms``), or with
+    ``binning="QUANTILE"`` over quantile bins of the real column (one synthetic outlier cannot
+    stretch them).
     """
     parts = []
     if layout.cat_features:
@@ -86,9 +97,8 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
         cs = jnp.where(in_vocab, associations.category_counts(synth.cat, synth.valid, layout.n_categories), 0)
         parts.append(jax.vmap(divergences.js_distance)(cr, cs))
     if layout.cts_features and not hp.categorical_only:
-        hr, hs, _ = histograms.pooled_histograms(
-            real.cts, cts_weight(real), synth.cts, cts_weight(synth), hp.n_bins_cts_histogram
-        )
+        binned = histograms.quantile_histograms if hp.binning == "QUANTILE" else histograms.pooled_histograms
+        hr, hs, _ = binned(real.cts, cts_weight(real), synth.cts, cts_weight(synth), hp.n_bins_cts_histogram)
         parts.append(jax.vmap(divergences.js_distance)(hr, hs))
     return jnp.concatenate(parts) if parts else jnp.zeros((0,), real.cts.dtype)
 
@@ -118,6 +128,8 @@ def describe_columns(real: EncodedTable, synth: EncodedTable, stats: tuple[str, 
     """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic."""
 
     def table(t: EncodedTable) -> dict[str, jax.Array]:
+        if t.valid.dtype != jnp.bool_:  # row counts (a bootstrap replicate, ``registry.row_weights``)
+            return statistics.describe_counts(t.cts, cts_weight(t), stats)
         return statistics.describe(t.cts, cts_weight(t), stats)
 
     r, s = table(real), table(synth)
@@ -145,6 +157,7 @@ def _correlation_distance(numbers: Any, hp: CorrelationDistanceHyperparams, ctx:
 
 
 def _juxtaposition(stat: str) -> Artifact:
+    @row_weights
     def device(real, synth, layout, hp):
         del layout, hp
         return describe_columns(real, synth, (stat,))[stat]

@@ -10,6 +10,12 @@ class TableComparisonScoreType(Enum):
 
     MEAN_JS_DISTANCE = "mean_js_distance"
     CORRELATION_DISTANCE = "correlation_distance"
+    DIAGNOSTIC_SCORE = "diagnostic_score"  # SDMetrics DiagnosticReport (artifacts/diagnostics.py)
+    DATA_VALIDITY = "data_validity"
+    DATA_STRUCTURE = "data_structure"
+    COLUMN_SHAPES = "column_shapes"  # SDMetrics QualityReport (artifacts/fidelity.py)
+    COLUMN_PAIR_TRENDS = "column_pair_trends"
+    QUALITY_SCORE = "quality_score"
 
 
 class TableComparisonArrayType(Enum):
@@ -40,6 +46,18 @@ class TableComparisonScoreCollectionType(Enum):
     """Per-feature scores comparing two tables."""
 
     JS_DISTANCE = "js_distance"
+    BOUNDARY_ADHERENCE = "boundary_adherence"  # SDMetrics validity metrics (artifacts/diagnostics.py)
+    CATEGORY_ADHERENCE = "category_adherence"
+    MISSING_VALUE_SIMILARITY = "missing_value_similarity"
+    MISSING_SHARE = "missing_share"
+    UNSEEN_CATEGORY_SHARE = "unseen_category_share"
+    KS_COMPLEMENT = "ks_complement"  # SDMetrics quality metrics (artifacts/fidelity.py)
+    TV_COMPLEMENT = "tv_complement"
+    CORRELATION_SIMILARITY = "correlation_similarity"
+    CONTINGENCY_SIMILARITY = "contingency_similarity"
+    STATISTIC_SIMILARITY = "statistic_similarity"
+    RANGE_COVERAGE = "range_coverage"
+    CATEGORY_COVERAGE = "category_coverage"
 
 
 class TableComparisonArrayCollectionType(Enum):

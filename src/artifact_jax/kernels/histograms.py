@@ -121,12 +121,19 @@ def column_counts(index: jax.Array, weight: jax.Array, n_slots: int) -> jax.Arra
 
     Args:
       index: ``[N, D]`` int slot of each value, ``0 <= index < n_slots``.
-      weight: bool ``[N, D]`` (or broadcastable, e.g. ``[N, 1]``): the entries that count.
+      weight: bool ``[N, D]`` (or broadcastable, e.g. ``[N, 1]``): the entries that count; or
+        int counts, each entry counted that many times (a bootstrap replicate's row counts).
       n_slots: slots per column (static).
 
     Returns:
       ``[D, n_slots]`` float counts :math:`c_{d,s} = \sum_i w_{i,d} [index_{i,d} = s]`.
     """
+    if weight.dtype != jnp.bool_:  # integer counts: one weighted scatter
+        n_cols = index.shape[1]
+        flat = (index + (jnp.arange(n_cols, dtype=index.dtype) * n_slots)[None, :]).ravel()
+        w = jnp.broadcast_to(weight, index.shape).astype(jnp.int32).ravel()
+        counts = jnp.zeros(n_cols * n_slots, jnp.int32).at[flat].add(w, mode="promise_in_bounds")
+        return counts.reshape(n_cols, n_slots).astype(jnp.result_type(float))
     # Entries that do not count go to one extra slot, so the scatter adds a constant 1 and no
     # weight array is materialised; int32 counts are exact (below 2**31 entries).
     n_cols = index.shape[1]
@@ -156,3 +163,53 @@ def pooled_histograms(
     counts_real = column_counts(bin_index(x_real, edges), w_real, n_bins)
     counts_synth = column_counts(bin_index(x_synth, edges), w_synth, n_bins)
     return counts_real, counts_synth, edges
+
+
+def quantile_edges(x: jax.Array, weight: jax.Array, n_bins: int) -> jax.Array:
+    r"""Bin edges at the ``k / n`` quantiles of ``x[weight]`` per column, outer edges at :math:`\mp\infty`.
+
+    .. math:: e_k = Q_x(k / n), \; 0 < k < n, \qquad e_0 = -\infty, \; e_n = +\infty
+
+    ``Q`` is numpy's default (linear) quantile: position ``q (m - 1)`` of the ``m`` sorted values.
+    Repeated quantiles (ties) give empty bins, which add nothing to a JS distance.
+
+    Args:
+      x: ``[N, D]`` values; weight: same-shape bool mask of the values that count.
+      n_bins: number of bins (static).
+
+    Returns:
+      ``[D, n_bins + 1]`` non-decreasing edges (NaN inside for a column without values).
+    """
+    ordered = jnp.sort(jnp.where(weight, x, jnp.inf), axis=0)
+    m = jnp.sum(weight, axis=0, dtype=jnp.int32)
+    last = jnp.maximum(m - 1, 0).astype(x.dtype)  # [D]
+    pos = jnp.arange(1, n_bins, dtype=x.dtype)[:, None] / n_bins * last[None, :]  # [n - 1, D]
+    below = jnp.floor(pos)
+    a = jnp.take_along_axis(ordered, below.astype(jnp.int32), axis=0)
+    b = jnp.take_along_axis(ordered, jnp.minimum(below + 1, last[None, :]).astype(jnp.int32), axis=0)
+    t = pos - below
+    inner = jnp.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)  # numpy's lerp
+    inner = jnp.where(m[None, :] > 0, inner, jnp.nan).T
+    inf = jnp.full((x.shape[1], 1), jnp.inf, x.dtype)
+    return jnp.concatenate([-inf, inner, inf], axis=1)
+
+
+def quantile_histograms(
+    x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array, n_bins: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Histograms of every continuous column over quantile bins of the REAL column (robust JS).
+
+    Unlike ``pooled_histograms`` the edges ignore the synthetic values, so one synthetic outlier
+    cannot stretch the bins: values beyond the real range fall in the outer bins. Right-closed
+    bins ``(e_k, e_{k+1}]``, as ``pooled_histograms``.
+
+    Returns:
+      ``(counts_real [D, n_bins], counts_synth [D, n_bins], edges [D, n_bins + 1])``.
+    """
+    edges = quantile_edges(x_real, w_real, n_bins)
+    index = jax.vmap(lambda e, v: jnp.searchsorted(e, v, side="left"), in_axes=(0, 1), out_axes=1)
+
+    def counts(x, w):
+        return column_counts(jnp.clip(index(edges, x) - 1, 0, n_bins - 1).astype(jnp.int32), w, n_bins)
+
+    return counts(x_real, w_real), counts(x_synth, w_synth), edges

@@ -92,3 +92,59 @@ def describe(
         for i, s in enumerate(wanted):
             out[s] = jnp.where(n > 0, _lerp(v[2 * i], v[2 * i + 1], pos[i] - lo[i]), nan)
     return {s: out[s] for s in stats}
+
+
+def describe_counts(x: jax.Array, counts: jax.Array, stats: Sequence[str] = STATISTICS) -> dict[str, jax.Array]:
+    r"""``describe`` of the multiset in which ``x[i, d]`` appears ``counts[i, d]`` times.
+
+    Equal (up to the order of float sums) to ``describe`` of the rows repeated, e.g. a
+    bootstrap resample given as row counts :math:`c_i`: :math:`n = \sum_i c_i`,
+    :math:`\bar x = \frac1n \sum_i c_i x_i`, VARIANCE :math:`\frac{1}{n-1} \sum_i c_i (x_i -
+    \bar x)^2`; the quantiles take the same sorted values as ``describe`` (the ``k``-th counted
+    value is the first row, in sorted order, where :math:`\sum_{j \le i} c_j > k`), so they are
+    equal bit for bit. The sort does not read ``counts``: under ``vmap`` over the counts the
+    values are sorted once for every replicate.
+
+    Args:
+      x: ``[N, D]`` values.
+      counts: ``[N, D]`` non-negative integer counts (0: the value does not count).
+      stats: names from ``STATISTICS`` (static).
+
+    Returns:
+      ``{name: [D]}`` for each requested statistic.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> d = describe_counts(jnp.array([[3.], [1.], [2.]]), jnp.array([[3], [0], [1]]), ("MEDIAN", "MEAN"))
+      >>> float(d["MEDIAN"][0]), float(d["MEAN"][0])  # of 3, 3, 3, 2
+      (3.0, 2.75)
+    """
+    if unknown := [s for s in stats if s not in STATISTICS]:
+        raise ValueError(f"Unknown statistics {unknown}; known: {', '.join(STATISTICS)}.")
+    nan = jnp.asarray(jnp.nan, x.dtype)
+    c = counts.astype(x.dtype)
+    total = jnp.sum(counts, axis=0, dtype=jnp.int32)
+    n = total.astype(x.dtype)
+    mean = (c * x).sum(axis=0) / n
+    out: dict[str, jax.Array] = {"MEAN": mean}
+    if "STD" in stats or "VARIANCE" in stats:
+        dev = x - mean
+        out["VARIANCE"] = jnp.where(n > 1, (c * dev * dev).sum(axis=0) / (n - 1), nan)
+        out["STD"] = jnp.sqrt(out["VARIANCE"])
+    if "MIN" in stats or "MAX" in stats:
+        lo, hi = masked_range(x, counts > 0)
+        out["MIN"], out["MAX"] = jnp.where(n > 0, lo, nan), jnp.where(n > 0, hi, nan)
+    wanted = [s for s in stats if s in _QUANTILES]
+    if wanted:
+        last = jnp.maximum(total - 1, 0)
+        pos = [_QUANTILES[s] * last.astype(x.dtype) for s in wanted]
+        lo = [jnp.floor(p) for p in pos]
+        ranks = jnp.stack([r for f in lo for r in (f, jnp.minimum(f + 1, last))]).astype(jnp.int32)  # [2q, D]
+        order = jnp.argsort(x, axis=0)
+        cum = jnp.cumsum(jnp.take_along_axis(counts, order, axis=0), axis=0, dtype=jnp.int32)
+        find = jax.vmap(lambda cm, r: jnp.searchsorted(cm, r + 1, side="left"), in_axes=(1, 1), out_axes=1)
+        rows = jnp.minimum(find(cum, ranks), x.shape[0] - 1)
+        v = jnp.take_along_axis(jnp.take_along_axis(x, order, axis=0), rows, axis=0)
+        for i, s in enumerate(wanted):
+            out[s] = jnp.where(n > 0, _lerp(v[2 * i], v[2 * i + 1], pos[i] - lo[i]), nan)
+    return {s: out[s] for s in stats}

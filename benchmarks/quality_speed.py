@@ -1,0 +1,110 @@
+"""Quality-report speed: SDMetrics 0.32 ``QualityReport.generate`` vs artifact-jax, side by side.
+
+Heart-like tables (``heart_real.csv`` resampled with two seeds, continuous columns jittered, as
+``table_speed.py`` makes them) at 100k and 1M rows x 12 columns (5 numerical, 7 categorical).
+
+* SDMetrics runs in its venv (``--sdm``, as shipped: its contingency metric subsamples 50,000
+  rows, unseeded), in a fresh process per size: "cold" is the first ``generate`` after the
+  import, "warm" the second.
+* artifact-jax runs one ``TableComparisonPlan`` of what the report computes (QUALITY_SCORE,
+  COLUMN_SHAPES, COLUMN_PAIR_TRENDS, KS_COMPLEMENT, TV_COMPLEMENT, CORRELATION_SIMILARITY,
+  CONTINGENCY_SIMILARITY; exact, never subsampled) in a fresh process per size with the
+  persistent compilation cache off: "cold" is the first ``run`` (tracing and compiling
+  included), "warm" a ``run`` on another synthetic sample of the same shape.
+Both start from DataFrames in memory (CSV reading and imports are reported apart).
+
+Usage: python benchmarks/quality_speed.py [--rows 100000 1000000] [--sdm /tmp/sdm/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from table_speed import CTS, heart_like  # noqa: E402
+
+SDM_SCRIPT = r"""
+import json, sys, time, warnings
+t0 = time.perf_counter()
+warnings.filterwarnings("ignore")
+import pandas as pd
+from sdmetrics.reports.single_table import QualityReport
+imported = time.perf_counter() - t0
+real = pd.read_csv(sys.argv[1], float_precision="round_trip")
+synth = pd.read_csv(sys.argv[2], float_precision="round_trip")
+cts = json.loads(sys.argv[3])
+meta = {"columns": {c: {"sdtype": "numerical" if c in cts else "categorical"} for c in real.columns}}
+times, scores = [], []
+for _ in range(2):
+    report = QualityReport()
+    t0 = time.perf_counter(); report.generate(real, synth, meta, verbose=False); times.append(time.perf_counter() - t0)
+    scores.append(report.get_score())
+print(json.dumps({"import": imported, "cold": times[0], "warm": times[1], "score": scores[0]}))
+"""
+
+JAX_SCRIPT = r"""
+import json, os, sys, time
+t0 = time.perf_counter()
+import pandas as pd
+import artifact_jax as aj
+from artifact_jax import table_comparison as tc
+imported = time.perf_counter() - t0
+real = pd.read_csv(sys.argv[1], float_precision="round_trip")
+synths = [pd.read_csv(p, float_precision="round_trip") for p in (sys.argv[2], sys.argv[3])]
+cts = json.loads(sys.argv[4])
+plan = tc.TableComparisonPlan(scores=["QUALITY_SCORE", "COLUMN_SHAPES", "COLUMN_PAIR_TRENDS"],
+    score_collections=["KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY"])
+times, scores = [], []
+for synth in synths:
+    t0 = time.perf_counter()
+    spec = aj.TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real.columns if c not in cts])
+    res = plan.run(real, synth, spec)
+    times.append(time.perf_counter() - t0)
+    scores.append(res.scores["QUALITY_SCORE"])
+print(json.dumps({"import": imported, "cold": times[0], "warm": times[1], "score": scores[0]}))
+"""
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).parents[1] / "tests/data/heart_real.csv"))
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sdm", default="/tmp/sdm/bin/python", help="python of a venv with sdmetrics==0.32.0")
+    args = parser.parse_args()
+    base = pd.read_csv(args.data, index_col=0)
+    env = {**os.environ, "JAX_ENABLE_COMPILATION_CACHE": "false"}
+    env.pop("ARTIFACT_JAX_CACHE", None)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before: {os.getloadavg()}")
+    rows_out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in args.rows:
+            paths = [Path(tmp) / f"{name}_{rows}.csv" for name in ("real", "synth", "synth2")]
+            for path, seed in zip(paths, (0, 1, 2), strict=True):
+                heart_like(base, rows, seed).to_csv(path, index=False)
+            sdm = _run([args.sdm, "-c", SDM_SCRIPT, str(paths[0]), str(paths[1]), json.dumps(CTS)])
+            ours = _run([sys.executable, "-c", JAX_SCRIPT, *map(str, paths), json.dumps(CTS)], env)
+            rows_out.append((rows, sdm, ours))
+            print(f"{rows:>9} rows  SDMetrics cold {sdm['cold']:7.2f} s warm {sdm['warm']:7.2f} s | "
+                  f"artifact-jax cold {ours['cold']:6.2f} s warm {ours['warm']:6.2f} s | "
+                  f"speedup cold {sdm['cold'] / ours['cold']:5.1f}x warm {sdm['warm'] / ours['warm']:5.1f}x | "
+                  f"score {sdm['score']:.6f} (subsampled) vs {ours['score']:.6f} (exact); "
+                  f"imports {sdm['import']:.1f} / {ours['import']:.1f} s", flush=True)
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

