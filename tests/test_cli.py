@@ -275,3 +275,29 @@ def test_profile_says_where_the_time_went(tables, tmp_path):
     row = next(line for line in report.splitlines() if line.strip().startswith("program"))
     assert row.split()[-3:] == ["trace", "lower", "compile"]
     assert "program " in report.split(row)[1]  # the plan program's seconds (the engine's jit)
+
+
+def test_compare_with_holdout_and_target_adds_privacy_and_utility(tmp_path, capsys):
+    """``--holdout`` adds the privacy section, ``--target`` detection and train-on-synthetic: in
+    results.json, the printed summary and report.html; a target without a holdout is refused."""
+    heart = pd.read_csv(DATA / "heart_real.csv", index_col=0)
+    (tmp_path / "train.csv").write_text(heart.iloc[:500].to_csv(index=False))
+    (tmp_path / "holdout.csv").write_text(heart.iloc[500:].to_csv(index=False))
+    synthetic = DATA / "heart_synthetic.csv"
+    out = tmp_path / "out"
+    argv = ["compare", str(tmp_path / "train.csv"), str(synthetic), "--no-plots", "--out", str(out)]
+    rc = main([*argv, "--target", "HeartDisease"])
+    assert rc == 2 and "--holdout" in capsys.readouterr().err
+    rc = main([*argv, "--holdout", str(tmp_path / "holdout.csv"), "--target", "HeartDisease"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    privacy, utility = results["privacy"]["scores"], results["utility"]
+    assert set(privacy) >= {"DCR_OVERFITTING_PROTECTION", "DCR_BASELINE_PROTECTION", "NNDR", "DCR_SHARE"}
+    assert 0.0 <= privacy["DCR_SHARE"] <= 1.0
+    assert 0.5 <= utility["scores"]["DETECTION_AUC"] <= 1.0
+    tstr = utility["score_collections"]["TSTR_ROC_AUC"]
+    assert tstr["difference"] == pytest.approx(tstr["synthetic"] - tstr["real"], abs=1e-12)
+    printed = capsys.readouterr().out
+    assert "Privacy" in printed and "DCR_OVERFITTING_PROTECTION" in printed and "TSTR_ROC_AUC" in printed
+    report = (out / "report.html").read_text()
+    assert "<h2>Privacy</h2>" in report and "<h2>Utility</h2>" in report and "DETECTION_AUC" in report

@@ -251,8 +251,8 @@ def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = 
     for title, res in (sections or {}).items():
         lines += ["", title] + [_score_line(res, n, v) for n, v in res.scores.items()]
         for name, entries in res.score_collections.items():
-            lines += [f"  {name}"] + [f"    {str(k):<26} {v:.6f}" if _finite(v) else f"    {str(k):<26} null"
-                                      for k, v in entries.items()]
+            values = "  ".join(f"{k} {v:.4f}" if _finite(v) else f"{k} null" for k, v in entries.items())
+            lines.append(f"  {name:<28} {values}")
     flags = [*getattr(results, "flags", [])]
     for res in (sections or {}).values():
         flags += getattr(res, "flags", [])
@@ -310,44 +310,69 @@ def compare_command(args: argparse.Namespace) -> int:
         from artifact_jax.tracking.uri import check_tracking_uri
 
         check_tracking_uri(args.tracking_uri)
+    if args.target and not args.holdout:
+        raise ValueError("--target names the label of the train-on-synthetic test, which tests on --holdout: pass both.")
+    holdout = read_table(args.holdout) if args.holdout else None
     with phase("artifacts (encode, program, host parts, figures)"):
         results = plan.run(real, synthetic, spec)
+    with phase("privacy and utility"):
+        sections = _sections(real, synthetic, spec, holdout, args.target)
     with phase("render figures (PNG, once for files and report)"):
         _render_once(results)
 
     def write(folder: Path) -> None:
         with phase("results.json, spec.json, PNGs"):
             payload = results.to_dict() | _save_figures(results, folder)
+            payload |= {title.lower(): res.to_dict() for title, (_, res) in sections.items()}
             (folder / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=False))
             spec.to_json(folder / "spec.json")
         with phase("report.html"):
             from artifact_jax.report import write_report
 
-            write_report(results, folder, spec=spec)
+            write_report(results, folder, spec=spec, sections={t: res for t, (_, res) in sections.items()})
 
     write_output(out, write)  # local results first: a tracking failure below loses nothing
-    print(summary(results))
+    print(summary(results, sections={t: res for t, (_, res) in sections.items()}))
     print(f"\nWrote {out / 'results.json'}")
-    if results.flags:
-        print(f"artifact-jax: warning: {len(results.flags)} result(s) are not finite; results.json lists them "
+    n_flags = len(results.flags) + sum(len(res.flags) for _, res in sections.values())
+    if n_flags:
+        print(f"artifact-jax: warning: {n_flags} result(s) are not finite; results.json lists them "
               f"under 'flags'.", file=sys.stderr)
     if args.tracking_uri:
         with phase("tracking (log, flush)"):
-            _track(plan, results, synthetic, args, out)
+            _track([(plan, results), *sections.values()], synthetic, args, out)
     if profile is not None:
         print("\n" + profile.report())
     return 0
 
 
-def _track(plan: Any, results: Any, synthetic: pd.DataFrame, args: argparse.Namespace, out: Path) -> None:
-    """Log the finished results to ``--tracking-uri``; any failure is one ``TrackingError``
-    saying that the results are safe in ``out``."""
+def _sections(real: pd.DataFrame, synthetic: pd.DataFrame, spec: Any, holdout: pd.DataFrame | None,
+              target: str | None) -> dict[str, tuple[Any, Any]]:
+    """``{"Privacy": (plan, results), "Utility": ...}``: every privacy score when there is a
+    holdout; detection and train-on-synthetic when there is also a target."""
+    if holdout is None:
+        return {}
+    from artifact_jax import privacy, utility
+
+    kinds = {"scores": privacy.PrivacyScoreType, "score_collections": privacy.PrivacyScoreCollectionType}
+    plan = privacy.PrivacyPlan(**{kind: [m.name for m in enum] for kind, enum in kinds.items()})
+    out = {"Privacy": (plan, plan.run(real, synthetic, spec, holdout))}
+    if target:
+        plan = utility.default_plan(tstr=True)
+        out["Utility"] = (plan, plan.run(real, synthetic, spec, holdout, target))
+    return out
+
+
+def _track(runs: Sequence[tuple[Any, Any]], synthetic: pd.DataFrame, args: argparse.Namespace, out: Path) -> None:
+    """Log the finished ``(plan, results)`` runs to ``--tracking-uri`` (the synthetic table
+    once); any failure is one ``TrackingError`` saying that the results are safe in ``out``."""
     from artifact_jax.tracking import TrackingError, tracker_from_uri
 
     try:
         tracker = tracker_from_uri(args.tracking_uri)
         try:
-            plan.log(tracker, results, synthetic, split=args.split)
+            for i, (plan, results) in enumerate(runs):
+                plan.log(tracker, results, synthetic if i == 0 else None, split=args.split)
         finally:
             tracker.close()
     except Exception as e:  # noqa: BLE001 - one clear line in main, the cause chained
@@ -442,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
              "output there, refuses a directory holding other files",
     )  # fmt: skip
     cmp.add_argument("--no-plots", action="store_true", help="numeric artifacts only")
+    cmp.add_argument("--holdout", help="CSV or Parquet file of real rows kept out of training: adds the privacy section")
+    cmp.add_argument("--target", help="binary label column (with --holdout): adds detection and train-on-synthetic")
     cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
     cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
     cmp.add_argument("--profile", action="store_true",

@@ -47,6 +47,9 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
                            "pairs) and contingency similarity (other pairs) over the pairs.", "higher"),
     "DIAGNOSTIC_SCORE": ("Validity, 0-1: synthetic values inside the real ranges and categories "
                          "(SDMetrics' DiagnosticReport score).", "higher"),
+    "DATA_VALIDITY": ("Mean boundary and category adherence over the columns (SDMetrics' Data Validity).", "higher"),
+    "DATA_STRUCTURE": ("Share of the columns (and dtypes) the two tables have in common (SDMetrics' Data "
+                       "Structure).", "higher"),
     "MEAN_JS_DISTANCE": ("Mean Jensen-Shannon distance between the real and synthetic histograms of each "
                          "column (artifact-core's score), 0 = identical.", "lower"),
     "CORRELATION_DISTANCE": ("Distance between the real and synthetic association matrices (artifact-core's "
