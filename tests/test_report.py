@@ -128,3 +128,41 @@ def test_report_opens_in_headless_chromium(results, heart_spec, tmp_path):
     assert pixels.shape[:2] == (2400, 1280)
     assert pixels.std() > 0.05  # text, tables and figures, not a blank page
     assert (np.abs(pixels - pixels[0, 0]).sum(axis=-1) > 0.1).mean() > 0.05
+
+
+def test_quality_summary_pairs_intervals_and_sections_render_in_chromium(heart_real, heart_synthetic, heart_spec, tmp_path):
+    """The summary opens the page (quality and diagnostic scores, what each means), the pair
+    matrix holds colour-coded numbers, scores carry their interval and noise floor, and another
+    toolkit's section follows; checked in the DOM a real browser built and on its screenshot."""
+    import jax
+
+    _require_chromium()
+    plan = TableComparisonPlan(
+        scores=["QUALITY_SCORE", "COLUMN_SHAPES", "COLUMN_PAIR_TRENDS", "DIAGNOSTIC_SCORE", "MEAN_JS_DISTANCE"],
+        score_collections=["KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY",
+                           "BOUNDARY_ADHERENCE", "JS_DISTANCE"],
+    )
+    res = plan.run(heart_real.iloc[:300], heart_synthetic.iloc[:300], heart_spec, bootstrap=20,
+                   key=jax.random.key(0), baseline="split")
+    extra = TableComparisonPlan(scores=["CORRELATION_DISTANCE"]).run(heart_real.iloc[:300], heart_synthetic.iloc[:300], heart_spec)
+    path = write_report(res, tmp_path / "report", spec=heart_spec, sections={"Other toolkit": extra})
+    dom = _chromium("--dump-dom", path.resolve().as_uri(), profile=tmp_path / "profile-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    text = dom.stdout
+    summary = text[: text.index("<h2>Scores</h2>")]
+    assert "QUALITY_SCORE" in summary and "DIAGNOSTIC_SCORE" in summary and "higher is better" in summary
+    assert f"{res.scores['QUALITY_SCORE']:.4f}" in summary
+    pairs = text[text.index('id="pairs"'):]
+    n_pairs = len(res.score_collections["CORRELATION_SIMILARITY"]) + len(res.score_collections["CONTINGENCY_SIMILARITY"])
+    assert pairs.count('style="background:hsl(') >= 2 * n_pairs  # both triangles, coloured
+    low, high = res.intervals["QUALITY_SCORE"]
+    assert f"[{low:.4f}, {high:.4f}]" in text and "noise floor" in text
+    assert "<h2>Other toolkit</h2>" in text and "CORRELATION_DISTANCE" in text
+    shot = tmp_path / "shot.png"
+    run = _chromium(f"--screenshot={shot}", "--window-size=1280,900", "--hide-scrollbars", path.resolve().as_uri(),
+                    profile=tmp_path / "profile-shot")
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    pixels = matplotlib.image.imread(io.BytesIO(shot.read_bytes()), format="png")[..., :3]
+    assert (np.abs(pixels - pixels[0, 0]).sum(axis=-1) > 0.1).mean() > 0.05  # the first screen is not blank
+    green = (pixels[..., 1] > pixels[..., 0] + 0.05) & (pixels[..., 1] > pixels[..., 2] + 0.05)
+    assert green.mean() > 0.001  # the colour-coded summary cells are on the first screen

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -191,6 +191,25 @@ def _vocab_codes(series: pd.Series, vocabulary: Sequence[str], out: np.ndarray) 
     return False
 
 
+#: Tables with fewer cells than this (all tables together) are encoded on the calling thread.
+INLINE_CELLS = 200_000
+
+
+class _Inline:
+    """An executor that runs each job when it is submitted (``ThreadPoolExecutor``'s interface)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
 def _next_pow2(n: int) -> int:
     return 1 << max(n - 1, 0).bit_length()
 
@@ -234,8 +253,11 @@ def encode_tables(
         dc, dk = spec.n_cts_features, spec.n_cat_features
         out.append(EncodedTable(_zeros((rows, dc), dtype), _zeros((rows, dc), bool), _zeros((rows, dk), np.int32), valid))
     # Columns are independent: convert them on a thread pool, each job writing its column of
-    # the output arrays (pandas, arrow and numpy release the GIL in these loops).
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+    # the output arrays (pandas, arrow and numpy release the GIL in these loops); small tables
+    # inline, where starting and joining threads costs more than it saves.
+    cells = sum(sizes) * len(spec.features)
+    pool_of = _Inline if cells < INLINE_CELLS else lambda: ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
+    with pool_of() as pool:
         fast_jobs = {
             f: [pool.submit(_vocab_codes, df[f], spec.cat_unique_map[f], t.cat[:n, j]) for df, t, n in zip(tables, out, sizes, strict=True)]
             for j, f in enumerate(spec.cat_features)
