@@ -245,8 +245,8 @@ def test_program_keys_name_closures_by_what_they_hold():
 
 def test_run_many_is_one_vmapped_call_equal_to_run(heart_real, heart_synthetic, heart_spec):
     plan = aj.default_plan(plots=False)
-    samples = [heart_synthetic.iloc[:700], _resample(heart_synthetic, 1), heart_synthetic.iloc[100:400]]
-    many = plan.run_many(heart_real, samples, heart_spec)  # different lengths: padded, stacked
+    samples = [heart_synthetic.iloc[:700], _resample(heart_synthetic, 1).iloc[:700], heart_synthetic.iloc[100:400]]
+    many = plan.run_many(heart_real, samples, heart_spec)  # two lengths: padded, stacked
     for res, sample in zip(many, samples, strict=True):
         one = plan.run(heart_real, sample, heart_spec)
         for name, value in one.scores.items():
