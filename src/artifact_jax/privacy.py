@@ -120,12 +120,6 @@ def _check(tables: dict[str, Any], spec: TabularDataSpec) -> dict[str, pd.DataFr
     for name, df in out.items():
         if len(df) == 0:
             raise ValueError(f"{name} is empty: it has no rows.")
-        for f in spec.cts_features:
-            if f in df.columns and df[f].isna().all():
-                raise ValueError(
-                    f"{name} column {f!r} has no values (all {len(df)} are missing): a distance needs "
-                    f"the column's range; drop it from the spec or fill it."
-                )
     if "holdout" in out and "real" in out:
         extra = [str(c) for c in out["holdout"].columns if c not in set(out["real"].columns)]
         lacking = [str(c) for c in out["real"].columns if c not in set(out["holdout"].columns)]
@@ -142,7 +136,13 @@ def _encode(tables: dict[str, pd.DataFrame], spec: TabularDataSpec, mesh: Mesh |
     q = math.lcm(ROW_BUCKET, mesh.size if mesh is not None else 1)
     pads = [-(-len(df) // q) * q for df in tables.values()]  # fewer distinct shapes: fewer compiles
     layout, encoded = encode_tables(list(tables.values()), spec, names=names, dtype=np.float64, pad_to=pads)
-    for name, t in zip(names, encoded, strict=True):
+    for name, t, df in zip(names, encoded, tables.values(), strict=True):
+        empty = np.flatnonzero(np.asarray(t.cts_missing)[: len(df)].all(axis=0))
+        if empty.size:  # checked on the encoding: one pass, not a pandas pass per column
+            raise ValueError(
+                f"{name} column {layout.cts_features[empty[0]]!r} has no values (all {len(df)} are missing): a distance needs "
+                f"the column's range; drop it from the spec or fill it."
+            )
         present = np.where(np.asarray(t.cts_missing), 0.0, np.asarray(t.cts))
         if present.size and np.abs(present).max() > MAX_ABS:
             j = int(np.abs(present).max(axis=0).argmax())
@@ -153,9 +153,16 @@ def _encode(tables: dict[str, pd.DataFrame], spec: TabularDataSpec, mesh: Mesh |
     return static, encoded
 
 
+@functools.cache
+def _default_key(impl: str) -> jax.Array:
+    """``jax.random.PRNGKey(0)``, made once per PRNG implementation ``impl`` (an immutable
+    array: one device operation per call saved)."""
+    return jax.random.PRNGKey(0)
+
+
 def _key(key: Any) -> jax.Array:
     if key is None:
-        return jax.random.PRNGKey(0)
+        return _default_key(jax.config.jax_default_prng_impl)
     if isinstance(key, int) or np.ndim(key) == 0 and not jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
         raise ValueError(f"key must be a PRNG key (jax.random.key(0) or jax.random.PRNGKey(0)), got {key!r}.")
     return key
