@@ -174,3 +174,18 @@ def test_kernels():
         values = np.array([[0.1], [0.16], [0.7], [0.4]])
         codes = fidelity.digitize(jax.numpy.asarray(values), jax.numpy.array([[True], [True], [True], [False]]), edges[:1])
         assert np.asarray(codes)[:, 0].tolist() == [*np.digitize(values[:3, 0], np.asarray(edges[0])), 11]
+
+
+def test_pair_trends_without_a_strong_real_trend_is_flagged_with_its_reason():
+    """Independent columns: no pair passes QualityReport's thresholds, so COLUMN_PAIR_TRENDS is
+    undefined (SDMetrics: the mean of no pairs) and flagged saying why; QUALITY_SCORE is then the
+    column shapes alone (SDMetrics' nanmean of the properties)."""
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "c": rng.choice(["x", "y"], 300)})
+    synthetic = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "c": rng.choice(["x", "y"], 200)})
+    spec = aj.TabularDataSpec.from_df(real, cts_features=["a", "b"], cat_features=["c"])
+    res = aj.TableComparisonPlan(scores=["COLUMN_PAIR_TRENDS", "COLUMN_SHAPES", "QUALITY_SCORE"]).run(real, synthetic, spec)
+    assert np.isnan(res.scores["COLUMN_PAIR_TRENDS"])
+    assert res.scores["QUALITY_SCORE"] == pytest.approx(res.scores["COLUMN_SHAPES"], abs=1e-15)
+    (flag,) = res.flags
+    assert flag.name == "COLUMN_PAIR_TRENDS" and "strong trend in the real table" in flag.reason

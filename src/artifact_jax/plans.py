@@ -416,7 +416,7 @@ class Plan:
             replicated = self.replicate(encoded, bootstrap.n, bootstrap.key) if bootstrap is not None else None
         res = self._finalize(numbers, encoded.context)
         diagnose = self.toolkit.diagnose
-        res.flags = flag_non_finite(res, (lambda: diagnose(encoded)) if diagnose is not None else None)
+        res.flags = self._own_reasons(flag_non_finite(res, (lambda: diagnose(encoded)) if diagnose is not None else None))
         if replicated is not None:
             res.replicates = [self._finalize(one, encoded.context) for one in unstack(replicated)]
             res.intervals, res.level = self.intervals(res.replicates, bootstrap.level), bootstrap.level
@@ -433,8 +433,14 @@ class Plan:
         numbers = unstack(out) if out else [{}] * len(contexts)
         results = [self._finalize(n, ctx) for n, ctx in zip(numbers, contexts, strict=True)]
         for res in results:
-            res.flags = flag_non_finite(res)
+            res.flags = self._own_reasons(flag_non_finite(res))
         return results
+
+    def _own_reasons(self, flags: list[Flag]) -> list[Flag]:
+        """``flags`` with the reason an artifact states for its own NaN (its host part's
+        ``nan_reason``, e.g. a property that averages only some entries), where it has one."""
+        own = {(e.kind, e.key): getattr(e.artifact.host, "nan_reason", None) for e in self.entries}
+        return [f._replace(reason=own[(f.kind, f.name)]) if own.get((f.kind, f.name)) else f for f in flags]
 
     def replicate(self, encoded: Encoded, n: int, key: jax.Array, *, chunk: int | None = None) -> dict[str, Any]:
         """The program's output on ``n`` bootstrap resamples of ``encoded``, from ONE program.

@@ -62,7 +62,7 @@ from artifact_jax.encoding import encode_tables
 from artifact_jax.kernels.nearest import MAX_ABS
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name
-from artifact_jax.table_comparison import _export  # the synthetic table as CSV, as the reference logs it
+from artifact_jax.table_comparison import export_synthetic
 
 TABLES = ("real", "synthetic", "holdout")
 #: Tables are padded to a multiple of this many rows (padding rows are never nearest and are
@@ -81,7 +81,7 @@ TOOLKIT = plans.Toolkit(
     device_args=lambda static, real, synthetic, holdout, key: (Passes(static, real, synthetic, holdout, key),),
     context=_context,
     static=lambda spec: None,
-    export=_export,
+    export=export_synthetic,
     diagnose=lambda e: {None: "the random baseline's median DCR is 0 (DCR_BASELINE_PROTECTION divides by it)"},
 )
 

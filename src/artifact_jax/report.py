@@ -44,7 +44,9 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "COLUMN_SHAPES": ("How alike each column's distribution is: mean KS complement (continuous) and "
                       "TV complement (categorical) over the columns.", "higher"),
     "COLUMN_PAIR_TRENDS": ("How alike the pairwise trends are: mean correlation similarity (continuous "
-                           "pairs) and contingency similarity (other pairs) over the pairs.", "higher"),
+                           "pairs) and contingency similarity (other pairs) over the pairs whose real "
+                           "trend is strong (|correlation| > 0.5, Cramer's V > 0.3, as SDMetrics' "
+                           "QualityReport); null when no pair is.", "higher"),
     "DIAGNOSTIC_SCORE": ("Validity, 0-1: synthetic values inside the real ranges and categories "
                          "(SDMetrics' DiagnosticReport score).", "higher"),
     "DATA_VALIDITY": ("Mean boundary and category adherence over the columns (SDMetrics' Data Validity).", "higher"),

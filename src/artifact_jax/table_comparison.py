@@ -43,8 +43,9 @@ from artifact_jax.spec import TabularDataSpec, as_pandas
 REGISTRY: Registry = merged(NUMERIC, DIAGNOSTICS, FIDELITY, PLOTS)
 
 
-def _export(synthetic: pd.DataFrame, split: str | None) -> tuple[str, bytes, str]:
-    # the reference exports each generated table as TABULAR_DATA_SYNTHETIC
+def export_synthetic(synthetic: pd.DataFrame, split: str | None) -> tuple[str, bytes, str]:
+    """What a tracker keeps of a run's inputs: the synthetic table as CSV, named as the reference
+    exports each generated table (``TABULAR_DATA_SYNTHETIC``); every table toolkit's export."""
     return "TABULAR_DATA_SYNTHETIC", synthetic.to_csv(index=False).encode(), f"synthetic{'_' + split if split else ''}.csv"
 
 
@@ -55,7 +56,7 @@ TOOLKIT = plans.Toolkit(
     device_args=lambda layout, real, synthetic: (real, synthetic, layout),
     context=lambda spec, real=None, synthetic=None: Context(spec, Layout.from_spec(spec), real, synthetic),
     static=Layout.from_spec,
-    export=_export,
+    export=export_synthetic,
     diagnose=lambda e: column_problems(e.static, e.inputs, ("real", "synthetic")) if e.static is not None else {},
 )
 

@@ -61,6 +61,7 @@ from artifact_jax.artifacts.utility import (
 from artifact_jax.encoding import Layout, encode_tables
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name, category_strings
+from artifact_jax.table_comparison import export_synthetic
 
 #: The built-in artifacts, ``kind -> NAME -> Artifact`` (read-only).
 REGISTRY: Registry = merged(NUMERIC)
@@ -114,7 +115,7 @@ TOOLKIT = plans.Toolkit(
     device_args=lambda static, real, synthetic, holdout, labels, key: (real, synthetic, holdout, labels, key, static),
     context=UtilityContext,
     static=lambda spec: UtilityStatic(Layout.from_spec(spec)),
-    export=lambda synthetic, split: ("TABULAR_DATA_SYNTHETIC", synthetic.to_csv(index=False).encode(), f"synthetic{'_' + split if split else ''}.csv"),
+    export=export_synthetic,
     diagnose=_diagnose,
 )
 

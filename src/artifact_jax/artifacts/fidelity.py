@@ -337,6 +337,12 @@ def column_pair_trends(numbers: Any, hp: PairTrendsHyperparams, ctx: Context) ->
     return _trends_score(numbers, hp)
 
 
+column_pair_trends.nan_reason = (
+    "no column pair has a strong trend in the real table (|correlation| above real_correlation_threshold "
+    "or Cramer's V above real_association_threshold): SDMetrics' QualityReport averages only those pairs"
+)
+
+
 def quality_score(numbers: Any, hp: PairTrendsHyperparams, ctx: Context) -> float:
     """``QualityReport.get_score()``: ``nanmean(COLUMN_SHAPES, COLUMN_PAIR_TRENDS)``."""
     return _nanmean(np.array([_shapes_score(numbers, ctx), _trends_score(numbers, hp)]))
