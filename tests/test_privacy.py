@@ -228,8 +228,11 @@ def test_bad_input_raises_naming_the_problem():
         privacy.compute("NNDR", real.assign(x=np.nan), synthetic, spec)
     with pytest.raises(ValueError, match="data column 'flat' has no values"):
         privacy.dcr(synthetic.assign(flat=np.nan), real, spec)
-    with pytest.raises(ValueError, match="key must be a PRNG key"):
-        privacy.compute("DCR_BASELINE_PROTECTION", real, synthetic, spec, key=3)
+    with pytest.raises(ValueError, match="key must be a jax.random.key, a PRNGKey or an int seed"):
+        privacy.compute("DCR_BASELINE_PROTECTION", real, synthetic, spec, key="3")
+    # the one key rule of every toolkit (plans.as_key): an int seed is jax.random.key(seed)
+    assert privacy.compute("DCR_BASELINE_PROTECTION", real, synthetic, spec, key=3) == privacy.compute(
+        "DCR_BASELINE_PROTECTION", real, synthetic, spec, key=jax.random.key(3))
     with pytest.raises(ValueError, match="NNDR needs at least 2 real rows"):
         privacy.compute("NNDR", real.iloc[:1], synthetic, spec)
     with pytest.raises(ValueError, match="spec must be a TabularDataSpec"):

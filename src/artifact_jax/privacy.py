@@ -153,21 +153,6 @@ def _encode(tables: dict[str, pd.DataFrame], spec: TabularDataSpec, mesh: Mesh |
     return static, encoded
 
 
-@functools.cache
-def _default_key(impl: str) -> jax.Array:
-    """``jax.random.PRNGKey(0)``, made once per PRNG implementation ``impl`` (an immutable
-    array: one device operation per call saved)."""
-    return jax.random.PRNGKey(0)
-
-
-def _key(key: Any) -> jax.Array:
-    if key is None:
-        return _default_key(jax.config.jax_default_prng_impl)
-    if isinstance(key, int) or np.ndim(key) == 0 and not jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
-        raise ValueError(f"key must be a PRNG key (jax.random.key(0) or jax.random.PRNGKey(0)), got {key!r}.")
-    return key
-
-
 class PrivacyPlan(plans.Plan):
     """A declarative set of privacy artifacts (``plans.Plan`` has the arguments).
 
@@ -200,8 +185,8 @@ class PrivacyPlan(plans.Plan):
           spec: the data spec (features, kinds, categories, column order of the distance).
           holdout: real rows the synthesizer never saw (same columns as ``real``); needed by
             DCR_OVERFITTING_PROTECTION, DCR_SHARE and DCR_HISTOGRAM.
-          key: PRNG key of the random baseline (DCR_BASELINE_PROTECTION); default
-            ``jax.random.PRNGKey(0)``.
+          key: PRNG key of the random baseline (DCR_BASELINE_PROTECTION): a ``jax.random.key``,
+            a ``PRNGKey`` or an int seed (``plans.as_key``); default seed 0.
           tracker, split, step: as ``TableComparisonPlan.run``.
           mesh: optional ``jax.sharding.Mesh``; the data rows of every pass are split over it.
 
@@ -226,7 +211,7 @@ class PrivacyPlan(plans.Plan):
         static, encoded = _encode(tables, spec, mesh, _draws(spec, tables["real"]))
         static = static._replace(top2=any(e.artifact.device is nearest_two_sums for e in self.entries))
         holdout_table = encoded[2] if len(encoded) > 2 else None
-        return Encoded(static, (encoded[0], encoded[1], holdout_table, _key(key)), context, tables["synthetic"])
+        return Encoded(static, (encoded[0], encoded[1], holdout_table, plans.as_key(key)), context, tables["synthetic"])
 
 
 def compute(

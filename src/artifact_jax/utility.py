@@ -134,14 +134,8 @@ def layout_width(layout: Layout) -> int:
 def key_data(key: Any) -> np.ndarray:
     """``uint32[2]`` raw data of a PRNG key: a typed key (``jax.random.key``), a raw
     ``PRNGKey`` or an int seed; ``None`` is ``jax.random.key(0)`` (results are reproducible)."""
-    if key is None or isinstance(key, int | np.integer):
-        key = jax.random.key(int(key or 0))
-    if jax.dtypes.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    raw = np.asarray(key)
-    if raw.shape != (2,) or raw.dtype != np.uint32:
-        raise ValueError(f"key must be a jax.random.key, a PRNGKey (uint32[2]) or an int seed, got {key!r}.")
-    return raw
+    key = plans.as_key(key)
+    return np.asarray(jax.random.key_data(key) if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
 
 
 def _classes(series: pd.Series) -> np.ndarray:
