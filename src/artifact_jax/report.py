@@ -193,16 +193,16 @@ def _range(pair: tuple[float, float] | None) -> str:
     return "&mdash;" if pair is None else f"[{_fmt(pair[0])}, {_fmt(pair[1])}]"
 
 
-def _cell(value: Any) -> str:
-    """A table cell colour-coded for a 0-1 score (red 0 ... green 1)."""
+def _cell(value: Any, cls: str = "cell") -> str:
+    """A table cell (class ``cls``) colour-coded for a 0-1 score (red 0 ... green 1)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         v = math.nan
     if not math.isfinite(v):
-        return '<td class="cell">&mdash;</td>'
+        return f'<td class="{cls}">&mdash;</td>'
     hue = 120 * min(max(v, 0.0), 1.0)
-    return f'<td class="cell" style="background:hsl({hue:.0f},70%,85%)">{_fmt(v)}</td>'
+    return f'<td class="{cls}" style="background:hsl({hue:.0f},70%,85%)">{_fmt(v)}</td>'
 
 
 def _summary_html(results: Any) -> str:
@@ -211,7 +211,7 @@ def _summary_html(results: Any) -> str:
     out = []
     if heads:
         cells = "".join(f'<th>{html.escape(n)}</th>' for n in heads)
-        values = "".join(_cell(results.scores[n]).replace('class="cell"', 'class="cell headline"') for n in heads)
+        values = "".join(_cell(results.scores[n], "cell headline") for n in heads)
         out.append(f'<table class="summary"><tr>{cells}</tr><tr>{values}</tr></table>')
     known = [n for n in results.scores if n in EXPLANATIONS]
     if known:
@@ -261,7 +261,7 @@ def _pairs_html(results: Any, spec: Any, worst: int = 10) -> str:
         f'<tr><td class="name">{html.escape(f)}</td>{"".join(_cell(v) for v in matrix[i])}</tr>'
         for i, f in enumerate(features)
     )
-    ranked = sorted(((v, ab) for ab, v in pair_scores(results).items() if _finite(v)), key=lambda t: t[0])[:worst]
+    ranked = sorted(((v, ab) for ab, v in pair_scores(results).items() if math.isfinite(v)), key=lambda t: t[0])[:worst]
     listed = "".join(f'<tr><td class="name">{html.escape(a)} | {html.escape(b)}</td>{_cell(v)}</tr>' for v, (a, b) in ranked)
     return (
         '<h2 id="pairs">Column pairs</h2><p class="note">Pair trend scores (1 = same trend; correlation '
@@ -269,13 +269,6 @@ def _pairs_html(results: Any, spec: Any, worst: int = 10) -> str:
         f'<table class="pairs"><tr><th class="name">column</th>{head}</tr>{rows}</table>'
         f'<h3>Worst pairs</h3><table><tr><th class="name">pair</th><th>score</th></tr>{listed}</table>'
     )
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _section_html(title: str, results: Any) -> str:
