@@ -431,3 +431,115 @@ def test_tracker_from_uri(tmp_path, sqlite_uri):
         tracker_from_uri("mlflow.db")
     with tracker_from_uri(sqlite_uri, experiment=f"uri-{tmp_path.name}") as t:
         assert isinstance(t, MlflowTracker) and t.tracking_uri == sqlite_uri
+
+
+# -- bootstrap intervals and the noise floor: ordinary records with derived names -----------------
+
+
+def test_log_results_logs_interval_bounds_and_the_baseline_under_derived_names():
+    res = fake_results(1)
+    res.intervals = {"MEAN_JS_DISTANCE": (0.5, 1.5), "JS_DISTANCE": {"Age": (0.0, 0.02), "Sex": (0.01, 0.03)},
+                     "CORRELATION_MATRIX": (np.zeros((2, 3)), np.ones((2, 3)))}  # fmt: skip
+    res.baseline = SimpleNamespace(scores={"MEAN_JS_DISTANCE": 0.05}, intervals={"MEAN_JS_DISTANCE": (0.01, 0.09)})
+    t = InMemoryTracker()
+    log_results(t, res, split="TRAIN", step=4)
+    assert t.scores["MEAN_JS_DISTANCE_TRAIN/low"] == [(4, 0.5)] and t.scores["MEAN_JS_DISTANCE_TRAIN/high"] == [(4, 1.5)]
+    assert t.score_collections["JS_DISTANCE_TRAIN/high"] == [(4, {"Age": 0.02, "Sex": 0.03})]
+    np.testing.assert_array_equal(t.arrays["CORRELATION_MATRIX_TRAIN/high"][0][1], np.ones((2, 3)))
+    assert t.scores["MEAN_JS_DISTANCE_TRAIN/baseline"] == [(4, 0.05)]
+    assert t.scores["MEAN_JS_DISTANCE_TRAIN/baseline/high"] == [(4, 0.09)]
+    assert "CORRELATION_DISTANCE_TRAIN/low" not in t.scores  # no interval computed, none logged
+    assert not [n for n in (*t.plots, *t.plot_collections) if "/" in n]
+    assert layout.safe_name("JS_DISTANCE_TRAIN/baseline/low") == "JS_DISTANCE_TRAIN/baseline/low"
+
+
+@pytest.fixture(scope="module")
+def bootstrapped():
+    """A plan run with bootstrap intervals and the noise floor, logged to an InMemoryTracker."""
+    import pandas as pd
+
+    from artifact_jax.spec import TabularDataSpec
+    from artifact_jax.table_comparison import TableComparisonPlan
+
+    def frame(n, seed):
+        rng = np.random.default_rng(seed)
+        return pd.DataFrame({"age": rng.normal(50, 9, n).round(), "sex": rng.choice(["M", "F"], n)})
+
+    real, synthetic = frame(80, 0), frame(60, 1)
+    spec = TabularDataSpec.from_df(real, cts_features=["age"], cat_features=["sex"])
+    plan = TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], score_collections=["JS_DISTANCE"],
+                               array_collections=["MEAN_JUXTAPOSITION"], plots=["MEAN_ALIGNMENT"])  # fmt: skip
+    memory = InMemoryTracker()
+    res = plan.run(real, synthetic, spec, bootstrap=20, key=0, baseline="split", tracker=memory, split="TRAIN", step=3)
+    return plan, res, memory, synthetic
+
+
+def test_plan_run_logs_intervals_and_noise_floor_to_the_memory_tracker(bootstrapped):
+    plan, res, t, _ = bootstrapped
+    (low, high), floor = res.intervals["MEAN_JS_DISTANCE"], res.baseline.scores["MEAN_JS_DISTANCE"]
+    assert low < high and t.scores["MEAN_JS_DISTANCE_TRAIN/low"] == [(3, low)]
+    assert t.scores["MEAN_JS_DISTANCE_TRAIN/high"] == [(3, high)]
+    assert t.scores["MEAN_JS_DISTANCE_TRAIN/baseline"] == [(3, floor)]
+    assert t.scores["MEAN_JS_DISTANCE_TRAIN/baseline/low"] == [(3, res.baseline.intervals["MEAN_JS_DISTANCE"][0])]
+    assert t.score_collections["JS_DISTANCE_TRAIN/low"] == [(3, {k: lo for k, (lo, _) in res.intervals["JS_DISTANCE"].items()})]
+    assert t.score_collections["JS_DISTANCE_TRAIN/baseline"] == [(3, res.baseline.score_collections["JS_DISTANCE"])]
+    np.testing.assert_array_equal(t.array_collections["MEAN_JUXTAPOSITION_TRAIN/high"][0][1]["age"],
+                                  res.intervals["MEAN_JUXTAPOSITION"]["age"][1])
+    assert set(t.plots) == {"MEAN_ALIGNMENT_TRAIN", "MEAN_ALIGNMENT_TRAIN/baseline"}
+    assert t.params["bootstrap/level"] == "0.95" and t.params["bootstrap/replicates"] == "20"
+    assert len(t.files["TABULAR_DATA_SYNTHETIC"]) == 1 and t.scores["MEAN_JS_DISTANCE_TRAIN"] == [(3, res.scores["MEAN_JS_DISTANCE"])]
+    plain = InMemoryTracker()  # neither asked for: no derived names, as before
+    plan.run(bootstrapped[3], bootstrapped[3], plan_spec(bootstrapped), tracker=plain, split="TRAIN")
+    assert not [n for kind in (plain.scores, plain.score_collections, plain.plots) for n in kind if "/" in n]
+    assert not [k for k in plain.params if k.startswith("bootstrap")]
+
+
+def plan_spec(bootstrapped):
+    from artifact_jax.spec import TabularDataSpec
+
+    return TabularDataSpec.from_df(bootstrapped[3], cts_features=["age"], cat_features=["sex"])
+
+
+def test_intervals_and_noise_floor_reach_the_filesystem_and_mlflow_trackers(bootstrapped, sqlite_uri, tmp_path):
+    from mlflow import MlflowClient
+
+    plan, res, _, synthetic = bootstrapped
+    (low, high), floor = res.intervals["MEAN_JS_DISTANCE"], res.baseline.scores["MEAN_JS_DISTANCE"]
+    # one tracker after the other: two worker threads rendering one Figure at once is not safe
+    with FilesystemTracker(tmp_path / "fs") as fs:
+        plan.log(fs, res, synthetic, split="TRAIN", step=3)
+    with _mlflow(sqlite_uri, tmp_path) as ml:
+        plan.log(ml, res, synthetic, split="TRAIN", step=3)
+    root = tmp_path / "fs"
+    for stat, value in (("low", low), ("high", high), ("baseline", floor)):
+        rows = list(csv.reader(open(root / f"scores/MEAN_JS_DISTANCE_TRAIN/{stat}.csv")))
+        assert rows[0] == ["step", "value"] and float(rows[1][1]) == value and rows[1][0] == "3", stat
+    rows = list(csv.reader(open(root / "score_collections/JS_DISTANCE_TRAIN/low.csv")))
+    assert ["3", "age", repr(res.intervals["JS_DISTANCE"]["age"][0])] in rows
+    with np.load(root / "array_collections/MEAN_JUXTAPOSITION_TRAIN/low/step_000003.npz") as z:
+        np.testing.assert_array_equal(z["age"], res.intervals["MEAN_JUXTAPOSITION"]["age"][0])
+    assert (root / "plots/MEAN_ALIGNMENT_TRAIN/baseline/step_000003.png").read_bytes().startswith(PNG_MAGIC)
+    run = MlflowClient(sqlite_uri).get_run(ml.run_id)  # MLflow's SQLite store accepts the names
+    metrics = run.data.metrics
+    assert (metrics["MEAN_JS_DISTANCE_TRAIN/low"], metrics["MEAN_JS_DISTANCE_TRAIN/high"]) == (low, high)
+    assert metrics["MEAN_JS_DISTANCE_TRAIN/baseline"] == floor
+    assert metrics["JS_DISTANCE_TRAIN/low/age"] == res.intervals["JS_DISTANCE"]["age"][0]
+    assert metrics["JS_DISTANCE_TRAIN/baseline/high/sex"] == res.baseline.intervals["JS_DISTANCE"]["sex"][1]
+    assert run.data.params["bootstrap/level"] == "0.95"
+
+
+def test_one_figure_logged_to_two_trackers_at_once_renders_in_both(tmp_path):
+    """Two background workers render the same Figure at the same moment (one plot logged to a
+    filesystem and a second filesystem tracker): every PNG arrives, none is lost to a race."""
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().plot(np.arange(50.0), np.sin(np.arange(50.0)))
+    roots = [tmp_path / "a", tmp_path / "b"]
+    trackers = [FilesystemTracker(r) for r in roots]
+    for step in range(12):
+        for t in trackers:
+            t.log_plot("PDF", fig, step=step)
+    for t in trackers:
+        t.close()
+    for root in roots:
+        pngs = sorted((root / "plots/PDF").glob("step_*.png"))
+        assert len(pngs) == 12 and all(p.read_bytes().startswith(PNG_MAGIC) for p in pngs)

@@ -496,10 +496,14 @@ class Plan:
 
     def log(self, tracker: Any, res: Results, exported: Any = None, *, split: str | None = None, step: int | None = None) -> None:
         """Log ``res`` (as ``NAME`` or ``NAME_SPLIT``), the plan's hyperparameters (trackers skip
-        identical repeats) and, with ``export``, the exported inputs."""
+        identical repeats) and, with ``export``, the exported inputs. Bootstrap intervals and the
+        noise floor go as ordinary records ``NAME_SPLIT/low``, ``/high``, ``/baseline``
+        (``tracking.log_results``), with ``bootstrap/replicates`` and ``bootstrap/level`` as params."""
         from artifact_jax.tracking import log_results
 
         tracker.log_params(self.params())
+        if res.intervals:
+            tracker.log_params({"bootstrap": {"replicates": len(res.replicates or ()), "level": res.level}})
         log_results(tracker, res, split=split, step=step)
         if self.export and exported is not None:
             name, data, filename = self.toolkit.export(exported, split)

@@ -113,12 +113,15 @@ class TableComparisonPlan(plans.Plan):
           ``Results``.
         """
         boot = plans.bootstrap_options(bootstrap, key, level)
-        res = self._run((real, synthetic, spec), {"mesh": mesh}, tracker, split, step, boot)
+        if baseline is not None and baseline != "split":
+            raise ValueError(f"baseline={baseline!r} must be 'split' or None.")
+        log_now = tracker if baseline is None else None
+        res = self._run((real, synthetic, spec), {"mesh": mesh}, log_now, split, step, boot)
         if baseline is not None:
-            if baseline != "split":
-                raise ValueError(f"baseline={baseline!r} must be 'split' or None.")
             halves = plans.split_halves(as_pandas(real, "real"), key)
             res.baseline = self._run((*halves, spec), {"mesh": mesh}, None, split, step, boot)
+            if tracker is not None:  # logged once the noise floor is there (NAME_SPLIT/baseline)
+                self.log(tracker, res, as_pandas(synthetic, "synthetic"), split=split, step=step)
         return res
 
     def encode(self, real: pd.DataFrame, synthetic: pd.DataFrame, spec: TabularDataSpec, *, mesh: Mesh | None = None) -> Encoded:

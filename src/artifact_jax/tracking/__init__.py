@@ -5,7 +5,7 @@ from artifact_jax.tracking.filesystem import FilesystemTracker
 from artifact_jax.tracking.memory import InMemoryTracker, LoggedFile
 from artifact_jax.tracking.mlflow import MlflowTracker
 from artifact_jax.tracking.protocol import Tracker, TrackingError
-from artifact_jax.tracking.results import ResultsLike, log_results, qualify
+from artifact_jax.tracking.results import ResultsLike, derived, log_results, qualify
 from artifact_jax.tracking.uri import tracker_from_uri
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ResultsLike",
     "Tracker",
     "TrackingError",
+    "derived",
     "log_results",
     "qualify",
     "tracker_from_uri",

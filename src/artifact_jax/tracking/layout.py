@@ -13,7 +13,10 @@ so that a plain directory listing sorts by step::
     files/NAME/step_000003/FILENAME
 
 Scores are metrics (MLflow) or CSV rows (filesystem): a score is the key ``NAME``
-and an entry of a score collection is the key ``NAME/ENTRY``.
+and an entry of a score collection is the key ``NAME/ENTRY``. A value derived from an
+artifact (a bootstrap bound, the noise floor, a spread over samples) is an ordinary record
+of the same kind named ``NAME/STATISTIC`` (``results.derived``): the metric
+``MEAN_JS_DISTANCE_TRAIN/low``, the file ``arrays/NAME/low/step_000003.npy``.
 
 Names are made safe once, in the caller's thread, by :func:`safe_name`: every
 character outside letters, digits, ``_``, ``-``, ``.``, space and ``/`` becomes
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -177,11 +181,17 @@ def png_bytes(figure: Any) -> bytes:
     ``savefig`` swaps in an Agg canvas only for the duration of the call, so this
     is safe off the main thread for figures built with the object API
     (``matplotlib.figure.Figure``), and for pyplot figures that no one else is
-    drawing at the same time.
+    drawing at the same time. One figure logged to two trackers is rendered by their two
+    workers: renders take turns (``_RENDER``), since matplotlib's draw of one figure is not
+    reentrant (and holds the GIL, so turns cost nothing).
     """
     buf = io.BytesIO()
-    figure.savefig(buf, format="png", bbox_inches="tight")
+    with _RENDER:
+        figure.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
+
+
+_RENDER = threading.Lock()
 
 
 def record_files(r: Any) -> list[tuple[str, bytes]]:

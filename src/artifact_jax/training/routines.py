@@ -21,7 +21,9 @@ Shipped routines, as artifact-torch's:
 * ``TableComparison``: generate ``n_records`` rows with the current model, run a plan
   against the real table, keep its scores (``MEAN_JS_DISTANCE_TRAIN``, ...); for a model
   with ``sample``/``to_frame`` the rows are generated and scored in one jitted device call
-  (a DataFrame is only built for the tracker's CSV export or host-only artifacts);
+  (a DataFrame is only built for the tracker's CSV export or host-only artifacts); with
+  ``samples=k`` it scores ``k`` tables drawn with ``k`` keys in that one call and keeps each
+  score's mean (``MEAN_JS_DISTANCE_TRAIN``) and spread (``MEAN_JS_DISTANCE_TRAIN/std``);
 * ``BinaryClassificationRoutine``: classify a held-out split with the current model, run a
   binary-classification plan against its true labels, keep its scores (``ROC_AUC_VAL``, ...);
 * ``every``: wrap any ``ctx -> {name: float}`` function.
@@ -34,6 +36,7 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import types
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
@@ -44,7 +47,8 @@ import pandas as pd
 from flax import nnx
 
 from artifact_jax.artifacts.registry import Context
-from artifact_jax.tracking.results import qualify
+from artifact_jax.plans import unstack
+from artifact_jax.tracking.results import derived, log_results, qualify
 from artifact_jax.training.protocols import BinaryClassification, ClassificationParams, GenerationParams
 from artifact_jax.training.state import Graphs, History, TrainState, merge
 
@@ -323,6 +327,68 @@ def _sample_and_score(graph: Any, program: Any, n_records: int, params: Any, var
     return program(real, synthetic), synthetic
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _sample_and_score_many(graph: Any, program: Any, n_records: int, params: Any, samples: int, variables: Any,
+                           real: Any, key: jax.Array):
+    """``_sample_and_score`` for each key of ``jax.random.split(key, samples)``, ``jax.vmap``-ed: ONE
+    XLA call for ``samples`` tables (every output gets a leading sample axis)."""
+    one = functools.partial(_sample_and_score, graph, program, n_records, params, variables, real)
+    return jax.vmap(one)(jax.random.split(key, samples))
+
+
+#: The spread of a score over ``TableComparison(samples=k)``'s samples, logged as ``NAME/std`` ...
+SPREAD: Mapping[str, Callable[[np.ndarray], Any]] = {
+    "std": lambda v: np.std(v, ddof=1), "min": np.min, "max": np.max,
+}
+
+
+def summarize_samples(samples: list[Any]) -> tuple[Any, dict[str, Any]]:
+    r"""The mean over ``k`` samples' results of every score and score-collection entry, and its spread.
+
+    .. math:: \bar s = \frac1k \sum_{i=1}^k s_i, \qquad
+              \mathrm{std} = \sqrt{\tfrac{1}{k-1} \textstyle\sum_i (s_i - \bar s)^2}, \quad \min_i s_i, \quad \max_i s_i
+
+    A NaN sample makes the mean and spread NaN (nothing is dropped silently); a value missing
+    (``None``) in any sample stays ``None``.
+
+    Args:
+      samples: ``k >= 2`` results (``plans.Results``), one per generated table; only the first
+        needs arrays, plots and their collections.
+
+    Returns:
+      ``(mean, spread)``: a copy of ``samples[0]`` whose scores and score collections are the
+      means (arrays, plots and their collections stay sample 0's), and ``{"std" | "min" |
+      "max": results}`` holding the spread's scores and score collections.
+
+    Example:
+      >>> from types import SimpleNamespace as R
+      >>> mean, spread = summarize_samples([R(scores={"A": 1.0}, score_collections={}),
+      ...                                   R(scores={"A": 3.0}, score_collections={})])
+      >>> mean.scores["A"], spread["std"].scores["A"], spread["max"].scores["A"]
+      (2.0, 1.4142135623730951, 3.0)
+    """
+
+    def reduce(fn: Callable[[np.ndarray], Any], values: list[Any]) -> float | None:
+        return None if any(v is None for v in values) else float(fn(np.asarray(values, np.float64)))
+
+    def over(fn: Callable[[np.ndarray], Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        first = samples[0]
+        scores = {n: reduce(fn, [s.scores.get(n) for s in samples]) for n in first.scores}
+        collections = {
+            n: {k: reduce(fn, [s.score_collections.get(n, {}).get(k) for s in samples]) for k in entries}
+            for n, entries in first.score_collections.items()
+        }
+        return scores, collections
+
+    mean = copy.copy(samples[0])
+    mean.scores, mean.score_collections = over(np.mean)
+    spread = {}
+    for name, fn in SPREAD.items():
+        scores, collections = over(fn)
+        spread[name] = types.SimpleNamespace(scores=scores, score_collections=collections)
+    return mean, spread
+
+
 @dataclasses.dataclass
 class TableComparison:
     """The artifact routine of a ``TableSynthesizer``: generate, run a plan, keep its scores.
@@ -344,6 +410,17 @@ class TableComparison:
     * **DataFrame**: ``generate(model, n_records, *, rngs, **params) -> DataFrame`` (given,
       or ``model.generate`` for models without ``sample``), then ``plan.run(real, synthetic,
       spec, ...)``.
+
+    Many samples (``samples=k > 1``): each validation draws ``k`` tables of ``n_records`` rows
+    with the keys ``jax.random.split(ctx.key, k)`` (device path: in the ONE jitted call, the
+    sampling and the plan's program ``jax.vmap``-ed over the keys; DataFrame path: ``generate``
+    once per key, then ``plan.run_many``). The tracker and the history get each score's (and
+    score-collection entry's) mean over the ``k`` tables under the usual name
+    (``MEAN_JS_DISTANCE_TRAIN``) and its spread under derived names: ``NAME/std`` (``ddof=1``)
+    in both, ``NAME/min`` and ``NAME/max`` in the tracker (``summarize_samples``). Arrays,
+    plots, their collections and the CSV export are the first table's. ``latest`` holds the
+    means, ``latest_samples`` each table's scores. ``samples=1`` (default) draws one table with
+    ``ctx.key`` itself, as before.
 
     The split: ``split=None`` (default) names it from what ``real`` is. It is ``"TRAIN"``
     when ``real`` holds the training rows (the model's ``encode_frame(real)`` equals the
@@ -370,6 +447,8 @@ class TableComparison:
         rendered there while training goes on, and logged as ``RenderedFigure`` (PNG) when
         ready, at the latest by ``finish`` (the trainer calls it after the last epoch).
         Without it, figures are drawn in this process.
+      samples: tables of ``n_records`` rows scored per validation (``k``, see above); 1 keeps
+        one table and no spread.
     """
 
     plan: Any
@@ -381,7 +460,9 @@ class TableComparison:
     params: Any = GenerationParams()
     generate: Callable[..., Any] | None = None
     render: Any = None
+    samples: int = 1
     latest: Any = dataclasses.field(default=None, repr=False)
+    latest_samples: list = dataclasses.field(default_factory=list, repr=False)
     _placed: Any = dataclasses.field(default=None, repr=False)
     _pending: list = dataclasses.field(default_factory=list, repr=False)
     _style: str = dataclasses.field(default="rngs", repr=False)
@@ -390,6 +471,11 @@ class TableComparison:
     def __post_init__(self) -> None:
         if self.split is not None and not (isinstance(self.split, str) and self.split):
             raise ValueError(f"TableComparison: split must be a non-empty string or None, got {self.split!r}.")
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int | np.integer) or self.samples < 1:
+            raise ValueError(
+                f"TableComparison: samples={self.samples!r} must be an int >= 1 (tables scored per validation)."
+            )
+        self.samples = int(self.samples)
         self._named = self.split is not None
         self._style = _generate_style(self.generate)
 
@@ -409,15 +495,50 @@ class TableComparison:
     def __call__(self, ctx: RoutineContext) -> dict[str, float]:
         self._name_split(ctx)
         model = ctx.model()
+        spread: dict[str, Any] = {}
         if self._on_device_ok(model):
-            self.latest = self._on_device(ctx, model)
-        else:
+            self.latest, spread = self._on_device(ctx, model)
+        elif self.samples == 1:
             with ctx.timed(f"{type(self).__name__}[{self.split}]/generate"):
                 synthetic = _call_generate(self.generate, self._style, model, self.n_records, ctx.key, self.params)
             self.latest = self.plan.run(
                 self.real, synthetic, self.spec, tracker=ctx.tracker, split=self.split, step=ctx.epoch
             )
-        return {qualify(name, self.split): float(value) for name, value in self.latest.scores.items()}
+        else:
+            self.latest, spread = self._on_frames(ctx, model)
+        if self.samples == 1:
+            self.latest_samples = [self.latest]
+        scores = {qualify(name, self.split): float(value) for name, value in self.latest.scores.items()}
+        if "std" in spread:
+            scores |= {derived(qualify(n, self.split), "std"): v for n, v in spread["std"].scores.items()}
+        return scores
+
+    def _on_frames(self, ctx: RoutineContext, model: Any) -> tuple[Any, dict[str, Any]]:
+        """The DataFrame path for ``samples > 1``: ``generate`` once per key, ``plan.run_many``."""
+        with ctx.timed(f"{type(self).__name__}[{self.split}]/generate"):
+            frames = [
+                _call_generate(self.generate, self._style, model, self.n_records, key, self.params)
+                for key in jax.random.split(ctx.key, self.samples)
+            ]
+        many = getattr(self.plan, "run_many", None)
+        self.latest_samples = (
+            many(self.real, frames, self.spec) if many is not None
+            else [self.plan.run(self.real, frame, self.spec) for frame in frames]
+        )  # fmt: skip
+        results, spread = summarize_samples(self.latest_samples)
+        self._log(ctx, results, spread, frames[0])
+        return results, spread
+
+    def _log(self, ctx: RoutineContext, results: Any, spread: Mapping[str, Any], frame: Any) -> None:
+        """Log ``results`` through the plan (its params, the CSV export) and ``spread`` as ``NAME/std`` ..."""
+        if ctx.tracker is None:
+            return
+        if hasattr(self.plan, "log"):
+            self.plan.log(ctx.tracker, results, frame, split=self.split, step=ctx.epoch)
+        else:
+            log_results(ctx.tracker, results, split=self.split, step=ctx.epoch)
+        for statistic, values in spread.items():
+            log_results(ctx.tracker, values, split=self.split, step=ctx.epoch, statistic=statistic)
 
     def _on_device_ok(self, model: Any) -> bool:
         return (
@@ -448,36 +569,54 @@ class TableComparison:
             program, real = self.plan.compile(self.spec, layout), ctx.put(real)
         compiling = None
         if ahead:  # abstract arguments: the state itself is donated to the next epoch
-            args = (
-                ctx.graphs.eval, program, self.n_records, self.params,
-                abstract((ctx.state.params, ctx.state.model_state)), abstract(real), abstract(ctx.key),
-            )  # fmt: skip
-            compiling = compile_ahead(_sample_and_score, *args, x64=True)
+            fn, static = self._program(ctx, program)
+            args = (*static, abstract((ctx.state.params, ctx.state.model_state)), abstract(real), abstract(ctx.key))
+            compiling = compile_ahead(fn, *args, x64=True)
         self._placed = (program, real, compiling, layout)
 
-    def _on_device(self, ctx: RoutineContext, model: Any) -> Any:
+    def _program(self, ctx: RoutineContext, program: Any) -> tuple[Any, tuple]:
+        """The jitted validation call and its static arguments (one table, or ``samples``)."""
+        if self.samples == 1:
+            return _sample_and_score, (ctx.graphs.eval, program, self.n_records, self.params)
+        return _sample_and_score_many, (ctx.graphs.eval, program, self.n_records, self.params, self.samples)
+
+    def _on_device(self, ctx: RoutineContext, model: Any) -> tuple[Any, dict[str, Any]]:
         phase = f"{type(self).__name__}[{self.split}]/"
         self._prepare(ctx)
         program, real, compiling, layout = self._placed
         with jax.enable_x64(True), ctx.timed(phase + "sample+score"):  # float64 reductions, as plan.run
             _wait_for(ctx, self, compiling)  # the compile ``start`` began
             self._placed = (program, real, None, layout)
-            variables = (ctx.state.params, ctx.state.model_state)
-            out = _sample_and_score(ctx.graphs.eval, program, self.n_records, self.params, variables, real, ctx.key)
-            numbers, synthetic = jax.device_get(out)
+            fn, static = self._program(ctx, program)
+            numbers, synthetic = jax.device_get(fn(*static, (ctx.state.params, ctx.state.model_state), real, ctx.key))
+        many = self.samples > 1
+        numbers_each = (unstack(numbers) or [{}] * self.samples) if many else [numbers]
+        tables = [jax.tree.map(lambda a, i=i: a[i], synthetic) for i in range(self.samples)] if many else [synthetic]
         entries = list(getattr(self.plan, "entries", ()))
         offload = [e for e in entries if self._offloaded(e)]
         host_only = any(a.device is None for _, _, a, _ in entries)
-        frame = model.to_frame(synthetic) if ctx.tracker is not None or host_only else None
+        frames = [
+            model.to_frame(t) if host_only or (i == 0 and ctx.tracker is not None) else None
+            for i, t in enumerate(tables)
+        ]
+        numbers, frame, spread = numbers_each[0], frames[0], {}
         with ctx.timed(phase + "finalize"):
             plan = self.plan
             if offload:  # the same plan without the plots the workers draw
                 plan = copy.copy(self.plan)
                 plan.entries = [e for e in entries if e not in offload]
             results = plan.finalize(numbers, self.spec, self.real, frame)
+            if many:  # the other tables: their scores only
+                scored = copy.copy(self.plan)
+                scored.entries = [e for e in entries if e[0] in ("scores", "score_collections")]
+                self.latest_samples = [results] + [
+                    scored.finalize(n, self.spec, self.real, f)
+                    for n, f in zip(numbers_each[1:], frames[1:], strict=True)
+                ]
+                results, spread = summarize_samples(self.latest_samples)
         if ctx.tracker is not None:
             with ctx.timed(phase + "log"):
-                self.plan.log(ctx.tracker, results, frame, split=self.split, step=ctx.epoch)
+                self._log(ctx, results, spread, frame)
         if offload:
             with ctx.timed(phase + "plots"):
                 plot_ctx = Context(self.spec, layout, None, None)
@@ -487,7 +626,7 @@ class TableComparison:
                     )
                     self._pending.append((future, results, kind, key, ctx.epoch))
                 self._harvest(ctx, wait=False)
-        return results
+        return results, spread
 
     def _offloaded(self, entry: tuple[str, str, Any, Any]) -> bool:
         from artifact_jax.plots.workers import shippable
