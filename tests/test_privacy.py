@@ -126,10 +126,12 @@ def test_kernel_tiles_give_the_same_two_smallest_and_match_the_full_matrix():
         sums = np.array(full.sum(-1))
         sums[:, 50:] = np.inf
         expected = np.sort(sums, axis=1)[:, :2]
-        # ragged tiles (37 = 7 x 5 + 2 rows, 53 = 3 x 16 + 5 reference rows); the default tiles
-        # (one tile holding everything here) run in every other test
-        got = jax.jit(nearest.nearest_sums, static_argnames=("k", "tile_rows", "tile_ref"))(a, b, valid, scale, k=2, tile_rows=5, tile_ref=16)
-        np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=1e-12)
+        # ragged tiles (37 rows in 8 tiles of at most 5, 53 in 4 of 16; 37 in 4 of 10, 53 in 2 of
+        # 27: even tiles, padded); the default tiles (one tile holding everything here) run in
+        # every other test
+        for rows, ref in ((5, 16), (10, 30)):
+            got = jax.jit(nearest.nearest_sums, static_argnames=("k", "tile_rows", "tile_ref"))(a, b, valid, scale, k=2, tile_rows=rows, tile_ref=ref)
+            np.testing.assert_allclose(np.asarray(got), expected, rtol=0, atol=1e-12)
         one = jax.jit(lambda a, b: nearest.nearest_sums(a, b, valid, scale, tile_rows=5, tile_ref=16))(a, b)
         np.testing.assert_array_equal(np.asarray(one)[:, 0], expected[:, 0])
         # vmap over a batch of data tables, as a batched plan does
@@ -188,6 +190,45 @@ def test_random_baseline_is_seeded_and_drawn_from_the_real_columns():
     k_codes, f_codes = np.unique(rand[:, 0], return_counts=True), np.unique(rand[:, 1])
     assert k_codes[0].tolist() == [-1, 0, 1] and k_codes[1][0] == pytest.approx(1200, abs=120)
     assert f_codes.tolist() == [-1]
+
+
+def test_random_categories_by_comparison_equal_the_scatter_and_search(monkeypatch):
+    # few code slots: counts and picks by comparisons; many: scatter-add and binary search. Same draws.
+    tables, spec, _ = _dataset("weather")
+    from artifact_jax.artifacts import privacy as parts
+
+    with jax.enable_x64(True):
+        encoded = privacy.PrivacyPlan(scores=["DCR_BASELINE_PROTECTION"]).encode(tables["real"], tables["synthetic"], spec)
+        static, real = encoded.static, encoded.inputs[0]
+
+        def draw() -> np.ndarray:
+            values = parts.values(real, static)
+            return np.asarray(jax.jit(lambda key: parts.random_table(key, values, real.valid, 999, static))(jax.random.key(5)))
+
+        compared = draw()
+        monkeypatch.setattr(parts, "COMPARE_CELLS", 0)
+        np.testing.assert_array_equal(compared, draw())
+
+
+def test_tables_encoded_together_as_table_by_table():
+    from artifact_jax.encoding import encode_tables
+
+    tables, spec, _ = _dataset("weather")
+    frames, names = [tables["real"], tables["synthetic"], tables["holdout"]], ["real", "synthetic", "holdout"]
+    pads = [len(df) + 5 for df in frames]
+    layout, together = privacy._encode_together(frames, spec, names, pads)
+    alone_layout, alone = encode_tables(frames, spec, names=names, dtype=np.float64, pad_to=pads)
+    assert layout == alone_layout
+    for x, y in zip(together, alone, strict=True):
+        for u, v in zip(x, y, strict=True):
+            np.testing.assert_array_equal(u, v)
+    # other dtypes: table by table; an error names its table either way
+    odd = frames[1].assign(**{spec.cts_features[0]: frames[1][spec.cts_features[0]].astype(object)})
+    assert privacy._encode_together([frames[0], odd], spec, names[:2], pads[:2])[0] == privacy._encode_together(frames[:2], spec, names[:2], pads[:2])[0]
+    text = [df.astype(str) for df in frames[:2]]
+    text[1].loc[0, spec.cts_features[0]] = "abc"
+    with pytest.raises(ValueError, match=f"synthetic: continuous column '{spec.cts_features[0]}' holds non-numeric values"):
+        privacy._encode_together(text, spec, names[:2], pads[:2])
 
 
 def test_plan_shares_passes_logs_and_plots():

@@ -94,19 +94,25 @@ def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
         raise ValueError(f"{name} lacks the spec's features {missing}; its columns are {list(df.columns)}.")
     if len(columns) != len(df.columns):
         raise ValueError(f"{name} has duplicate column names.")
+    if all(type(c) is str for c in df.columns):  # already string names: no copy of the frame
+        return df
     return df.set_axis([str(c) for c in df.columns], axis=1)
 
 
 def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.ndarray) -> None:
     """Write one continuous column (``pd.to_numeric`` semantics, 0.0 where missing) and its mask."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):  # nanoseconds since the epoch (UTC), NaT missing
+    dtype = series.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype)
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":  # numpy numbers: NaN is the only missing value
+        values = series.to_numpy().astype(np.float64, copy=False)
+    elif pd.api.types.is_datetime64_any_dtype(dtype):  # nanoseconds since the epoch (UTC), NaT missing
         values = np.where(series.isna().to_numpy(), np.nan, series.array.as_unit("ns").asi8.astype(np.float64))
-    elif pd.api.types.is_numeric_dtype(series.dtype):  # ints, floats, bools, nullable: no parsing
+    elif numeric:  # nullable numbers: no parsing
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(values)
-    if missing.any():
+    if missing.any() and not numeric:  # numbers: NaN/NA is all that turns NaN
         bad = missing & series.notna().to_numpy()
         if bad.any():
             example = series[bad].iloc[0]
@@ -114,10 +120,10 @@ def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.
                 f"{table}: continuous column {series.name!r} holds non-numeric values "
                 f"(e.g. {example!r}); declare it categorical or clean it."
             )
-        values = np.where(missing, 0.0, values)
     if np.isinf(values).any():
         raise ValueError(f"{table}: continuous column {series.name!r} holds infinite values.")
     out[:] = values
+    out[missing] = 0.0
     out_missing[:] = missing
 
 
