@@ -109,13 +109,16 @@ def stable_key(obj: Any) -> str | None:
     return None if " at 0x" in text else text
 
 
-def exported_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "program") -> Any:
+def exported_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "program",
+                  compiler_options: dict[str, Any] | None = None) -> Any:
     """``fn(*args)`` through a ``jax.export`` program stored under ``key`` in the cache folder.
 
     The first process traces ``fn`` (as ``jax.jit`` would), stores the exported program and its
     output structure; later processes load and call it. Without the persistent cache, or for
-    sharded inputs, it is ``fn(*args)`` (``fn`` is jitted). ``name`` names the program in JAX's
-    compile logs and ``profiling``.
+    sharded inputs, it is ``fn(*args)`` (``fn`` is jitted; the export traces the function it
+    wraps). ``name`` names the program in JAX's compile logs and ``profiling``;
+    ``compiler_options`` are XLA's, for the loaded program's compile (``fn`` was jitted with the
+    same).
     """
     folder = jax.config.jax_compilation_cache_dir
     leaves, in_tree = jax.tree.flatten(args)
@@ -125,10 +128,11 @@ def exported_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "pr
     avals = [jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)) for x in leaves]
     full = hashlib.sha256(
         repr((key, str(in_tree), [(a.shape, str(a.dtype)) for a in avals], jax.__version__, jax.default_backend(),
-              bool(jax.config.jax_enable_x64), _source_fingerprint())).encode()
+              bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((compiler_options or {}).items()))).encode()
     ).hexdigest()
     if full not in _LOADED:
-        _LOADED[full] = _load_or_export(fn, in_tree, avals, Path(folder) / "artifact-jax-programs" / full, name)
+        _LOADED[full] = _load_or_export(fn, in_tree, avals, Path(folder) / "artifact-jax-programs" / full, name,
+                                        compiler_options)
     call, out_tree = _LOADED[full]
     return jax.tree.unflatten(out_tree, call(*leaves))
 
@@ -136,7 +140,8 @@ def exported_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "pr
 _LOADED: dict[str, tuple[Callable[..., Any], Any]] = {}
 
 
-def _load_or_export(fn: Callable[..., Any], in_tree: Any, avals: list, path: Path, name: str) -> tuple[Callable[..., Any], Any]:
+def _load_or_export(fn: Callable[..., Any], in_tree: Any, avals: list, path: Path, name: str,
+                    compiler_options: dict[str, Any] | None = None) -> tuple[Callable[..., Any], Any]:
     from jax import export
 
     def named(exported: Any) -> Callable[..., Any]:
@@ -144,7 +149,7 @@ def _load_or_export(fn: Callable[..., Any], in_tree: Any, avals: list, path: Pat
             return exported.call(*leaves)
 
         call.__name__ = call.__qualname__ = name
-        return jax.jit(call)
+        return jax.jit(call, compiler_options=compiler_options or None)
 
     try:
         exported = export.deserialize(bytearray(path.with_suffix(".exported").read_bytes()))
@@ -154,8 +159,10 @@ def _load_or_export(fn: Callable[..., Any], in_tree: Any, avals: list, path: Pat
         pass
     out: list = []
 
+    inner = getattr(fn, "__wrapped__", fn)  # a jit with compiler options cannot be nested
+
     def flat(*leaves: Any) -> list:
-        tree = fn(*jax.tree.unflatten(in_tree, leaves))
+        tree = inner(*jax.tree.unflatten(in_tree, leaves))
         flat_out, out_tree = jax.tree.flatten(tree)
         out.append(out_tree)
         return flat_out

@@ -191,6 +191,9 @@ class Toolkit(NamedTuple):
       export: ``(exported, split) -> (name, bytes, filename)``: the inputs a tracker keeps.
       diagnose: ``Encoded -> {feature or None: reason}``, what in the inputs can make a result
         NaN (called only when one is; ``None``: a generic reason).
+      quick_compile: compile small inputs with ``QUICK_COMPILE`` (``compile_options``): for
+        toolkits whose programs are mostly bookkeeping (histograms, counts, sorts), not for
+        compute-bound ones (the distance tiles of ``privacy`` run ~5x slower unoptimised).
     """
 
     name: str
@@ -201,6 +204,7 @@ class Toolkit(NamedTuple):
     static: Callable[[Any], Any]
     export: Callable[[Any, str | None], tuple[str, bytes, str]]
     diagnose: Callable[[Any], Mapping[str | None, str]] | None = None
+    quick_compile: bool = False
 
 
 class Encoded(NamedTuple):
@@ -219,18 +223,35 @@ class Encoded(NamedTuple):
     exported: Any = None
 
 
+#: ``Plan.evaluate`` compiles a ``quick_compile`` toolkit's programs for inputs of at most this
+#: many rows with ``QUICK_COMPILE``: on a 2-core CPU the table comparison's default plan compiles
+#: in ~3.9 CPU s instead of ~6.4, and runs ~20 ms longer at 10k rows (``benchmarks/cli_latency.py``).
+QUICK_COMPILE_ROWS = 32_768
+#: XLA:CPU options for small inputs: LLVM without its optimisation passes (the compile is most
+#: of a small table's first comparison; the unoptimised code runs ~2x longer, milliseconds here).
+QUICK_COMPILE = (("xla_backend_optimization_level", 0),)
+
+
 @functools.lru_cache(maxsize=256)
-def _program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[..., Any], Any], ...], static: Any):
+def _program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[..., Any], Any], ...], static: Any,
+             options: tuple[tuple[str, Any], ...] = ()):
     """THE compile cache: one jitted program per (device parts + hyperparameters, static layout),
     returning one output per part; jit's own cache then holds one executable per input shape.
     Keyed on immutable values only, so equal plans share programs (``tc.mean_js_distance``
-    called twice compiles once)."""
+    called twice compiles once). ``options``: XLA compiler options (``QUICK_COMPILE``)."""
 
     def program(*inputs: Any) -> tuple[Any, ...]:
         args = device_args(static, *inputs)
         return tuple(device(*args, hp) for device, hp in parts)
 
-    return jax.jit(program)
+    return jax.jit(program, compiler_options=dict(options) or None)
+
+
+def compile_options(inputs: Any) -> tuple[tuple[str, Any], ...]:
+    """``QUICK_COMPILE`` when the longest input axis 0 is at most ``QUICK_COMPILE_ROWS``
+    (and the backend is the CPU), else none."""
+    rows = max((np.shape(x)[0] for x in jax.tree.leaves(inputs) if np.ndim(x)), default=0)
+    return QUICK_COMPILE if rows <= QUICK_COMPILE_ROWS and jax.default_backend() == "cpu" else ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,16 +371,17 @@ class Plan:
         """The plan's artifacts and hyperparameters, flat, for ``tracker.log_params``."""
         return entries_params(self.entries)
 
-    def compile(self, spec: Any = None, static: Any = None) -> Program:
+    def compile(self, spec: Any = None, static: Any = None, *, options: tuple[tuple[str, Any], ...] = ()) -> Program:
         """The jitted device program of this plan for ``static`` (default: ``spec``'s layout).
 
         Its numbers are float64 when it runs under ``jax.enable_x64(True)`` (as ``run`` does),
         float32 otherwise: call it inside ``with jax.enable_x64(True):`` for reference parity.
+        ``options``: XLA compiler options as ``(name, value)`` pairs (``QUICK_COMPILE``).
         """
         names, parts = self._parts()
         static = static if static is not None else self.toolkit.static(spec)
-        key = caching.stable_key((self.toolkit.device_args, parts, static))
-        return Program(_program(self.toolkit.device_args, parts, static), names, key)
+        key = caching.stable_key((self.toolkit.device_args, parts, static, options))
+        return Program(_program(self.toolkit.device_args, parts, static, options), names, key)
 
     def _parts(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...]]:
         """``("kind/NAME", part index)`` per device artifact, and the distinct device parts."""
@@ -378,10 +400,12 @@ class Plan:
         """
         if not any(e.artifact.device is not None for e in self.entries):
             return {}
-        program = self.compile(static=encoded.static)
+        options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
+        program = self.compile(static=encoded.static, options=options)
         if program.key is None:
             return jax.device_get(program(*encoded.inputs))
-        out = jax.device_get(caching.exported_call(program.run, program.key, encoded.inputs, f"{self.toolkit.name}_plan"))
+        out = jax.device_get(caching.exported_call(program.run, program.key, encoded.inputs, f"{self.toolkit.name}_plan",
+                                                   compiler_options=dict(options)))
         return {name: out[i] for name, i in program.names}
 
     def finalize(self, numbers: Mapping[str, Any], spec: Any, *host: Any, batched: bool = False) -> Results | list[Results]:

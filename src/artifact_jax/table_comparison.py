@@ -58,6 +58,7 @@ TOOLKIT = plans.Toolkit(
     static=Layout.from_spec,
     export=export_synthetic,
     diagnose=lambda e: column_problems(e.static, e.inputs, ("real", "synthetic")) if e.static is not None else {},
+    quick_compile=True,
 )
 
 
