@@ -88,3 +88,33 @@ def test_a_resumed_run_logs_no_step_twice(tmp_path):
         again.log_score("LOSS", 99.0, step=5)
     assert sorted(m.value for m in client.get_metric_history(first.run_id, "LOSS") if m.step == 5) == [15.0, 99.0]
     assert Path(f"{tmp_path / 'mlflow.db'}.lock").exists()  # the store lock sits next to the database
+
+
+def test_a_new_sqlite_store_is_built_without_a_sync_per_migration(tmp_path, monkeypatch):
+    """``create_sqlite_store`` builds the tables on a scratch file renamed into place: MLflow opens
+    it at its latest schema (no migration of its own) and the run works; where ours cannot,
+    MLflow's own path builds the store."""
+    import sqlite3
+
+    import mlflow.store.db.utils as db_utils
+
+    from artifact_jax.tracking import mlflow as tracking_mlflow
+
+    with monkeypatch.context() as m:  # MLflow's own path where ours cannot build the store
+        m.setattr(tracking_mlflow, "create_sqlite_store", lambda p: False)
+        with MlflowTracker(f"sqlite:///{tmp_path / 'plain.db'}") as t:
+            t.log_score("x", 2.0, step=0)
+    assert (tmp_path / "plain.db").exists()
+
+    path = tmp_path / "new.db"
+    assert tracking_mlflow.create_sqlite_store(path) and path.exists()
+    assert not tracking_mlflow.create_sqlite_store(path)  # never over an existing store
+    assert not list(tmp_path.glob(".*creating"))
+    (head,) = sqlite3.connect(path).execute("select version_num from alembic_version").fetchone()
+    migrations = []
+    monkeypatch.setattr(db_utils, "_upgrade_db", lambda *a, **k: migrations.append(a))
+    with MlflowTracker(f"sqlite:///{path}") as t:
+        t.log_score("x", 1.0, step=0)
+    assert migrations == [] and head
+    client = __import__("mlflow").MlflowClient(f"sqlite:///{path}")
+    assert client.get_run(t.run_id).data.metrics == {"x": 1.0}
