@@ -392,6 +392,12 @@ class Plan:
         )  # fmt: skip
         return names, tuple(slots)
 
+    @property
+    def _quick(self) -> bool:
+        """Whether small inputs compile with ``QUICK_COMPILE``: the toolkit allows it and no
+        artifact is a plot (t-SNE, the eigensolvers and KDEs run up to ~7x slower unoptimised)."""
+        return self.toolkit.quick_compile and not any(e.kind.startswith("plot") for e in self.entries)
+
     def evaluate(self, encoded: Encoded) -> dict[str, Any]:
         """Run the compiled program on encoded inputs; returns numpy numbers.
 
@@ -400,7 +406,7 @@ class Plan:
         """
         if not any(e.artifact.device is not None for e in self.entries):
             return {}
-        options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
+        options = compile_options(encoded.inputs) if self._quick else ()
         program = self.compile(static=encoded.static, options=options)
         if program.key is None:
             return jax.device_get(program(*encoded.inputs))
