@@ -13,6 +13,11 @@ A checkpoint at epoch ``e`` (orbax step ``e``) holds three items:
 Restoring all three and continuing gives the same numbers, bit for bit on CPU, as a run
 that never stopped. Arrays are copied to host before saving, so orbax may write them
 asynchronously while the next epoch runs on donated buffers.
+
+Under ``jax.distributed`` every process calls ``save`` and ``restore`` with the same directory
+(a shared filesystem): the state is replicated, so orbax writes the arrays and the JSON once,
+from process 0, and synchronises the processes; each restores the same values onto the
+template's global sharding.
 """
 
 from __future__ import annotations

@@ -12,6 +12,14 @@ finite-loss flag), runs the due routines, checkpoints and asks the stopper.
 Per epoch, on the host, in order: the device hooks' scores are logged; due routines
 run (validation loss, artifacts, ...); the row joins the history; the best model is
 updated; a checkpoint is saved if due; the stopper decides.
+
+Under ``jax.distributed`` (a mesh over the devices of several processes) the same program
+runs data parallel: each process passes its own rows, which become one global array
+sharded by rows over the mesh (``jax.make_array_from_process_local_data``); the global
+permutation, the batches and the gradient means are those of one process holding all the
+rows (process :math:`p`'s rows follow those of the processes before it in the mesh), and the
+state stays replicated. Only process 0 logs to the tracker and shows progress; every
+process takes part in orbax's checkpoint saves, which write each replicated array once.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
@@ -36,7 +45,7 @@ from artifact_jax.training import checkpoints as ckpt
 from artifact_jax.training import hooks as hooks_lib
 from artifact_jax.training import run_params, stopping
 from artifact_jax.training.routines import RoutineContext, batch_indices, n_rows_of
-from artifact_jax.training.state import Graphs, History, TrainState, create
+from artifact_jax.training.state import Graphs, History, TrainState, create, place
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -165,7 +174,9 @@ def _mesh(devices: int | Sequence[Any] | None, mesh: Mesh | None) -> tuple[Mesh 
             raise ValueError(f"mesh has axes {mesh.axis_names}; name the data-parallel one 'batch'.")
         return mesh, axis
     if devices is None:
-        return None, None
+        if jax.process_count() == 1:
+            return None, None
+        devices = jax.devices()  # under jax.distributed: every process's devices, data parallel
     if isinstance(devices, int):
         available = jax.devices()
         if not 1 <= devices <= len(available):
@@ -219,8 +230,10 @@ class Trainer:
         handed to the routines.
       shuffle: reshuffle the rows every epoch.
       seed: seeds the shuffles and the routines' keys.
-      devices: an int (the first n devices) or a list of devices to shard batches over.
-      mesh: a ``jax.sharding.Mesh`` whose ``batch`` (or only) axis shards batches.
+      devices: an int (the first n devices) or a list of devices to shard batches over;
+        under ``jax.distributed`` the default is every process's devices (data parallel).
+      mesh: a ``jax.sharding.Mesh`` whose ``batch`` (or only) axis shards batches; a mesh
+        over several processes' devices makes ``fit`` take each process's own rows.
       progress: show a tqdm bar over epochs with the latest scores.
 
     Example:
@@ -279,8 +292,37 @@ class Trainer:
         """Where the state and data live: replicated over the mesh, or None (default device)."""
         return None if self.mesh is None else NamedSharding(self.mesh, PartitionSpec())
 
+    @property
+    def distributed(self) -> bool:
+        """Whether the mesh spans several processes: ``fit`` then takes each process's own rows."""
+        return self.sharding is not None and not self.sharding.is_fully_addressable
+
+    @property
+    def _tracker(self) -> Any:
+        """The tracker, on process 0 only (one record per run, not one per process)."""
+        return self.tracker if jax.process_index() == 0 else None
+
     def _put(self, tree: Any) -> Any:
-        return jax.device_put(tree) if self.sharding is None else jax.device_put(tree, self.sharding)
+        return place(tree, self.sharding)
+
+    def _global_rows(self, data: Any) -> Any:
+        """This process's rows as its part of global arrays sharded by rows over the mesh.
+
+        Every process passes the same number of rows (checked across processes first: a
+        mismatch would otherwise stall the collectives); arrays already global pass as they are.
+        """
+        leaves = jax.tree.leaves(data)
+        if all(isinstance(x, jax.Array) and not x.is_fully_addressable for x in leaves):
+            return data
+        n_local = n_rows_of(data, "data")
+        counts = np.asarray(multihost_utils.process_allgather(np.int64(n_local))).reshape(-1).tolist()
+        if len(set(counts)) > 1:
+            raise ValueError(
+                f"Under jax.distributed every process passes the same number of training rows (its shard); "
+                f"got {counts} rows on processes 0..{len(counts) - 1}. Split the rows evenly (drop or repeat a few)."
+            )
+        rows = NamedSharding(self.mesh, PartitionSpec(self.batch_axis))
+        return jax.tree.map(lambda x: jax.make_array_from_process_local_data(rows, np.asarray(x)), data)
 
     def epoch_fn(self, graphs: Graphs, n_rows: int):
         """The compiled epoch for ``n_rows`` rows (see ``make_epoch``)."""
@@ -294,7 +336,9 @@ class Trainer:
         """Train on ``data`` (a pytree of arrays, leading axis = rows) until the stopper says so.
 
         Args:
-          data: the training set in the model's batch format, e.g. ``{"codes": int32[N, F]}``.
+          data: the training set in the model's batch format, e.g. ``{"codes": int32[N, F]}``;
+            under ``jax.distributed`` (``self.distributed``) this process's rows, the same number on
+            every process.
           resume: continue from the latest checkpoint in ``checkpoints.directory`` (params,
             optimizer, PRNG keys, epoch, history, best model); starts fresh if there is none.
 
@@ -310,13 +354,15 @@ class Trainer:
                 "fit() takes arrays in the model's batch format, not a DataFrame; encode it first, "
                 "e.g. trainer.fit(model.encode_frame(df))."
             )
-        n_rows = n_rows_of(data, "data")
+        n_rows = n_rows_of(data, "data")  # this process's rows; the global count below
         if resume and self.checkpoints is None:
             raise ValueError("fit(resume=True) needs checkpoints=Checkpointing(directory) on the Trainer.")
         clock = Timings()
         clock.mark("fit")
         graphs, state = create(self.model, self.tx, key=jax.random.key(self.seed))
-        state, data = self._put(state), self._put(data)
+        state = self._put(state)
+        data = self._global_rows(data) if self.distributed else self._put(data)
+        n_rows = n_rows_of(data, "data")
         run_epoch = self.epoch_fn(graphs, n_rows)
         history, best, latest = History(), None, {}
         manager = self.checkpoints.manager() if self.checkpoints is not None else None
@@ -327,13 +373,14 @@ class Trainer:
                 latest = {k: v for row in history.rows for k, v in row.items() if k != "epoch"}
             epoch = int(state.epoch)
             check_at = stopping.first_complete_epoch(epoch, [getattr(r, "period", 1) for r in self.routines])
-            if self.tracker is not None:  # hyperparameters as run params (a resume logs changes apart)
-                run_params.log_params(self.tracker, {"training": run_params.trainer_params(self, n_rows=n_rows)},
+            if self._tracker is not None:  # hyperparameters as run params (a resume logs changes apart)
+                run_params.log_params(self._tracker, {"training": run_params.trainer_params(self, n_rows=n_rows)},
                                       resumed_at=epoch or None)
             until = stopping.max_epochs(self.stopper)
             self._each_routine("start", epoch, graphs, state, history, clock, until=until, data=data)
             bar = tqdm(
-                total=stopping.max_epochs(self.stopper), initial=epoch, disable=not self.progress,
+                total=stopping.max_epochs(self.stopper), initial=epoch,
+                disable=not self.progress or jax.process_index() != 0,
                 desc="train", unit="epoch", dynamic_ncols=True,
             )  # fmt: skip
             with bar:
@@ -345,10 +392,10 @@ class Trainer:
                     epoch += 1
                     if not bool(finite):
                         raise NonFiniteLossError(self._nan_message(epoch, manager, scores))
-                    if self.tracker is not None:
+                    if self._tracker is not None:
                         with clock("logging"):
                             for name, value in scores.items():
-                                self.tracker.log_score(name, value, step=epoch)
+                                self._tracker.log_score(name, value, step=epoch)
                     routine_scores = self._run_routines(epoch, graphs, state, history, clock, data)
                     if routine_scores:
                         clock.mark("first_validation")
@@ -389,7 +436,7 @@ class Trainer:
             return {}
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
         ctx = RoutineContext(
-            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock, data
+            epoch, graphs, state, key, self._tracker, history, self.sharding, self.batch_size, clock, data
         )
         scores: dict[str, float] = {}
         for routine in due:
@@ -414,7 +461,7 @@ class Trainer:
         prepared or compiled for a routine that will not run)."""
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
         ctx = RoutineContext(
-            epoch, graphs, state, key, self.tracker, history, self.sharding, self.batch_size, clock, data
+            epoch, graphs, state, key, self._tracker, history, self.sharding, self.batch_size, clock, data
         )
         for routine in self.routines:
             period = getattr(routine, "period", 1)
