@@ -176,6 +176,58 @@ def test_kernels():
         assert np.asarray(codes)[:, 0].tolist() == [*np.digitize(values[:3, 0], np.asarray(edges[0])), 11]
 
 
+
+def _ks_cases(rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    n = 20_000
+    same = rng.normal(size=n)
+    return {
+        "shifted normal": (rng.normal(size=n), rng.normal(0.02, 1.0, size=n + 7)),
+        "ties (integers)": (rng.integers(0, 40, n).astype(float), rng.integers(0, 41, n).astype(float)),
+        "mixed signs and zeros": (np.r_[np.zeros(500), -np.zeros(9), rng.normal(size=n)], rng.normal(0.1, 1, n)),
+        "heavy tail (crowded buckets)": (np.append(rng.lognormal(0, 1, n - 1), 1e200), rng.lognormal(0, 1, n)),
+        "infinite value": (np.append(rng.normal(size=n - 1), np.inf), rng.normal(size=n)),
+        "identical samples": (same, same.copy()),
+        "constant": (np.full(50, 3.0), np.full(70, 3.0)),
+    }
+
+
+def _ks(args: tuple, monkeypatch: pytest.MonkeyPatch, **constants: int) -> float:
+    with monkeypatch.context() as patch:  # read at trace time: a fresh jit per setting
+        for name, value in constants.items():
+            patch.setattr(fidelity, name, value)
+        return float(jax.jit(lambda *c: fidelity.ks_statistic(*c))(*args))
+
+
+def test_ks_statistic_bucketed_equals_the_full_sort_and_scipy(monkeypatch):
+    """The KS statistic of scipy (NaN masked) from each path: the whole sort (small columns), the
+    bucketed bound with a sort of the candidate buckets only (large columns, forced here), and
+    its fallback sort of every value (forced with a capacity of 1)."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    with jax.enable_x64(True):
+        for name, (a, b) in _ks_cases(rng).items():
+            wa, wb = rng.random(a.size) < 0.9, rng.random(b.size) < 0.95
+            args = tuple(jax.numpy.asarray(v) for v in (a, wa, b, wb))
+            expected = scipy_stats.ks_2samp(np.round(a[wa], 14), np.round(b[wb], 14)).statistic
+            assert _ks(args, monkeypatch) == pytest.approx(expected, abs=1e-15), name
+            assert _ks(args, monkeypatch, KS_SORT_VALUES=0) == pytest.approx(expected, abs=1e-15), name
+            assert _ks(args, monkeypatch, KS_SORT_VALUES=0, KS_CAPACITY=1) == pytest.approx(expected, abs=1e-15), name
+        empty = jax.numpy.zeros(3, bool)
+        assert math.isnan(float(fidelity.ks_statistic(jax.numpy.ones(3), empty, jax.numpy.ones(3), ~empty)))
+
+
+def test_onehot_gram_from_joint_cells_equals_the_tiled_product():
+    rng = np.random.default_rng(4)
+    sizes = (3, 4, 2, 5, 12, 12)
+    codes = jax.numpy.asarray(np.stack([rng.integers(0, k, 5000) for k in sizes], axis=1).astype(np.int32))
+    valid = jax.numpy.asarray(rng.random(5000) < 0.9)
+    joint = fidelity.onehot_gram(codes, valid, sizes, [0, 1, 3, 2])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fidelity, "JOINT_CELLS", 0)  # the one-hot tiles instead
+        tiled = fidelity.onehot_gram(codes, valid, sizes, [0, 1, 3, 2])
+    np.testing.assert_array_equal(np.asarray(joint), np.asarray(tiled))
+    assert int(joint[:3].sum()) == 6 * int(valid.sum())  # column 0's rows: each valid row once per column
+
 def test_pair_trends_without_a_strong_real_trend_is_flagged_with_its_reason():
     """Independent columns: no pair passes QualityReport's thresholds, so COLUMN_PAIR_TRENDS is
     undefined (SDMetrics: the mean of no pairs) and flagged saying why; QUALITY_SCORE is then the

@@ -1,13 +1,13 @@
 """SDMetrics 0.32 fidelity metrics as pure ``jnp`` kernels: exact, never subsampled.
 
-Column shapes: the Kolmogorov-Smirnov statistic from one sort of the pooled column
-(``ks_statistic``) and the total variation of two category count vectors with SDMetrics'
+Column shapes: the Kolmogorov-Smirnov statistic from bucket counts and a sort of the few buckets
+where the maximum can lie (``ks_statistic``) and the total variation of two category count vectors with SDMetrics'
 regularisation of unseen values (``tv_complement``). Column pair trends: pairwise-complete
 Pearson / Spearman correlations (``pairwise_correlation``, one O(N) pass per column pair, the
 rows where either value is missing dropped as ``DataFrame.dropna`` does), and for every pair with
 a discrete column the contingency-table similarity and the real table's Cramer's V from ONE
-joint pass (``contingency_similarity``: the pairwise tables as blocks of
-``associations.category_gram``, continuous columns binned by ``digitize`` on each table's own
+joint pass (``contingency_similarity``: the pairwise tables as blocks of one co-occurrence
+matrix, ``onehot_gram``, continuous columns binned by ``digitize`` on each table's own
 ``histogram_bin_edges``, as ``ColumnPairTrends`` does). Everything is static-shape and masked:
 ``valid`` False rows (padding) count nothing.
 
@@ -44,17 +44,31 @@ TV_REGULARIZATION = 1e-6
 N_PAIR_BINS = 10
 
 
+#: ``ks_statistic`` buckets each column's range into this many equal-width buckets, and sorts the
+#: values of the buckets where the maximum can lie while they are at most ``KS_CAPACITY``.
+KS_BUCKETS = 1 << 16
+KS_CAPACITY = 1 << 16
+#: Up to this many pooled values (both samples, padding included), one sort of them all is faster.
+KS_SORT_VALUES = 1 << 19
+
+
 def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
     r"""Two-sample Kolmogorov-Smirnov statistic of one column, as ``scipy.stats.ks_2samp``.
 
     .. math:: D = \max_{v} \big| F_r(v) - F_s(v) \big|, \quad F(v) = \#\{x_i \le v\} / n
 
     over every value ``v`` of both samples, after SDMetrics' rounding to ``KS_DECIMALS`` decimals.
-    No search: the pooled values are sorted as unsigned integer keys in the values' order with
-    the sample's label in the lowest bit (a one-operand integer sort, several times faster on
-    CPU than floats or a payload), negative and non-negative values apart (when a column has
-    both) so that each key fits in one bit less; integer counts at the end of each run of equal
-    values, divided as scipy divides them.
+    Exact, mostly without a sort: the values are counted into ``KS_BUCKETS`` equal-width buckets
+    of their range (one scatter); the gap :math:`g_k = F_r - F_s` at each bucket's end is exact
+    (cumulative counts), and inside bucket ``k`` the gap is bounded by
+    :math:`\max(g_{k-1} + r_k / n_r, \; s_k / n_s - g_{k-1})`. Only the buckets whose bound
+    reaches :math:`\max_k |g_k|` can hold the maximum: their values (typically a few thousand of
+    millions) are compacted and sorted, and the gap evaluated at each of their distinct values
+    from the counts below the bucket plus the counts inside it. When those values exceed
+    ``KS_CAPACITY`` (a column whose range is crowded into few buckets) or the range is not
+    finite, ``lax.cond`` sorts every value instead (``_max_gap``): the same integer counts, so the
+    same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
+    whole (``_ks_sorted``), which is faster there.
 
     Args:
       x_real, x_synth: ``[N]``, ``[M]`` values.
@@ -68,6 +82,59 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
       >>> t = jnp.ones(3, bool)
       >>> round(float(ks_statistic(jnp.array([1., 2., 3.]), t, jnp.array([3., 4., 5.]), t)), 6)
       0.666667
+    """
+    if x_real.shape[0] + x_synth.shape[0] <= KS_SORT_VALUES:
+        return _ks_sorted(x_real, w_real, x_synth, w_synth)
+    dtype = x_real.dtype
+    xr, xs = jnp.round(x_real, KS_DECIMALS), jnp.round(x_synth, KS_DECIMALS)
+    n_r, n_s = jnp.sum(w_real, dtype=jnp.int32), jnp.sum(w_synth, dtype=jnp.int32)
+    f_r, f_s = n_r.astype(dtype), n_s.astype(dtype)
+    inf = jnp.asarray(jnp.inf, dtype)
+    lo = jnp.minimum(jnp.min(jnp.where(w_real, xr, inf)), jnp.min(jnp.where(w_synth, xs, inf)))
+    hi = jnp.maximum(jnp.max(jnp.where(w_real, xr, -inf)), jnp.max(jnp.where(w_synth, xs, -inf)))
+    spread = jnp.isfinite(lo) & jnp.isfinite(hi) & (hi > lo)
+    scale = jnp.where(spread, KS_BUCKETS / jnp.where(spread, hi - lo, 1), 0)
+
+    def bucket(x, w):  # monotone in x: each bucket is an interval of values
+        return jnp.clip(jnp.floor(jnp.where(w & spread, x - lo, 0) * scale), 0, KS_BUCKETS - 1).astype(jnp.int32)
+
+    b = jnp.concatenate([bucket(xr, w_real), bucket(xs, w_synth)])
+    w = jnp.concatenate([w_real, w_synth])
+    n, real = b.shape[0], jnp.arange(b.shape[0]) < x_real.shape[0]
+    slot = jnp.where(w, 2 * b + real, 2 * KS_BUCKETS)  # ONE scatter counts both tables: [B, 2] (s_k, r_k)
+    per_bucket = jnp.zeros(2 * KS_BUCKETS + 1, jnp.int32).at[slot].add(1, mode="promise_in_bounds")[:-1]
+    per_bucket = per_bucket.reshape(KS_BUCKETS, 2).T[::-1]  # [2, B]: r_k, s_k
+    upto = jnp.cumsum(per_bucket, axis=1)
+    gap_end = upto[0] / f_r - upto[1] / f_s  # signed, at each bucket's last value
+    low = jnp.max(jnp.abs(gap_end))
+    gap_start = jnp.concatenate([jnp.zeros(1, dtype), gap_end[:-1]])
+    bound = jnp.maximum(gap_start + per_bucket[0] / f_r, per_bucket[1] / f_s - gap_start)
+    candidate = (bound >= low * (1 - 1e-9)) & (per_bucket[0] + per_bucket[1] > 0)  # slack: rounding only
+    member = w & candidate[b]
+    count = jnp.sum(member, dtype=jnp.int32)
+    # ONE cumsum: the members' slots, and per bucket the candidates' counts below it
+    kept = jnp.where(candidate, per_bucket, 0)
+    prefix = jnp.cumsum(jnp.concatenate([member.astype(jnp.int32), kept.ravel()]))
+    kept_upto = prefix[n:].reshape(2, KS_BUCKETS) - prefix[np.array([[n - 1], [n - 1 + KS_BUCKETS]])]
+    below = upto - per_bucket - (kept_upto - kept)  # counts below the bucket less the compacted ones
+    dest = jnp.where(member, prefix[:n] - 1, KS_CAPACITY)
+    index = jnp.full(KS_CAPACITY + 1, n, jnp.int32).at[dest].set(jnp.arange(n, dtype=jnp.int32), mode="drop")[:-1]
+    x = jnp.concatenate([xr, xs])
+    value = x.at[index].get(mode="fill", fill_value=0)
+    at = below[:, bucket(value, index < n)]
+    bucketed = _max_gap(value, index < n, index < x_real.shape[0], f_r, f_s, at[0], at[1])
+    d = lax.cond(spread & (count <= KS_CAPACITY), lambda: jnp.maximum(low, bucketed),
+                 lambda: _max_gap(x, w, real, f_r, f_s))
+    return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
+
+
+def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
+    """``ks_statistic`` from one sort of the pooled column (the smaller columns).
+
+    The pooled values are sorted as unsigned integer keys in the values' order with the sample's
+    label in the lowest bit (a one-operand integer sort, several times faster on CPU than floats
+    or a payload), negative and non-negative values apart (when a column has both) so that each
+    key fits in one bit less; integer counts at the end of each run of equal values.
     """
     dtype = x_real.dtype
     keys = jnp.concatenate([_order_key(jnp.round(x_real, KS_DECIMALS), w_real),
@@ -102,6 +169,27 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
         lambda: side(valid, jnp.where(jnp.any(negative), unsigned + half, unsigned), 0, 0),
     )
     return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
+
+
+def _max_gap(
+    x: jax.Array, valid: jax.Array, real: jax.Array, n_r: jax.Array, n_s: jax.Array,
+    below_r: jax.Array | int = 0, below_s: jax.Array | int = 0,
+) -> jax.Array:
+    r""":math:`\max |F_r - F_s|` over the distinct valid values of ``x`` (real and synthetic
+    values pooled, ``real`` their labels) from ONE sort of their order keys: the counts at the
+    last element of each run of equal values, plus ``below_r``/``below_s`` (per element: the
+    values counted below those given), divided as scipy divides them."""
+    key = _order_key(x, valid)
+    label = real.astype(jnp.int32)
+    if isinstance(below_r, int):
+        key, label = lax.sort((key, label), num_keys=1)
+    else:
+        key, label, below_r, below_s = lax.sort((key, label, below_r, below_s), num_keys=1)
+    upto = jnp.cumsum(label)
+    count_r = below_r + upto
+    count_s = below_s + jnp.arange(1, x.shape[0] + 1, dtype=jnp.int32) - upto
+    last = jnp.append(key[1:] != key[:-1], True) & (jnp.arange(x.shape[0]) < jnp.sum(valid, dtype=jnp.int32))
+    return jnp.max(jnp.where(last, jnp.abs(count_r / n_r - count_s / n_s), 0))
 
 
 def tv_complement(counts_real: jax.Array, counts_synth: jax.Array) -> jax.Array:
@@ -298,9 +386,12 @@ GRAM_TILE = 8192  # rows per one-hot tile: [GRAM_TILE, C] in memory, exact f32 s
 def onehot_gram(
     codes: jax.Array, valid: jax.Array, n_categories: Sequence[int], left: Sequence[int] | None = None
 ) -> jax.Array:
-    r"""``[C_left, C]`` int32 co-occurrence counts :math:`O_L^\top O` of one-hot codes, tiled over rows.
+    r"""``[C_left, C]`` int32 co-occurrence counts :math:`O_L^\top O` of one-hot codes.
 
-    Block ``(a, b)`` is the contingency table of column ``left[a]`` against column ``b``. Each
+    Block ``(a, b)`` is the contingency table of column ``left[a]`` against column ``b``. While
+    the left columns have at most ``JOINT_CELLS`` joint cells (and their tables with the other
+    columns at most ``JOINT_TABLE_CELLS`` cells), it comes from the rows' joint cells
+    (``_joint_gram``: O(N) scatters, no product over rows). Else, tiled over rows: each
     ``GRAM_TILE``-row tile is a 0/1 bfloat16 product accumulated in float32 (exact: a tile sums
     fewer than :math:`2^{24}` ones); the tiles are summed in int32 (exact below :math:`2^{31}` rows).
 
@@ -309,6 +400,10 @@ def onehot_gram(
       left: the columns of the rows of the result (static; default all).
     """
     left = list(range(len(n_categories))) if left is None else list(left)
+    joint = int(np.prod([n_categories[j] for j in left], dtype=np.float64))
+    other = sum(n_categories[j] for j in range(len(n_categories)) if j not in left)
+    if joint <= JOINT_CELLS and joint * max(other, 1) <= JOINT_TABLE_CELLS and codes.shape[0] < 1 << 24:
+        return _joint_gram(codes, valid, n_categories, left)
     col_id, local = _category_index(n_categories)
     left_id, left_local = _category_index(tuple(n_categories[j] for j in left))
     left_col = np.asarray(left, np.int32)[left_id]
@@ -326,6 +421,49 @@ def onehot_gram(
         return acc + cross.astype(jnp.int32), None
 
     return lax.scan(step, jnp.zeros((len(left_id), len(col_id)), jnp.int32), (codes, valid))[0]
+
+
+#: ``onehot_gram`` counts the joint cells of its left columns instead of multiplying one-hot rows
+#: while they are at most JOINT_CELLS, and the joint tables of those cells with every other
+#: column hold at most JOINT_TABLE_CELLS in all.
+JOINT_CELLS = 1 << 16
+JOINT_TABLE_CELLS = 1 << 22
+
+
+def _joint_gram(codes: jax.Array, valid: jax.Array, n_categories: Sequence[int], left: Sequence[int]) -> jax.Array:
+    r"""``onehot_gram`` from joint counts: O(N) scatters, then O(J C) work, not O(N C^2).
+
+    Each row's joint cell :math:`j` of the left columns (mixed radix, :math:`J = \prod_l K_l`
+    cells) is counted alone (:math:`h_j`) and with each other column's code (:math:`T_b`,
+    ``[J, K_b]``), all in one scatter. With :math:`A` the static
+    ``[J, C_left]`` one-hot of the left codes of each cell, :math:`G = A^\top [\,\ldots, \mathrm{diag}(h)
+    A_b, \ldots, T_b, \ldots]`, the columns in ``codes``' order: float32 sums of integer counts,
+    exact below :math:`2^{24}` rows (the caller's condition).
+    """
+    dtype = jnp.float32
+    sizes = [n_categories[j] for j in left]
+    strides = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]]).astype(np.int32)
+    joint = int(np.prod(sizes))
+    others = [b for b in range(len(n_categories)) if b not in left]
+    k_other = np.asarray([n_categories[b] for b in others], np.int32)
+    c_other = int(k_other.sum())
+    cell = jnp.sum(codes[:, left] * strides[None, :], axis=1)
+    # one scatter: each row's joint cell alone ([J]), and with each other column's code ([J, C_other])
+    code_other = codes[:, others] + np.concatenate([[0], np.cumsum(k_other)[:-1]]).astype(np.int32)[None, :]
+    flat = jnp.concatenate([cell[:, None], joint + cell[:, None] * c_other + code_other], axis=1)
+    total = joint * (1 + c_other)
+    hist = jnp.zeros(total + 1, jnp.int32).at[jnp.where(valid[:, None], flat, total).ravel()].add(
+        1, mode="promise_in_bounds").astype(dtype)
+    left_id, left_local = _category_index(tuple(sizes))  # the left codes of each cell, one-hot: [J, C_left]
+    j = jnp.arange(joint, dtype=jnp.int32)[:, None]
+    onehot = (j // strides[left_id][None, :] % np.asarray(sizes, np.int32)[left_id][None, :] == left_local[None, :]).astype(dtype)
+    right = jnp.concatenate([hist[:joint, None] * onehot, hist[joint:total].reshape(joint, c_other)], axis=1)
+    gram = lax.dot_general(onehot, right, (((0,), (0,)), ((), ())), precision=lax.Precision.HIGHEST)
+    position = {c: i for i, c in enumerate([*left, *others])}  # [left codes, other codes] -> codes' order
+    starts = np.concatenate([[0], np.cumsum([n_categories[c] for c in [*left, *others]])])
+    order = np.concatenate([np.arange(starts[position[c]], starts[position[c] + 1]) for c in range(len(n_categories))])
+    gram = gram[:, order]
+    return jnp.round(gram).astype(jnp.int32)
 
 
 def _cover(pairs: Sequence[tuple[int, int]], n_categories: Sequence[int]) -> list[tuple[int, int]]:
@@ -368,14 +506,13 @@ def _gram_pairs(
                                    col_id, len(used), indices_are_sorted=True).T
 
     tv = blocks(jnp.abs(g_r / n_r - g_s / n_s))
-    counts = category_counts(codes_r[:, used], valid_r, sizes)  # [D, K] marginals of the real table
-    _, local = _category_index(sizes)
-    col_counts = counts[col_id, local]
+    # the real marginals: every valid row has one code in the first left column's block
+    col_counts = jnp.sum(g_r[row_id == 0], axis=0)  # [C]
     row_counts = col_counts[np.concatenate([np.flatnonzero(col_id == pos[c]) for c in left])]
     expected = row_counts[:, None] * col_counts[None, :] / n_r
     seen = expected > 0
     chi2 = blocks(jnp.where(seen, (g_r - expected) ** 2 / jnp.where(seen, expected, 1), 0))
-    observed = jnp.sum(counts > 0, axis=1)
+    observed = jax.ops.segment_sum((col_counts > 0).astype(jnp.int32), col_id, len(used), indices_are_sorted=True)
     dof = jnp.minimum(observed[np.asarray(left_in_used)][:, None], observed[None, :]) - 1
     cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1)), jnp.nan)
     ia = np.asarray([row[a] for a, _ in pairs], np.int32)
@@ -438,7 +575,7 @@ def contingency_similarity(
     as ``groupby(dropna=False)``), and :math:`V = \sqrt{\chi^2 / (n_r \min(r - 1, k - 1))}` of the
     real table (``scipy.stats.contingency.association``; NaN below 2 observed rows or columns).
     Every table with up to ``DENSE_PAIR_CELLS`` cells comes from one joint pass per table: the
-    blocks of one tiled one-hot Gram matrix (``onehot_gram``) while the columns hold up to
+    blocks of one one-hot Gram matrix (``onehot_gram``: from joint cell counts, or tiled) while the columns hold up to
     ``GRAM_CODES`` codes, else ONE integer scatter of all pairs (``N x P`` updates); a pair of two columns with many
     categories (ids, tail numbers) is counted from its sorted cell keys, O(N log N) and O(N)
     memory, all such pairs in one ``lax.map``.
