@@ -1,8 +1,8 @@
 """Batched evaluation: bootstrap intervals and many synthetic samples, each side by side with a loop.
 
 1. Bootstrap: ``plan.run(real, synthetic, spec, bootstrap=200)`` (ONE program over the 200
-   replicates: row-count parts for the JS distances and juxtapositions, gathered rows for the
-   association matrices) against ``plan.run`` on 200 explicitly resampled table pairs, 100k
+   replicates; every part reads row counts: the JS histograms, the juxtapositions and the
+   association matrices' weighted moments and contingency tables) against ``plan.run`` on 200 explicitly resampled table pairs, 100k
    rows each, a generated heart-like 12-column mixed table (5 continuous, 7 categorical). The
    check compares replicate 0 with the explicit run on the same indices.
 2. Many samples: ``plan.run_many(real, [32 samples], spec)`` against 32 ``plan.run`` calls, 10k rows.

@@ -749,3 +749,33 @@ def test_association_matrix_properties(combo, data, seed):
     k2 = np.stack([relabel[j][k[:, j]] for j in range(2)], 1).astype(np.int32)
     rows = rng.permutation(P_ROWS)
     np.testing.assert_allclose(run(x[rows], k2[rows], P_LAYOUT, combo, valid[rows]), m, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("path", ["joint", "one_hot", "pairs", "pairwise"])
+@pytest.mark.parametrize("combo", [("CRAMERS_V", "PEARSON"), ("THEILS_U", "PEARSON"), ("CRAMERS_V", "SPEARMAN")])
+def test_row_counts_equal_the_repeated_rows(monkeypatch, path, combo):
+    """``valid`` as int row counts (a bootstrap replicate) gives the matrix of the table with each
+    row repeated that many times, on every path for the contingency tables."""
+    import artifact_jax.kernels.associations as assoc
+
+    if path != "joint":
+        monkeypatch.setattr(assoc, "JOINT_CELLS", 0)
+    if path in ("pairs", "pairwise"):
+        monkeypatch.setattr(assoc, "ONEHOT_RATIO", 0)
+    if path == "pairwise":
+        monkeypatch.setattr(assoc, "GRAM_CATEGORIES", 0)
+    rng = np.random.default_rng(7)
+    n, n_categories = 40, (4, 3, 5)
+    order = (("cat", 0), ("cts", 0), ("cat", 1), ("cts", 1), ("cat", 2))
+    x = np.stack([rng.normal(0, 1, n).round(1), rng.choice([0.0, 1.5, 2.0], n)], 1)
+    k = np.stack([rng.integers(0, m, n) for m in n_categories], 1).astype(np.int32)
+    valid = np.arange(n) < n - 6  # padding rows: counted 0 times
+    rows = rng.integers(0, n - 6, n - 6)
+    counts = np.bincount(rows, minlength=n).astype(np.int32)
+    f = jax.jit(functools.partial(association_matrix, n_categories=n_categories, order=order,
+                                  categorical=combo[0], continuous=combo[1]))
+    pad = np.arange(n - 6, n)
+    repeated = f(jnp.asarray(x[np.r_[rows, pad]]), jnp.asarray(k[np.r_[rows, pad]]), jnp.asarray(valid))
+    weighted = f(jnp.asarray(x), jnp.asarray(k), jnp.asarray(counts))
+    np.testing.assert_allclose(np.asarray(weighted), np.asarray(repeated), rtol=0, atol=1e-13)
+    assert 0 < np.abs(np.asarray(weighted) - np.eye(len(order))).max()  # not a trivial matrix

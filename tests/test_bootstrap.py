@@ -68,14 +68,24 @@ def _indices(key: jax.Array, i: int, n: int, b: int) -> np.ndarray:
     return np.asarray(plans.bootstrap_indices(jax.random.fold_in(key, i), np.ones(n, bool), b))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_each_replicate_equals_run_on_the_resampled_tables(seed):
-    """Random tables; every numeric table artifact, row-count parts (JS, juxtapositions) and
-    gathered ones (CORRELATION_DISTANCE) alike."""
+ASSOCIATIONS = [("CRAMERS_V", "PEARSON"), ("THEILS_U", "PEARSON"), ("THEILS_U", "SPEARMAN"), ("CRAMERS_V", "KENDALL")]
+
+
+@pytest.mark.parametrize(("seed", "association"), [(0, ASSOCIATIONS[0]), (1, ASSOCIATIONS[1]), (2, ASSOCIATIONS[2]),
+                                                   (3, ASSOCIATIONS[3])])
+def test_each_replicate_equals_run_on_the_resampled_tables(seed, association):
+    """Random tables; every numeric table artifact (all row-count parts: JS, juxtapositions,
+    CORRELATION_DISTANCE with weighted moments and tables for PEARSON, repeated rows for the
+    rank measures) and a custom part the engine gathers rows for."""
     real, synthetic = _tables(seed)
-    plan = aj.TableComparisonPlan(**ALL_NUMERIC)
-    assert any(plans._weighted(device, hp) for device, hp in plan._parts()[1])
-    assert not all(plans._weighted(device, hp) for device, hp in plan._parts()[1])
+    registry = with_artifact(tc.REGISTRY, "scores", "MEAN_DIFFERENCE",
+                             Artifact(lambda n, hp, ctx: float(n), NoHyperparams, _mean_difference))
+    config = {"scores": {"CORRELATION_DISTANCE": {"categorical_association_type": association[0],
+                                                  "continuous_association_type": association[1]}}}
+    plan = aj.TableComparisonPlan(**{**ALL_NUMERIC, "scores": [*ALL_NUMERIC["scores"], "MEAN_DIFFERENCE"]},
+                                  registry=registry, config=config)
+    weighted = {device.__name__: plans._weighted(device, hp) for device, hp in plan._parts()[1]}
+    assert weighted["association_matrices"] and not weighted["_mean_difference"]
     key = jax.random.key(seed)
     res = plan.run(real, synthetic, SPEC, bootstrap=B, key=key)
     assert len(res.replicates) == B

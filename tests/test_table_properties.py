@@ -200,3 +200,25 @@ def test_bin_edges_equal_numpy_linspace_bit_for_bit(n_bins):
         batched = np.asarray(batched).reshape(-1, n_bins + 1)[::97]
     np.testing.assert_array_equal(compiled.view(np.int64), expected.view(np.int64))
     np.testing.assert_array_equal(batched.view(np.int64), expected[: len(batched)].view(np.int64))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sorting_through_integer_keys_gives_jnp_sorts_values(dtype):
+    """``ordering.sort_valid`` (the quantiles' sort) returns exactly ``jnp.sort``'s values: zeros
+    of both signs, infinities, subnormals, masked NaNs, along either axis, under jit."""
+    import jax
+    import jax.numpy as jnp
+
+    from artifact_jax.kernels.ordering import sort_valid
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(600, 4)) * 10.0 ** rng.integers(-30, 30, size=(600, 4))).astype(dtype)
+    x[::7, 1], x[::11, 1], x[::13, 2], x[::17, 2] = 0.0, -0.0, np.inf, -np.inf
+    x[::19, 3] = np.finfo(dtype).smallest_subnormal
+    x[::5, 3] = np.nan
+    valid = ~np.isnan(x) & (rng.random(x.shape) > 0.1)
+    with jax.enable_x64(True):
+        for axis in (0, 1):
+            ours = np.asarray(jax.jit(sort_valid, static_argnums=2)(x, valid, axis))
+            theirs = np.asarray(jnp.sort(jnp.where(valid, x, jnp.inf), axis=axis))
+            assert ours.dtype == dtype and np.array_equal(ours, theirs)

@@ -191,9 +191,9 @@ class Toolkit(NamedTuple):
       export: ``(exported, split) -> (name, bytes, filename)``: the inputs a tracker keeps.
       diagnose: ``Encoded -> {feature or None: reason}``, what in the inputs can make a result
         NaN (called only when one is; ``None``: a generic reason).
-      quick_compile: compile small inputs with ``QUICK_COMPILE`` (``compile_options``): for
-        toolkits whose programs are mostly bookkeeping (histograms, counts, sorts), not for
-        compute-bound ones (the distance tiles of ``privacy`` run ~5x slower unoptimised).
+      quick_compile: compile small inputs with ``QUICK_COMPILE`` (``compile_options``) when the
+        plan has no plots: for toolkits whose numbers are mostly bookkeeping (histograms, counts,
+        sorts), not for compute-bound ones (``privacy``'s distance tiles run ~5x slower unoptimised).
     """
 
     name: str
@@ -455,11 +455,23 @@ class Plan:
         return res
 
     def _run_many(self, inputs: tuple, in_axes: tuple, static: Any, contexts: Sequence[Any]) -> list[Results]:
-        """Every sample in ONE vmapped call of the program: ``inputs`` hold the samples stacked
-        on the axis ``in_axes`` names (``None``: shared by all), ``contexts`` one per sample."""
+        """Every sample in ONE call of the program: ``inputs`` hold the samples stacked on the
+        axis ``in_axes`` names (``None``: shared by all), ``contexts`` one per sample. Stacked on
+        axis 0, the samples run ``lax.map``-ped in ``vmap``-ed chunks of at most
+        ``BOOTSTRAP_ROWS`` rows (``_many_program``; on CPU one ``vmap`` over every sample is
+        slower); on another axis, one ``vmap``."""
         program = self.compile(static=static)
+        stacked = [x for x, axis in zip(inputs, in_axes, strict=True) if axis is not None]
+        rows = max((np.shape(a)[1] for x in stacked for a in jax.tree.leaves(x) if np.ndim(a) > 1), default=1)
+        chunk = int(np.clip(BOOTSTRAP_ROWS // rows, 1, len(contexts)))  # as ``replicate``: vmap-ed chunks
         with jax.enable_x64(True):
-            out = jax.device_get(jax.vmap(program, in_axes=in_axes)(*inputs)) if program.names else {}
+            if not program.names:
+                out = {}
+            elif set(in_axes) <= {0, None}:
+                out = jax.device_get(_many_program(program.run, tuple(in_axes), chunk)(*inputs))
+                out = {name: out[i] for name, i in program.names}
+            else:
+                out = jax.device_get(jax.vmap(program, in_axes=in_axes)(*inputs))
         numbers = unstack(out) if out else [{}] * len(contexts)
         results = [self._finalize(n, ctx) for n, ctx in zip(numbers, contexts, strict=True)]
         for res in results:
@@ -481,7 +493,8 @@ class Plan:
         ``registry.row_weights`` read the original rows with ``valid`` as the row counts
         (``row_counts``); every other part reads the gathered rows. The replicates run
         ``jax.lax.map``-ped in chunks of ``chunk`` (default: as many as keep the gathered copies
-        under ``BOOTSTRAP_MEMORY`` bytes), each chunk ``vmap``-ed.
+        under ``BOOTSTRAP_MEMORY`` bytes and hold at most ``BOOTSTRAP_ROWS`` rows of the largest
+        input), each chunk ``vmap``-ed.
 
         Returns:
           ``{"kind/NAME": array}`` with a leading replicate axis (numpy), as ``evaluate``.
@@ -495,7 +508,8 @@ class Plan:
             if any(np.ndim(a) == 0 or np.shape(a)[0] != np.shape(x.valid)[0] for a in jax.tree.leaves(x)):
                 raise ValueError(f"input {i} of {self.toolkit.name}: every array must have the rows as leading axis.")
         row_bytes = sum(np.asarray(a).nbytes for a in jax.tree.leaves(encoded.inputs))
-        chunk = chunk or int(np.clip(BOOTSTRAP_MEMORY // max(4 * row_bytes, 1), 1, n))
+        rows = max(np.shape(x.valid)[0] for x in encoded.inputs)
+        chunk = chunk or int(np.clip(min(BOOTSTRAP_MEMORY // max(4 * row_bytes, 1), BOOTSTRAP_ROWS // rows), 1, n))
         chunk = -(-n // -(-n // chunk))  # equal chunks: no remainder program to compile
         program = _bootstrap_program(self.toolkit.device_args, parts, encoded.static, chunk)
         replicates = np.arange(-(-n // chunk) * chunk, dtype=np.int32)  # the last chunk's extras are dropped
@@ -543,6 +557,10 @@ class Plan:
 # ---- bootstrap intervals and the noise floor --------------------------------------------------
 #: Bytes the gathered copies of one chunk of bootstrap replicates may take (``Plan.replicate``).
 BOOTSTRAP_MEMORY = 1 << 28
+#: Rows (of the largest input) one chunk of bootstrap replicates may hold: on CPU a ``vmap``-ed
+#: scatter, reduction or sort over a large batch runs 2-4x slower per replicate than the same
+#: work replicate by replicate (measured at 100k rows), while small tables gain from batching.
+BOOTSTRAP_ROWS = 1 << 16
 
 
 class Bootstrap(NamedTuple):
@@ -628,6 +646,23 @@ def _bootstrap_program(device_args: Callable[..., tuple], parts: tuple[tuple[Cal
         if replicates.shape[0] <= chunk:
             return jax.vmap(lambda b: replicate(key, b, inputs))(replicates)
         return jax.lax.map(lambda b: replicate(key, b, inputs), replicates, batch_size=chunk)
+
+    return jax.jit(program)
+
+
+@functools.lru_cache(maxsize=64)
+def _many_program(run: Callable[..., tuple[Any, ...]], in_axes: tuple[int | None, ...], chunk: int):
+    """The compile cache of ``Plan._run_many``: ``run`` over the samples stacked on axis 0 of the
+    inputs whose ``in_axes`` is 0 (the others shared), ``lax.map``-ped in ``vmap``-ed chunks."""
+
+    def program(*inputs: Any) -> tuple[Any, ...]:
+        stacked = tuple(x for x, axis in zip(inputs, in_axes, strict=True) if axis is not None)
+
+        def one(sample: tuple) -> tuple[Any, ...]:
+            it = iter(sample)
+            return run(*(x if axis is None else next(it) for x, axis in zip(inputs, in_axes, strict=True)))
+
+        return jax.lax.map(one, stacked, batch_size=chunk)
 
     return jax.jit(program)
 

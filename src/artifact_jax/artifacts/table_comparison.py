@@ -103,12 +103,15 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
     return jnp.concatenate(parts) if parts else jnp.zeros((0,), real.cts.dtype)
 
 
+@row_weights
 @reads_hyperparams(AssociationHyperparams)
 def association_matrices(
     real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams
 ) -> jax.Array:
     """``[2, D, D]``: the real and synthetic association matrices in spec order (one trace for
-    every artifact reading them with the same association measures)."""
+    every artifact reading them with the same association measures). With row counts in
+    ``valid`` (a bootstrap replicate) PEARSON matrices weigh the rows by their counts (no
+    gathered copies); the others rebuild the repeated rows (``associations.association_matrix``)."""
 
     def matrix(t: EncodedTable) -> jax.Array:
         return associations.association_matrix(

@@ -232,59 +232,96 @@ def category_onehot(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int
     return (_masked_codes(cat, valid)[col_id] == local[:, None]).astype(jnp.int8)
 
 
-# Up to JOINT_CELLS joint categories (and 64 JOINT_CELLS cell x category entries in the [cells, C]
-# map), the tables and per-category sums come from one joint histogram.
+# Up to JOINT_CELLS joint categories (and 64 JOINT_CELLS cell x column-pair entries to reduce),
+# the tables and per-category sums come from one joint histogram.
 JOINT_CELLS = 1 << 16
 GRAM_CATEGORIES = 1024  # up to this many categories in all, every table is a block of one [C, C] Gram
 ONEHOT_RATIO = 256  # the int8 one-hot product beats one scatter per column pair while C^2 <= this * Dk^2
 PAIR_CELLS = 1 << 20  # beyond GRAM_CATEGORIES, a pair's table is a dense histogram up to this many cells
 
 
-def _use_joint_grid(n_categories: Sequence[int]) -> bool:
+GRID_MIN_ROWS = 4096  # ... and while the grid has at most max(rows, GRID_MIN_ROWS) cells: else per-row work is cheaper
+
+
+def _use_joint_grid(n_categories: Sequence[int], n_rows: int) -> bool:
     cells = np.prod(n_categories, dtype=np.float64)
-    return bool(n_categories) and cells <= JOINT_CELLS and cells * sum(n_categories) <= 64 * JOINT_CELLS
+    pairs = len(n_categories) * (len(n_categories) + 1) // 2
+    small = cells <= JOINT_CELLS and cells * pairs <= 64 * JOINT_CELLS
+    return bool(n_categories) and small and cells <= max(n_rows, GRID_MIN_ROWS)
 
 
 def _use_gram(n_categories: Sequence[int]) -> bool:
     return sum(n_categories) <= GRAM_CATEGORIES
 
 
-def _joint_grid(
-    cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]
-) -> tuple[jax.Array, jax.Array]:
-    """Sums of ``values`` ``[N, D]`` per cell of the joint category grid, and the cells' categories.
+def _is_mask(valid: jax.Array) -> bool:
+    """``valid`` is a bool row mask (else int row counts: a row counted ``c`` times weighs ``c``)."""
+    return valid.dtype == jnp.bool_
 
-    Row ``i`` falls in cell ``((c_0 K_1 + c_1) K_2 + c_2) ...`` of the row-major grid of
-    ``L = prod(K)`` cells (padding rows in one extra cell, dropped). Returns ``([L, D] sums,
-    [L, C] 0/1 categories of each cell)``, the latter in ``values``' dtype.
+
+def _mask(valid: jax.Array) -> jax.Array:
+    """The rows that count, from a bool mask or int row counts."""
+    return valid if _is_mask(valid) else valid > 0
+
+
+def _joint_sums(
+    cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]
+) -> jax.Array:
+    r"""Sums of ``values`` ``[N, D]`` per cell of the joint category grid: ``[K_0, ..., K_{Dk-1}, D]``.
+
+    Row ``i`` falls in cell ``(cat[i, 0], ..., cat[i, Dk - 1])``; one scatter of the N rows. With
+    a bool ``valid``, padding rows go to one extra cell, dropped; with int row counts the cell sums
+    are :math:`\sum_i c_i \, values_i` (every row's codes must then be in range).
     """
     strides = np.cumprod((1, *n_categories[:0:-1]))[::-1].astype(np.int32)
     cells = int(np.prod(n_categories))
-    code = jnp.where(valid, jnp.sum(cat.astype(jnp.int32) * strides[None, :], axis=1, dtype=jnp.int32), cells)
+    code = jnp.sum(cat.astype(jnp.int32) * strides[None, :], axis=1, dtype=jnp.int32)
+    if _is_mask(valid):
+        code = jnp.where(valid, code, cells)
+    else:
+        code = jnp.clip(code, 0, cells - 1)
+        values = values * valid.astype(values.dtype)[:, None]
     sums = jnp.zeros((cells + 1, values.shape[1]), values.dtype).at[code].add(values, mode="promise_in_bounds")
-    col_id, local = _category_index(n_categories)
-    cell = jnp.arange(cells, dtype=jnp.int32)[:, None]
-    digit = (cell // strides[col_id][None, :]) % np.asarray(n_categories, np.int32)[col_id][None, :]
-    return sums[:cells], (digit == local[None, :]).astype(values.dtype)
+    return sums[:cells].reshape(*n_categories, values.shape[1])
+
+
+def _marginal(grid: jax.Array, keep: tuple[int, ...]) -> jax.Array:
+    """Sum of a joint-grid array ``[K_0, ..., K_{Dk-1}, D]`` over every category axis not in ``keep``."""
+    dk = grid.ndim - 1
+    return jnp.sum(grid, axis=tuple(j for j in range(dk) if j not in keep))
+
+
+def _grid_gram(grid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
+    """``[C, C]`` Gram from the joint histogram ``[K_0, ..., K_{Dk-1}]``: block ``(a, b)`` is the
+    two-axis marginal, diagonal blocks ``diag`` of the one-axis marginal. O(Dk^2 cells)."""
+    dk = len(n_categories)
+    grid = grid[..., None]
+    blocks = [[None] * dk for _ in range(dk)]
+    for a in range(dk):
+        blocks[a][a] = jnp.diag(_marginal(grid, (a,))[:, 0])
+        for b in range(a + 1, dk):
+            blocks[a][b] = _marginal(grid, (a, b))[..., 0]
+            blocks[b][a] = blocks[a][b].T
+    return jnp.concatenate([jnp.concatenate(row, axis=1) for row in blocks], axis=0)
 
 
 def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
-    r"""``[C, C]`` int32 Gram from one scatter of N ones per column pair ``a < b``, O(Dk^2 N + C^2).
+    r"""``[C, C]`` int32 Gram from one scatter of the N rows per column pair ``a < b``, O(Dk^2 N + C^2).
 
-    The ``(a, b)`` block is scattered at ``(offset_a + c_a, offset_b + c_b)``, the lower blocks
-    are its transpose and the diagonal blocks are ``diag(counts)``: the same integers as
-    :math:`O O^\top`.
+    The ``(a, b)`` block is scattered at ``(offset_a + c_a, offset_b + c_b)`` (ones, or the row
+    counts), the lower blocks are its transpose and the diagonal blocks are ``diag(counts)``: the
+    same integers as :math:`O \operatorname{diag}(c) O^\top`.
     """
     c = sum(n_categories)
     offsets = np.cumsum((0, *n_categories))[:-1].astype(np.int32)
-    codes = _masked_codes(cat, valid)  # [Dk, N], -1 on padding
+    codes = _masked_codes(cat, _mask(valid))  # [Dk, N], -1 on padding
     dump = c * c
     upper = jnp.zeros(dump + 1, jnp.int32)
-    one = jnp.ones((), jnp.int32)
+    add = jnp.ones((), jnp.int32) if _is_mask(valid) else valid.astype(jnp.int32)
     for a in range(len(n_categories)):
         for b in range(a + 1, len(n_categories)):
             flat = (codes[a] + offsets[a]) * c + codes[b] + offsets[b]
-            upper = upper.at[jnp.where(codes[a] >= 0, flat, dump)].add(one, mode="promise_in_bounds")
+            upper = upper.at[jnp.where(codes[a] >= 0, flat, dump)].add(add, mode="promise_in_bounds")
     upper = upper[:dump].reshape(c, c)
     counts = _flat_counts(cat, valid, n_categories).astype(jnp.int32)
     return upper + upper.T + jnp.diag(counts)
@@ -294,40 +331,44 @@ def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int])
     r"""Every pairwise contingency table of the categorical columns at once, ``[C, C]`` int32.
 
     Block ``(a, b)`` (``C = sum(n_categories)`` rows in column order) is the contingency table of
-    columns ``a`` and ``b``; the diagonal holds each category's count. Padding rows count nothing.
-    When the joint grid is small (at most ``JOINT_CELLS`` cells, and ``64 JOINT_CELLS / C``), one
-    histogram ``h`` over the category combinations (a single scatter of N ones) gives every table as
-    :math:`G = A^\top \operatorname{diag}(h) A`, with ``A`` the cells' categories
-    (``_joint_grid``); else, for a few categories per column (:math:`C^2 \le` ``ONEHOT_RATIO``
-    :math:`D_k^2`), :math:`G = O O^\top` for the int8 one-hot ``O`` (``category_onehot``);
-    otherwise one scatter of N ones per column pair. Integer arithmetic throughout: exact below
-    :math:`2^{31}` rows, and the same integers on every path. The result is :math:`C^2` integers:
-    for very many categories (``C > GRAM_CATEGORIES``) ``association_matrix`` does not build it.
+    columns ``a`` and ``b``; the diagonal holds each category's count. Padding rows count nothing;
+    with int row counts ``valid`` (a bootstrap replicate), row ``i`` counts ``valid[i]`` times.
+    When the joint grid is small (at most ``JOINT_CELLS`` cells, ``64 JOINT_CELLS`` cells x
+    column pairs, and no more cells than rows or ``GRID_MIN_ROWS``), one histogram ``h`` over the category combinations (a single scatter of the N
+    rows) gives every table as a marginal of ``h`` (``_grid_gram``, O(N + Dk^2 cells)); else, for
+    a few categories per column (:math:`C^2 \le` ``ONEHOT_RATIO`` :math:`D_k^2`),
+    :math:`G = O \operatorname{diag}(c) O^\top` for the int8 one-hot ``O``
+    (``category_onehot``); otherwise one scatter of the N rows per column pair. Integer
+    arithmetic throughout: exact below :math:`2^{31}` rows, and the same integers on every path.
+    The result is :math:`C^2` integers: for very many categories (``C > GRAM_CATEGORIES``)
+    ``association_matrix`` does not build it.
     """
-    if _use_joint_grid(n_categories):
-        counts, cells = _joint_grid(cat, valid, jnp.ones((cat.shape[0], 1), jnp.int32), n_categories)
-        return lax.dot_general(cells, counts * cells, (((0,), (0,)), ((), ())), preferred_element_type=jnp.int32)
+    if _use_joint_grid(n_categories, cat.shape[0]):
+        ones = jnp.ones((cat.shape[0], 1), jnp.int32)
+        return _grid_gram(_joint_sums(cat, valid, ones, n_categories)[..., 0], n_categories)
     if sum(n_categories) ** 2 <= ONEHOT_RATIO * len(n_categories) ** 2:
-        onehot = category_onehot(cat, valid, n_categories)
-        return lax.dot_general(onehot, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
+        onehot = category_onehot(cat, _mask(valid), n_categories)
+        weighted = onehot if _is_mask(valid) else onehot.astype(jnp.int32) * valid.astype(jnp.int32)[None, :]
+        return lax.dot_general(weighted, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
     return _pair_scatter_gram(cat, valid, n_categories)
 
 
 def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categories: Sequence[int]) -> jax.Array:
     r"""``[C, D]`` sums of ``values`` ``[N, D]`` over the valid rows of each category of each column.
 
-    Row ``offset_j + k`` is :math:`\sum_i [cat_{ij} = k] \, values_i`: :math:`A^\top S` from the
-    joint grid's cell sums ``S`` when that grid is small (see ``category_gram``), else one segment
-    sum per column.
+    Row ``offset_j + k`` is :math:`\sum_i v_i [cat_{ij} = k] \, values_i`, ``v`` the bool mask or
+    the int row counts ``valid``: the one-axis marginals of the joint grid's cell sums when that
+    grid is small (see ``category_gram``), else one segment sum per column.
     """
     if not n_categories:
         return jnp.zeros((0, values.shape[1]), values.dtype)
-    if not _use_joint_grid(n_categories):
-        values = jnp.where(valid[:, None], values, 0)
-        codes = _masked_codes(cat, valid)
+    if not _use_joint_grid(n_categories, cat.shape[0]):
+        weight = valid[:, None] if _is_mask(valid) else valid.astype(values.dtype)[:, None]
+        values = jnp.where(weight, values, 0) if _is_mask(valid) else values * weight
+        codes = _masked_codes(cat, _mask(valid))
         return jnp.concatenate([jax.ops.segment_sum(values, codes[j], k) for j, k in enumerate(n_categories)], axis=0)
-    sums, cells = _joint_grid(cat, valid, values, n_categories)
-    return lax.dot_general(cells, sums, (((0,), (0,)), ((), ())), precision=_HIGHEST)
+    grid = _joint_sums(cat, valid, values, n_categories)
+    return jnp.concatenate([_marginal(grid, (j,)) for j in range(len(n_categories))], axis=0)
 
 
 def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
@@ -527,6 +568,14 @@ def _pairwise_associations(
     return jnp.stack([jnp.stack(row) for row in out]) if dk else jnp.zeros((0, 0), dtype)
 
 
+def _repeat_rows(cts: jax.Array, cat: jax.Array, counts: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The table that int row ``counts`` (summing to at most N) stand for: each row repeated
+    ``counts[i]`` times, then padding rows; ``(cts, cat, valid)``."""
+    n_rows = counts.shape[0]
+    rows = jnp.repeat(jnp.arange(n_rows, dtype=jnp.int32), counts, total_repeat_length=n_rows)
+    return cts[rows], cat[rows], jnp.arange(n_rows) < jnp.sum(counts)
+
+
 def _correlation_ratio(
     sums: jax.Array,
     counts: jax.Array,
@@ -598,7 +647,11 @@ def association_matrix(
     Args:
       cts: ``[N, Dc]`` float continuous columns, NaN already replaced by 0.0 (dython's rule).
       cat: ``[N, Dk]`` int32 category codes; column ``j`` in ``[0, n_categories[j])``.
-      valid: ``[N]`` bool; False marks padding rows, which have no influence at all.
+      valid: ``[N]`` bool; False marks padding rows, which have no influence at all. Or int
+        row counts summing to at most N (a bootstrap replicate: ``registry.row_weights``): the
+        matrix of the table with row ``i`` repeated ``valid[i]`` times. PEARSON with a ``[C, C]``
+        Gram reads the counts as weights (weighted centring, moments and histograms, no
+        gathered rows); the other cases rebuild the repeated rows first.
       n_categories: static number of codes per categorical column.
       order: static output feature order, a permutation of ``("cts", i)`` / ``("cat", j)`` pairs.
       categorical: ``"CRAMERS_V"`` or ``"THEILS_U"`` (names or the reference's enum members).
@@ -642,23 +695,33 @@ def association_matrix(
     dc, dk = cts.shape[1], cat.shape[1]
     perm, col_id = _layout(n_categories, order, dc, dk)
     dtype = cts.dtype
-    valid = valid.astype(bool)
+    if not jnp.issubdtype(valid.dtype, jnp.integer):
+        valid = valid.astype(bool)
+    elif continuous != "PEARSON" or not _use_gram(n_categories):  # ranks, pair by pair: on the rows
+        cts, cat, valid = _repeat_rows(cts, cat, valid)
     n = jnp.sum(valid.astype(dtype))
 
     # The O(N) work: exact integer counts and contingency tables and per-category sums of the
     # centred values (``category_counts``/``category_gram``/``category_sums``), and the centred
     # cross products. Too many categories for a [C, C] Gram: the tables pair by pair, below.
-    x = _centred(cts, valid, n)
+    # With row counts, each sum weighs row i by valid[i]: the sums of the repeated rows.
+    if _is_mask(valid):
+        x = weighted = _centred(cts, valid, n)
+    else:
+        w = valid.astype(dtype)[:, None]
+        x = cts - jnp.sum(cts * w, axis=0, keepdims=True) / n
+        x, weighted = lax.optimization_barrier((x, x * w))
     counts = _flat_counts(cat, valid, n_categories).astype(dtype)  # [C], shared with JS by XLA's CSE
     cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
-    value_blocks = [x]
+    value_blocks, weighted_blocks = [x], [weighted]
     if continuous != "PEARSON" and dc:
         dense, average, ties = jax.vmap(_ranks, in_axes=(1, None))(cts, valid)  # [Dc, N], [Dc, N], [Dc]
         if continuous == "SPEARMAN":
             rank = jnp.where(valid[:, None], average.T, 0)
             value_blocks.append(jnp.where(valid[:, None], rank - jnp.sum(rank, axis=0, keepdims=True) / n, 0))
+            weighted_blocks.append(value_blocks[-1])
     values = jnp.concatenate(value_blocks, axis=1)
-    value_gram = jnp.matmul(values.T, values, precision=_HIGHEST)
+    value_gram = jnp.matmul(jnp.concatenate(weighted_blocks, axis=1).T, values, precision=_HIGHEST)
     # Continuous x continuous.
     if continuous == "PEARSON":
         cc = _pearson(value_gram[:dc, :dc])
@@ -677,16 +740,70 @@ def association_matrix(
         kk = _cramers_v(category_gram(cat, valid, n_categories).astype(dtype), counts, col_id, dk, n)
     else:
         kk = _theils_u(category_gram(cat, valid, n_categories).astype(dtype), counts, col_id, dk, n)
-    total = jnp.sum(x, axis=0)
-    kc = _correlation_ratio(cross, counts, total, jnp.diagonal(value_gram)[:dc], col_id, dk, n)
+    lo, hi = masked_range(cts, jnp.broadcast_to(_mask(valid)[:, None], cts.shape))
+    sums = (cross, jnp.sum(weighted, axis=0), jnp.diagonal(value_gram)[:dc])
+    return _assemble(cc, kk, sums, counts, lo == hi, n, col_id, perm)
 
+
+def _assemble(
+    cc: jax.Array, kk: jax.Array, sums: tuple[jax.Array, ...], counts: jax.Array, single_cts: jax.Array,
+    n: jax.Array, col_id: np.ndarray, perm: np.ndarray,
+) -> jax.Array:
+    """The matrix in output order from its continuous and categorical blocks, the correlation
+    ratios (``sums`` = per-category sums, sums and sums of squares of the centred columns) and
+    dython's rules (NaN -> 0, unit diagonal, a single-valued column's row and column 0)."""
+    dc, dk = cc.shape[0], kk.shape[0]
+    kc = _correlation_ratio(sums[0], counts, sums[1], sums[2], col_id, dk, n)
     m = jnp.concatenate([jnp.concatenate([cc, kc.T], axis=1), jnp.concatenate([kc, kk], axis=1)], axis=0)
     m = jnp.where(jnp.isfinite(m), m, 0)
     m = jnp.where(jnp.eye(dc + dk, dtype=bool), 1, m)
-    lo, hi = masked_range(cts, jnp.broadcast_to(valid[:, None], cts.shape))
-    single = jnp.concatenate([lo == hi, _segment_sum((counts > 0).astype(dtype), col_id, dk) == 1])
+    single = jnp.concatenate([single_cts, _segment_sum((counts > 0).astype(m.dtype), col_id, dk) == 1])
     m = jnp.where(single[:, None] | single[None, :], 0, m)
     return m[perm][:, perm]
+
+
+def association_from_statistics(
+    cross: jax.Array,
+    table: jax.Array,
+    cat_sums: jax.Array,
+    total: jax.Array,
+    single_cts: jax.Array,
+    n: jax.Array,
+    *,
+    n_categories: tuple[int, ...],
+    order: tuple[tuple[str, int], ...],
+    categorical: str = "CRAMERS_V",
+) -> jax.Array:
+    r"""``association_matrix`` (PEARSON) from mergeable sums of the rows, e.g. summed over batches.
+
+    With :math:`x_i` the continuous values of valid row ``i`` centred by ANY fixed shift ``mu``
+    (NaN already 0) and :math:`t = \sum_i x_i`: Pearson from the co-moments
+    :math:`\sum_i x_i x_i^\top - t t^\top / n`, the correlation ratio from the per-category sums
+    and :math:`t`, Cramer's V / Theil's U from the contingency tables. Every input is a sum over
+    rows, so batches add up (``artifact_jax.streaming``); with ``mu`` the column means the result
+    equals ``association_matrix`` on the whole table up to float rounding.
+
+    Args:
+      cross: ``[Dc, Dc]`` :math:`\sum_i x_i x_i^\top`.
+      table: ``[C, C]`` contingency tables (``category_gram``; the diagonal holds the counts).
+      cat_sums: ``[C, Dc]`` per-category sums of ``x`` (``category_sums``).
+      total: ``[Dc]`` :math:`t`.
+      single_cts: ``[Dc]`` bool, the continuous column holds one value (NaN counted as 0).
+      n: the number of valid rows.
+      n_categories, order, categorical: as ``association_matrix``.
+
+    Returns:
+      ``[D, D]`` matrix in ``order``.
+    """
+    categorical = _choice(categorical, CATEGORICAL_ASSOCIATIONS, "categorical")
+    dc, dk, dtype = cross.shape[0], len(n_categories), cross.dtype
+    perm, col_id = _layout(n_categories, order, dc, dk)
+    table, n = table.astype(dtype), jnp.asarray(n, dtype)
+    counts = jnp.diagonal(table)
+    block = _cramers_v if categorical == "CRAMERS_V" else _theils_u
+    kk = block(table, counts, col_id, dk, n) if dk else jnp.zeros((0, 0), dtype)
+    cc = _pearson(cross - total[:, None] * total[None, :] / n)
+    return _assemble(cc, kk, (cat_sums, total, jnp.diagonal(cross)), counts, single_cts, n, col_id, perm)
 
 
 def vector_distance(a: jax.Array, b: jax.Array, metric: str = "RMSE") -> jax.Array:

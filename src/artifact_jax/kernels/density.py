@@ -13,6 +13,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from artifact_jax.kernels.ordering import sort_valid
+
 
 def _range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     n = weight.sum()
@@ -187,7 +189,7 @@ def ecdf(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
       >>> xs.tolist(), ys.tolist()[:2]
       ([1.0, 3.0, inf], [0.5, 1.0])
     """
-    xs = jnp.sort(jnp.where(weight, x, jnp.inf))
+    xs = sort_valid(x, weight)
     n = weight.sum()
     k = jnp.arange(1, x.shape[0] + 1)
     ys = jnp.where(k <= n, k.astype(x.dtype) / n.astype(x.dtype), jnp.nan)

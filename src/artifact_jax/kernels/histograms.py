@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from artifact_jax.kernels.ordering import sort_valid
 
 
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -180,7 +183,7 @@ def quantile_edges(x: jax.Array, weight: jax.Array, n_bins: int) -> jax.Array:
     Returns:
       ``[D, n_bins + 1]`` non-decreasing edges (NaN inside for a column without values).
     """
-    ordered = jnp.sort(jnp.where(weight, x, jnp.inf), axis=0)
+    ordered = sort_valid(x, weight, axis=0)
     m = jnp.sum(weight, axis=0, dtype=jnp.int32)
     last = jnp.maximum(m - 1, 0).astype(x.dtype)  # [D]
     pos = jnp.arange(1, n_bins, dtype=x.dtype)[:, None] / n_bins * last[None, :]  # [n - 1, D]
@@ -213,3 +216,41 @@ def quantile_histograms(
         return column_counts(jnp.clip(index(edges, x) - 1, 0, n_bins - 1).astype(jnp.int32), w, n_bins)
 
     return counts(x_real, w_real), counts(x_synth, w_synth), edges
+
+
+def rows_past(counts: jax.Array, ranks: jax.Array) -> jax.Array:
+    r"""For each column, the first row whose running count exceeds each rank, without a full cumsum.
+
+    .. math:: \mathrm{row}_{q,d} = \min\{\, i : \textstyle\sum_{j \le i} c_{j,d} > r_{q,d} \,\}
+              = \#\{\, i : \textstyle\sum_{j \le i} c_{j,d} \le r_{q,d} \,\}
+
+    (``searchsorted(cumsum(c), r + 1, "left")``; ``N`` past the total). The rows are cut into
+    about :math:`\sqrt N` blocks: the block totals' running sum finds each rank's block, and only
+    that block is summed row by row, O(N D + Q D \sqrt N) instead of a scan over all N rows
+    (XLA:CPU's cumulative sum of ``[N, D]`` costs tens of ms at N = 100k). Integer exact.
+
+    Args:
+      counts: ``[N, D]`` non-negative integer counts (rows in the order to count them).
+      ranks: ``[Q, D]`` integer ranks.
+
+    Returns:
+      ``[Q, D]`` int32 rows, in ``[0, N]``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> rows_past(jnp.array([[2], [0], [1], [3]]), jnp.array([[0], [2], [5], [6]])).ravel().tolist()
+      [0, 2, 3, 4]
+    """
+    n, d = counts.shape
+    size = max(1, int(np.ceil(np.sqrt(n))))
+    n_blocks = -(-n // size)
+    blocks = jnp.pad(counts.astype(jnp.int32), ((0, n_blocks * size - n), (0, 0))).reshape(n_blocks, size, d)
+    ends = jnp.cumsum(jnp.sum(blocks, axis=1), axis=0)  # [blocks, D] running count at each block's end
+    ranks = ranks.astype(jnp.int32)
+    block = jnp.sum(ends[None, :, :] <= ranks[:, None, :], axis=1, dtype=jnp.int32)  # whole blocks <= r
+    at = jnp.minimum(block, n_blocks - 1)
+    before = jnp.where(at > 0, jnp.take_along_axis(ends, jnp.maximum(at - 1, 0), axis=0), 0)
+    columns = jnp.arange(d, dtype=jnp.int32)[None, :]
+    inner = jnp.cumsum(blocks[at, :, columns], axis=-1)  # [Q, D, size] the rank's block, row by row
+    within = jnp.sum(before[..., None] + inner <= ranks[..., None], axis=-1, dtype=jnp.int32)
+    return jnp.minimum(at * size + within, n)

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
-from artifact_jax.kernels.histograms import masked_range
+from artifact_jax.kernels.histograms import masked_range, rows_past
+from artifact_jax.kernels.ordering import sort_valid
 
 STATISTICS = ("MEAN", "STD", "VARIANCE", "MEDIAN", "Q1", "Q3", "MIN", "MAX")
 _QUANTILES = {"MEDIAN": 0.5, "Q1": 0.25, "Q3": 0.75}
@@ -87,7 +88,7 @@ def describe(
             ranks = jnp.searchsorted(jnp.cumsum(weight, dtype=jnp.int32), ranks + 1, side="left")
             ranks = jnp.minimum(ranks, x.shape[0] - 1)
         else:
-            ordered = jnp.sort(jnp.where(weight, x, jnp.inf), axis=0)
+            ordered = sort_valid(x, weight, axis=0)
         v = jnp.take_along_axis(ordered, ranks, axis=0)
         for i, s in enumerate(wanted):
             out[s] = jnp.where(n > 0, _lerp(v[2 * i], v[2 * i + 1], pos[i] - lo[i]), nan)
@@ -141,9 +142,7 @@ def describe_counts(x: jax.Array, counts: jax.Array, stats: Sequence[str] = STAT
         lo = [jnp.floor(p) for p in pos]
         ranks = jnp.stack([r for f in lo for r in (f, jnp.minimum(f + 1, last))]).astype(jnp.int32)  # [2q, D]
         order = jnp.argsort(x, axis=0)
-        cum = jnp.cumsum(jnp.take_along_axis(counts, order, axis=0), axis=0, dtype=jnp.int32)
-        find = jax.vmap(lambda cm, r: jnp.searchsorted(cm, r + 1, side="left"), in_axes=(1, 1), out_axes=1)
-        rows = jnp.minimum(find(cum, ranks), x.shape[0] - 1)
+        rows = jnp.minimum(rows_past(jnp.take_along_axis(counts, order, axis=0), ranks), x.shape[0] - 1)
         v = jnp.take_along_axis(jnp.take_along_axis(x, order, axis=0), rows, axis=0)
         for i, s in enumerate(wanted):
             out[s] = jnp.where(n > 0, _lerp(v[2 * i], v[2 * i + 1], pos[i] - lo[i]), nan)
