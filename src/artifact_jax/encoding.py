@@ -315,6 +315,20 @@ def encode(
     return encode_tables([df], spec, names=[name], dtype=dtype, pad_to=pad_to, unseen_slots=unseen_slots)[1][0]
 
 
+def unseen_categories(df: pd.DataFrame, spec: TabularDataSpec, features: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """``{categorical feature: [values outside the spec's vocabulary]}`` of ``df`` (of ``features``,
+    default all; those with none left out), each value once, named and ordered as ``encode_tables``
+    numbers them."""
+    out = {}
+    for f in spec.cat_features if features is None else features:
+        if _vocab_codes(df[f], spec.cat_unique_map[f], np.empty(len(df), np.int32)):
+            continue
+        vocab = {category_name(c) for c in spec.cat_unique_map[f]}
+        if new := [u for u in _factorize(df[f])[1] if u not in vocab]:
+            out[f] = new
+    return out
+
+
 def decode_categories(codes: np.ndarray, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Inverse of the categorical coding: strings, ``None`` for missing/unseen codes."""
     codes = np.asarray(codes)
@@ -335,27 +349,39 @@ def column_problems(layout: Layout, tables: Sequence[EncodedTable], names: Seque
       >>> column_problems(layout, tables, ["synthetic"])["x"]
       "synthetic column 'x' has no values (all 2 are missing)"
     """
+    summaries = []
+    for t in tables:
+        valid = np.asarray(t.valid, bool)
+        codes = np.asarray(t.cat)[valid]
+        summaries.append((
+            int(valid.sum()),
+            (~np.asarray(t.cts_missing, bool) & valid[:, None]).sum(axis=0).tolist(),
+            [int((codes[:, j] != k + MISSING).sum()) for j, k in enumerate(layout.vocab_sizes)],
+            [int((codes[:, j] < k).sum()) for j, k in enumerate(layout.vocab_sizes)],
+        ))  # fmt: skip
+    return problems_from_counts(layout, summaries, names)
+
+
+def problems_from_counts(layout: Layout, summaries: Sequence[tuple], names: Sequence[str]) -> dict[str, str]:
+    """``column_problems`` from counts: per table ``(rows, present values per continuous column,
+    non-missing values per categorical column, values among the spec's categories per categorical
+    column)`` (what a stream of batches adds up)."""
     problems: dict[str, list[str]] = {}
     for f, k in zip(layout.cat_features, layout.vocab_sizes, strict=True):
         if k == 0:
             problems.setdefault(f, []).append(f"the spec lists no categories for {f!r}")
-    for t, name in zip(tables, names, strict=True):
-        valid = np.asarray(t.valid, bool)
-        rows = int(valid.sum())
-        present = (~np.asarray(t.cts_missing, bool) & valid[:, None]).sum(axis=0)
-        for f, n in zip(layout.cts_features, present.tolist(), strict=True):
+    for (rows, present, non_missing, in_vocab), name in zip(summaries, names, strict=True):
+        for f, n in zip(layout.cts_features, present, strict=True):
             if n == 0:
                 problems.setdefault(f, []).append(f"{name} column {f!r} has no values (all {rows} are missing)")
             elif n < 2:
                 problems.setdefault(f, []).append(f"{name} column {f!r} has only {n} value (spreads need 2)")
-        codes = np.asarray(t.cat)[valid]
-        for j, (f, k) in enumerate(zip(layout.cat_features, layout.vocab_sizes, strict=True)):
+        for f, k, filled, known in zip(layout.cat_features, layout.vocab_sizes, non_missing, in_vocab, strict=True):
             if k == 0:
                 continue
-            column = codes[:, j]
-            if not (column != k + MISSING).any():
+            if not filled:
                 problems.setdefault(f, []).append(f"{name} column {f!r} has no values (all {rows} are missing)")
-            elif not (column < k).any():
+            elif not known:
                 problems.setdefault(f, []).append(f"{name} column {f!r} holds only values outside the spec's categories")
     return {f: "; ".join(reasons) for f, reasons in problems.items()}
 

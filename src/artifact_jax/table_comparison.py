@@ -142,6 +142,39 @@ class TableComparisonPlan(plans.Plan):
             tables = [plans.shard_rows(t, mesh) for t in tables]
         return Encoded(layout, tuple(tables), context, synthetic)
 
+    def run_stream(
+        self, real_batches: Any, synthetic_batches: Any, spec: TabularDataSpec, *,
+        tracker: Any = None, split: str | None = None, step: int | None = None,
+    ) -> Results:
+        """``run`` over batches of rows (DataFrames, Arrow record batches or tables), in memory
+        bounded by the batch: two passes (more for quantiles), mergeable statistics summed on
+        device (``artifact_jax.streaming``, which lists the artifacts it computes). Under
+        ``jax.distributed`` each process passes only its own shard of the rows and every process
+        gets the same ``Results`` (the statistics are reduced across processes).
+
+        Args:
+          real_batches, synthetic_batches: each a list of batches, or a callable returning a
+            fresh iterator of them (``streaming.parquet_batches`` reads a Parquet dataset); read
+            at least twice, so a one-shot generator is a ``ValueError``.
+          spec, tracker, split, step: as ``run`` (the inputs are not exported).
+
+        Returns:
+          ``Results`` equal to ``run`` on the concatenated tables (float64, to 1e-12; quantiles
+          bit for bit), with the same flags.
+
+        Raises:
+          ValueError: an artifact the stream cannot compute (rank correlations, quantile-binned
+            JS, plots, ...), named, before any batch is read.
+        """
+        from artifact_jax import streaming
+
+        numbers, context, problems = streaming.evaluate(self.entries, real_batches, synthetic_batches, spec)
+        res = self._finalize(numbers, context)
+        res.flags = self._own_reasons(plans.flag_non_finite(res, problems))
+        if tracker is not None:
+            self.log(tracker, res, split=split, step=step)
+        return res
+
     def run_many(
         self, real: pd.DataFrame, synthetics: Sequence[pd.DataFrame], spec: TabularDataSpec
     ) -> list[Results]:
