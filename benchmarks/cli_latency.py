@@ -6,6 +6,8 @@ month, hour), ``--rows`` real rows vs ``--rows`` other rows as the synthetic tab
 
 * ``artifact-jax compare real.csv synth.csv --no-plots`` (the installed console script) with an
   empty compilation cache ("cold": a first run) and with the cache it filled ("warm");
+* the same with ``--plan`` naming exactly the reference's numeric artifacts (the default plan
+  also computes the quality and diagnostic artifacts), cold and warm;
 * the default ``artifact-jax compare`` (plots and report.html), warm;
 * artifact-core 0.2.1 in its own venv (``--ref-python``, created at /tmp/ref if missing): one
   process that reads the CSVs, builds the spec and computes the same numeric artifacts (the two
@@ -20,6 +22,7 @@ Usage: python benchmarks/cli_latency.py [--rows 10000] [--rounds 3]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -36,6 +39,7 @@ from table_speed import ensure_ref  # noqa: E402  (the reference venv, built onc
 
 CTS = ["dep_time", "dep_delay", "arr_delay", "air_time", "distance"]
 CAT = ["carrier", "origin", "dest", "month", "hour"]
+STATS = ["MEAN", "STD", "VARIANCE", "MEDIAN", "FIRST_QUARTILE", "THIRD_QUARTILE", "MIN", "MAX"]
 REF_SCRIPT = r"""
 import json, sys, warnings
 warnings.filterwarnings("ignore")
@@ -91,13 +95,20 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
     compare = [exe, "compare", str(real), str(synth), "--cat", ",".join(CAT)]
 
-    rows: dict[str, list[float]] = {"cold": [], "warm": [], "plots": [], "ref": []}
+    same = work / "same.json"  # the reference's numeric artifacts, nothing more
+    same.write_text(json.dumps({"scores": ["MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"], "score_collections": ["JS_DISTANCE"],
+                                "array_collections": [f"{s}_JUXTAPOSITION" for s in STATS]}))
+    rows: dict[str, list[float]] = {"cold": [], "warm": [], "cold_same": [], "warm_same": [], "plots": [], "ref": []}
     for r in range(args.rounds):
         cache = work / f"cache{r}"  # a new, empty compilation cache: a first run
         rows["cold"].append(timed([*compare, "--no-plots", "--compilation-cache", str(cache), "--out", str(work / "o")], env))
+        rows["cold_same"].append(timed([*compare, "--no-plots", "--plan", str(same), "--compilation-cache",
+                                        str(work / f"same{r}"), "--out", str(work / "o")], env))
     cache = work / "cache0"  # filled by the first cold run
     for _ in range(args.rounds):
         rows["warm"].append(timed([*compare, "--no-plots", "--compilation-cache", str(cache), "--out", str(work / "o")], env))
+        rows["warm_same"].append(timed([*compare, "--no-plots", "--plan", str(same), "--compilation-cache",
+                                        str(work / "same0"), "--out", str(work / "o")], env))
     for _ in range(args.rounds):
         rows["plots"].append(timed([*compare, "--compilation-cache", str(cache), "--out", str(work / "p")], env))
     if not args.skip_ref:
@@ -112,6 +123,8 @@ def main() -> None:
         "ref": "artifact-core 0.2.1 (numeric, own process)",
         "cold": "artifact-jax compare --no-plots, empty cache",
         "warm": "artifact-jax compare --no-plots, filled cache",
+        "cold_same": "  the reference's artifacts only (--plan), empty cache",
+        "warm_same": "  the reference's artifacts only (--plan), filled cache",
         "plots": "artifact-jax compare (plots + report), filled cache",
     }
     for key, label in names.items():
