@@ -9,13 +9,15 @@ columns jittered, a few values missing), one the "real", one the "synthetic" tab
   tables per second) and the process's peak RSS (``resource.getrusage``) after it;
 * **in memory**: ``plan.run`` on the first 1,000,000 rows of each (one file) as DataFrames, read
   before the clock starts, warm (second call), and ``run_stream`` on the same two files, whose
-  numbers must equal ``plan.run``'s to 1e-12.
+  numbers must equal ``plan.run``'s to 1e-12;
+* ``--check``: ``plan.run`` on ALL the rows read into memory (a 10M-row dataset needs a few GiB),
+  compared with the whole stream's numbers.
 
 Artifacts: MEAN_JS_DISTANCE, CORRELATION_DISTANCE, JS_DISTANCE and the MEAN, STD, MIN and MAX
 juxtapositions (``--quantiles``: also MEDIAN, Q1, Q3, selected exactly in extra passes). Peak RSS
 is the process's peak so far, printed before the in-memory run.
 
-Usage: python benchmarks/stream_speed.py [--rows 10000000] [--batch 1000000] [--dir /tmp/stream_bench] [--quantiles]
+Usage: python benchmarks/stream_speed.py [--rows 10000000] [--batch 1000000] [--dir /tmp/stream_bench] [--quantiles] [--check]
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/stream_bench"))
     parser.add_argument("--quantiles", action="store_true", help="add MEDIAN, Q1, Q3 juxtapositions (more passes)")
+    parser.add_argument("--check", action="store_true",
+                        help="also plan.run on ALL rows read into memory, compared with the whole stream (needs the RAM)")
     args = parser.parse_args()
     quantiles = [f"{s}_JUXTAPOSITION" for s in ("MEDIAN", "FIRST_QUARTILE", "THIRD_QUARTILE")] if args.quantiles else []
 
@@ -116,14 +120,27 @@ def main() -> None:
     small_s = time.perf_counter() - t0
     print(f"in memory  {n:>12,} rows  {run_s:8.2f} s  {n / run_s:>12,.0f} rows/s  (plan.run, DataFrames in memory)")
     print(f"stream     {n:>12,} rows  {small_s:8.2f} s  {n / small_s:>12,.0f} rows/s  (same rows, from Parquet)")
+    print(f"stream vs plan.run on the same 2 x {len(real):,} rows: max |difference| (relative above 1) "
+          f"{largest_difference(in_memory, small):.2e}")
+    if args.check:  # the whole dataset in memory: the stream's own numbers, checked
+        del real, synthetic
+        whole = [pd.concat([pq.read_table(f, read_dictionary=cat).to_pandas() for f in files], ignore_index=True)
+                 for files in (real_files, synth_files)]
+        full = plan.run(*whole, spec)
+        print(f"stream vs plan.run on all 2 x {len(whole[0]):,} rows: max |difference| (relative above 1) "
+              f"{largest_difference(full, streamed):.2e}")
+
+
+def largest_difference(a_res: aj.Results, b_res: aj.Results) -> float:
+    """Largest ``|a - b| / max(1, |a|)`` over every number of two ``Results``."""
     worst = 0.0
-    a, b = in_memory.to_dict(), small.to_dict()
+    a, b = a_res.to_dict(), b_res.to_dict()
     for kind in ("scores", "score_collections", "array_collections"):
         for name, x in a[kind].items():
             x, y = (list(x.values()), list(b[kind][name].values())) if isinstance(x, dict) else (x, b[kind][name])
             x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
             worst = max(worst, float(np.max(np.abs(x - y) / np.maximum(1, np.abs(x)))))
-    print(f"stream vs plan.run on the same 2 x {len(real):,} rows: max |difference| (relative above 1) {worst:.2e}")
+    return worst
 
 
 if __name__ == "__main__":
