@@ -96,6 +96,41 @@ def _plan(choice: str, config: str | None, plots: bool):
     return TableComparisonPlan(**spec, config=config)
 
 
+def _dataset(path: str, arg: str) -> Any:
+    """``streaming.parquet_batches`` of a directory of Parquet files (``arg`` names it in errors),
+    string columns read as dictionaries (~3x faster to read and encode)."""
+    import pyarrow.parquet as pq
+
+    from artifact_jax.streaming import parquet_batches
+
+    files = sorted(Path(path).rglob("*.parquet")) if Path(path).is_dir() else []
+    if not files:
+        raise ValueError(f"{arg} {path!r} is a directory without .parquet files (a dataset is read batch by batch; "
+                         "CSV files are read whole: pass the file).")
+    schema = pq.read_schema(files[0])
+    strings = [f.name for f in schema if str(f.type) in ("string", "large_string")]
+    return parquet_batches(path, batch_size=STREAM_BATCH, read_dictionary=strings)
+
+
+#: Rows per record batch when ``compare`` streams a Parquet dataset (what bounds its memory).
+STREAM_BATCH = 1 << 20
+
+
+def _stream_plan(choice: str, config: str | None) -> Any:
+    """The plan for a streamed dataset: ``--plan`` (checked by ``run_stream``), or by default every
+    artifact a stream computes exactly (``streaming.SUPPORTED``; no plots, quality or diagnostics,
+    which need every row at once)."""
+    if choice != "default":
+        return _plan(choice, config, plots=False)
+    from artifact_jax.streaming import SUPPORTED
+    from artifact_jax.table_comparison import TableComparisonPlan
+
+    kinds: dict[str, list[str]] = {}
+    for kind, name in sorted(SUPPORTED):
+        kinds.setdefault(kind, []).append(name)
+    return TableComparisonPlan(**kinds, config=config)
+
+
 def _render_once(results: Any) -> None:
     """Replace each figure of ``results`` by its PNG (the files and the report reuse the bytes)."""
     if not (results.plots or results.plot_collections):
@@ -296,14 +331,26 @@ def compare_command(args: argparse.Namespace) -> int:
     phase = profile.phase if profile else lambda name: contextlib.nullcontext()
     with phase("compilation cache setup"):
         _compilation_cache(args)
+    streamed = Path(args.real).is_dir() or Path(args.synthetic).is_dir()
     with phase("read tables"):
-        real, synthetic = read_table(args.real), read_table(args.synthetic)
+        if streamed:  # Parquet datasets: batch by batch, never whole in memory
+            if args.holdout:
+                raise ValueError("--holdout needs in-memory tables: pass CSV or Parquet files, not a dataset directory.")
+            batches = [_dataset(args.real, "REAL"), _dataset(args.synthetic, "SYNTHETIC")]
+            real = synthetic = None
+        else:
+            real, synthetic = read_table(args.real), read_table(args.synthetic)
     with phase("spec"):
+        kinds = {"cts_features": _split_names(args.cts), "cat_features": _split_names(args.cat)}
         if args.spec:
             spec = TabularDataSpec.from_json(args.spec)
+        elif streamed:  # one pass over the real dataset: every category of every batch
+            from artifact_jax.streaming import spec_from_batches
+
+            spec = spec_from_batches(batches[0], **kinds)
         else:
-            spec = TabularDataSpec.from_df(real, cts_features=_split_names(args.cts), cat_features=_split_names(args.cat))
-        plan = _plan(args.plan, args.config, plots=not args.no_plots)
+            spec = TabularDataSpec.from_df(real, **kinds)
+        plan = _stream_plan(args.plan, args.config) if streamed else _plan(args.plan, args.config, plots=not args.no_plots)
     out = Path(args.out)
     check_out_dir(out)  # refuse before the work, not after
     if args.tracking_uri:
@@ -314,7 +361,7 @@ def compare_command(args: argparse.Namespace) -> int:
         raise ValueError("--target names the label of the train-on-synthetic test, which tests on --holdout: pass both.")
     holdout = read_table(args.holdout) if args.holdout else None
     with phase("artifacts (encode, program, host parts, figures)"):
-        results = plan.run(real, synthetic, spec)
+        results = plan.run_stream(*batches, spec) if streamed else plan.run(real, synthetic, spec)
     with phase("privacy and utility"):
         sections = _sections(real, synthetic, spec, holdout, args.target)
     with phase("render figures (PNG, once for files and report)"):
@@ -454,8 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="artifact-jax", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     cmp = sub.add_parser("compare", help="compare a real and a synthetic table")
-    cmp.add_argument("real", help="CSV or Parquet file of the real table")
-    cmp.add_argument("synthetic", help="CSV or Parquet file of the synthetic table")
+    cmp.add_argument("real", help="CSV or Parquet file of the real table, or a directory of Parquet files "
+                                  "(a dataset: streamed batch by batch, the streamable artifacts only)")
+    cmp.add_argument("synthetic", help="CSV or Parquet file of the synthetic table, or a Parquet dataset directory")
     cmp.add_argument("--cat", help="comma-separated categorical columns")
     cmp.add_argument("--cts", help="comma-separated continuous columns")
     cmp.add_argument("--spec", help="spec JSON (TabularDataSpec.to_json or artifact-core's export)")

@@ -167,6 +167,25 @@ def parquet_batches(
     return lambda: (b for f in files for b in pq.ParquetFile(f, read_dictionary=read_dictionary).iter_batches(batch_size))
 
 
+def spec_from_batches(
+    batches: Batches, *, cts_features: list[str] | None = None, cat_features: list[str] | None = None
+) -> TabularDataSpec:
+    """``TabularDataSpec.from_df`` of the whole table, from its batches in one pass: the column
+    kinds from the first batch (``cts_features``/``cat_features`` as ``from_df`` takes them), every
+    categorical feature's categories from every batch, in first-appearance order (a category first
+    met in a later batch is the spec's like any other, as with the whole table in memory)."""
+    spec, seen = None, {}
+    for df in _frames(passes(batches, "batches", 1), "batches"):
+        one = TabularDataSpec.from_df(df, cts_features=spec.cts_features if spec else cts_features,
+                                      cat_features=spec.cat_features if spec else cat_features)
+        spec = spec or one
+        for f, categories in one.cat_unique_map.items():
+            seen.setdefault(f, {}).update(dict.fromkeys(categories))  # an ordered set
+    if spec is None:
+        raise ValueError("batches hold no rows: no spec can be built from them.")
+    return dataclasses.replace(spec, cat_unique_map={f: tuple(seen[f]) for f in spec.cat_features})
+
+
 def _frames(batches: Callable[[], Iterator[Any]], arg: str, rows: int | None = None) -> Iterator[pd.DataFrame]:
     """The non-empty batches of one pass, as DataFrames; a ``ValueError`` at the end when they do
     not hold ``rows`` rows (those of pass 1)."""
