@@ -248,6 +248,54 @@ def encode_tables(
     names = list(names) if names is not None else [f"table {i}" for i in range(len(tables))]
     tables = [_check_table(df, spec, name) for df, name in zip(tables, names, strict=True)]
     pads = list(pad_to) if isinstance(pad_to, Sequence) else [pad_to] * len(tables)
+    if together := _encode_together(tables, spec, pads, dtype, unseen_slots):
+        return together
+    return _encode_each(tables, spec, names, dtype, pads, unseen_slots)
+
+
+#: ``encode_tables`` concatenates 3 or more same-typed tables of at most this many rows on
+#: average before encoding them (``_encode_together``).
+TOGETHER_ROWS = 20_000
+
+
+def _encode_together(
+    tables: list[pd.DataFrame], spec: TabularDataSpec, pads: list[int | None], dtype: Any, unseen_slots: Any
+) -> tuple[Layout, list[EncodedTable]] | None:
+    """``encode_tables`` through ONE concatenated table when there are several small tables
+    (``TOGETHER_ROWS``) with the same columns and dtypes: one job per column instead of one per
+    column and table (33 tables of 10k rows: 33 instead of 51 ms; 3 of 2,000: 1.8 instead of 2.1
+    ms; two tables of 200k rows would take 34 instead of 21 ms, the copy outweighing the jobs). The
+    codes are the same (unseen values numbered in table order, then row order, either way).
+    ``None`` (encode table by table, whose errors name the table) for fewer than 3 tables, large
+    ones, tables that differ, a bad value or a short ``pad``."""
+    first = tables[0]
+    if len(tables) < 3 or sum(map(len, tables)) > TOGETHER_ROWS * len(tables) or first.columns.has_duplicates or any(
+        not (df.columns.equals(first.columns) and df.dtypes.equals(first.dtypes)) for df in tables[1:]
+    ) or any(p is not None and int(p) < len(df) for df, p in zip(tables, pads, strict=True)):
+        return None
+    try:
+        layout, (whole,) = _encode_each([pd.concat(tables, ignore_index=True)], spec, ["tables"], dtype, [None], unseen_slots)
+    except ValueError:
+        return None
+    out, start = [], 0
+    for df, pad in zip(tables, pads, strict=True):
+        n = len(df)
+        rows = n if pad is None else int(pad)
+        parts = []
+        for x in whole:  # cts, cts_missing, cat, valid: the table's rows, then padding (valid False)
+            part = _zeros((rows, *x.shape[1:]), x.dtype)
+            part[:n] = x[start : start + n]
+            parts.append(part)
+        out.append(EncodedTable(*parts))
+        start += n
+    return layout, out
+
+
+def _encode_each(
+    tables: list[pd.DataFrame], spec: TabularDataSpec, names: list[str], dtype: Any, pads: list[int | None],
+    unseen_slots: Any,
+) -> tuple[Layout, list[EncodedTable]]:
+    """``encode_tables`` of checked tables, each column of each table one job."""
     sizes = [len(df) for df in tables]
     out = []
     for n, name, pad in zip(sizes, names, pads, strict=True):
