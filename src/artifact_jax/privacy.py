@@ -16,6 +16,10 @@ Scores (``compute(NAME, real, synthetic, spec, holdout=None, key=None)`` or ``Pr
 * ``NNDR``: the median ratio of the nearest to the second-nearest distance;
 * ``EXACT_MATCH_RATE``: the share of synthetic rows equal to a training row.
 
+``dcr`` also takes the reference as batches (a list, or a callable giving a fresh iterator, as
+``streaming.passes``): two passes, the ranges and categories first, then a running minimum per
+data row, one batch on device at a time; the scores need the tables in memory.
+
 Score collections ``DCR_BASELINE_PROTECTION`` and ``DCR_OVERFITTING_PROTECTION`` hold
 SDMetrics' breakdowns; the plot ``DCR_HISTOGRAM`` compares synthetic -> training with holdout
 -> training distances.
@@ -34,12 +38,15 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from jax.sharding import Mesh
 
 from artifact_jax import plans
@@ -58,10 +65,11 @@ from artifact_jax.artifacts.privacy import (
     values,
 )
 from artifact_jax.artifacts.registry import Registry
-from artifact_jax.encoding import EncodedTable, encode_tables
+from artifact_jax.encoding import EncodedTable, Layout, encode_tables, unseen_categories
 from artifact_jax.kernels.nearest import MAX_ABS
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name
+from artifact_jax.streaming import _extended, _frames, passes
 from artifact_jax.table_comparison import export_synthetic
 
 TABLES = ("real", "synthetic", "holdout")
@@ -287,7 +295,71 @@ def _dcr_sums(data: Any, reference: Any, static: PrivacyStatic) -> jax.Array:
     return nearest_pass(values(data, static), values(reference, static), reference.valid, static)[:, 0]
 
 
-def dcr(data: pd.DataFrame, reference: pd.DataFrame, spec: TabularDataSpec, *, mesh: Mesh | None = None) -> np.ndarray:
+@functools.partial(jax.jit, static_argnames=("static",))
+def _dcr_batch(best: jax.Array, data: jax.Array, reference: Any, bounds: Any, static: PrivacyStatic) -> jax.Array:
+    """``best`` lowered to the nearest sums to one reference batch (ranges from ``bounds``)."""
+    return jnp.minimum(best, nearest_pass(data, values(reference, static), reference.valid, static, bounds=bounds)[:, 0])
+
+
+def _is_batches(reference: Any) -> bool:
+    """Whether ``reference`` is batches (a list, an iterable, a callable), not one table."""
+    table = isinstance(reference, pd.DataFrame | pa.Table | pa.RecordBatch) or type(reference).__module__.startswith("polars")
+    return not table and (callable(reference) or isinstance(reference, Iterable))
+
+
+def _reference_scan(batches: Any, spec: TabularDataSpec) -> tuple[int, np.ndarray, np.ndarray, dict[str, list[str]]]:
+    """Pass 1 over a streamed reference: its rows, the ``(min, max)`` of each continuous column
+    over its present values, and the values of each categorical column outside the spec."""
+    dc = len(spec.cts_features)
+    rows, lo, hi, unseen = 0, np.full(dc, np.inf), np.full(dc, -np.inf), {f: {} for f in spec.cat_features}
+    for i, df in enumerate(_frames(batches, "reference")):
+        layout, (t,) = encode_tables([df], spec, names=[f"reference[{i}]"], dtype=np.float64)
+        if t.cts.size and np.abs(t.cts).max() > MAX_ABS:
+            j = int(np.abs(t.cts).max(axis=0).argmax())
+            raise ValueError(f"reference[{i}] column {layout.cts_features[j]!r} holds values beyond 2**900 in magnitude; rescale it.")
+        rows += len(df)
+        lo = np.minimum(lo, np.where(t.cts_missing, np.inf, t.cts).min(axis=0, initial=np.inf))
+        hi = np.maximum(hi, np.where(t.cts_missing, -np.inf, t.cts).max(axis=0, initial=-np.inf))
+        outside = np.flatnonzero((t.cat > np.asarray(layout.vocab_sizes)).any(axis=0))  # codes past "missing"
+        for f, found in unseen_categories(df, spec, [spec.cat_features[j] for j in outside]).items():
+            unseen[f].update(dict.fromkeys(found))
+    if not rows:
+        raise ValueError("reference holds no rows.")
+    if np.isinf(lo).any():
+        f = Layout.from_spec(spec).cts_features[int(np.flatnonzero(np.isinf(lo))[0])]
+        raise ValueError(f"reference column {f!r} has no values (all {rows} are missing): a distance needs the column's range; "
+                         "drop it from the spec or fill it.")
+    return rows, lo, hi, {f: list(v) for f, v in unseen.items()}
+
+
+def _dcr_stream(data: Any, reference: Any, spec: TabularDataSpec, mesh: Mesh | None) -> np.ndarray:
+    """``dcr`` against reference batches: pass 1 fixes the ranges and the categories
+    (``_reference_scan``), pass 2 lowers a running per-row minimum on device, batch by batch."""
+    df = _check({"data": data}, spec)["data"]
+    batches = passes(reference, "reference")
+    rows, lo, hi, unseen = _reference_scan(batches, spec)
+    wide = _extended(spec, unseen)  # every reference value has a code; data's own unseen values come after
+    with jax.enable_x64(True):
+        static, (d,) = _encode({"data": df}, wide, mesh, ("float",) * len(spec.features))
+        static = static._replace(top2=False)
+        bounds = tuple(jnp.asarray([x[i] if kind == "cts" else 0.0 for kind, i in static.order]) for x in (lo, hi))  # ``values`` order
+        a = jax.jit(values, static_argnums=1)(d, static)
+        best = jnp.full(a.shape[0], jnp.inf, a.dtype)
+        vocab = np.asarray(Layout.from_spec(wide).vocab_sizes)
+        for i, batch in enumerate(_frames(batches, "reference", rows)):
+            size = -(-len(batch) // row_bucket(len(batch))) * row_bucket(len(batch))
+            _, (t,) = encode_tables([batch], wide, names=[f"reference[{i}]"], dtype=np.float64, pad_to=size)
+            if (t.cat > vocab).any():
+                raise ValueError(f"reference[{i}] holds categories pass 1 did not see: a callable must return a fresh "
+                                 "iterator over the same batches each time it is called.")
+            lower = _dcr_batch(best, a, t, bounds, static)
+            best.block_until_ready()  # at most one batch on device while the next one is encoded
+            best = lower
+        sums = np.asarray(best, np.float64)
+    return sums[: len(df)] / len(spec.features)
+
+
+def dcr(data: pd.DataFrame, reference: Any, spec: TabularDataSpec, *, mesh: Mesh | None = None) -> np.ndarray:
     r"""Distance of every row of ``data`` to its closest row of ``reference`` (SDMetrics 0.32's
     ``calculate_dcr``).
 
@@ -301,7 +373,13 @@ def dcr(data: pd.DataFrame, reference: pd.DataFrame, spec: TabularDataSpec, *, m
 
     Args:
       data: ``[N]`` rows (e.g. synthetic).
-      reference: ``[M]`` rows (e.g. the real training rows).
+      reference: ``[M]`` rows (e.g. the real training rows): a table, or batches of it (a list of
+        DataFrames / Arrow record batches, or a callable returning a fresh iterator of them, as
+        ``streaming.passes``; a one-shot generator is a ``ValueError``). Batches are read twice:
+        pass 1 takes each numeric column's range and the categories outside the spec, pass 2
+        keeps a running minimum of each data row's distance sums, one batch on device at a time
+        (memory: ``data`` plus one batch). The result equals the distances to the concatenated
+        batches exactly (the minimum of the same per-pair sums).
       spec: the features and their kinds.
       mesh: optional ``jax.sharding.Mesh``: the rows of ``data`` are split over its first axis.
 
@@ -317,6 +395,8 @@ def dcr(data: pd.DataFrame, reference: pd.DataFrame, spec: TabularDataSpec, *, m
       Each column term is computed as ``|a - b| * (1 / r)`` (XLA's rewrite of the division),
       at most one unit in the last place from SDMetrics' ``|a - b| / r``.
     """
+    if _is_batches(reference):
+        return _dcr_stream(data, reference, spec, mesh)
     tables = _check({"data": data, "reference": reference}, spec)
     with jax.enable_x64(True):
         static, (d, r) = _encode(tables, spec, mesh, ("float",) * len(spec.features))

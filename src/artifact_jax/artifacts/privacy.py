@@ -221,13 +221,16 @@ def _replicated(tree: Any, static: PrivacyStatic) -> Any:
     return tree if static.mesh is None else _place(tree, static.mesh, PartitionSpec())
 
 
-def nearest_pass(data: jax.Array, ref: jax.Array, ref_valid: jax.Array, static: PrivacyStatic, k: int = 1) -> jax.Array:
+def nearest_pass(
+    data: jax.Array, ref: jax.Array, ref_valid: jax.Array, static: PrivacyStatic, k: int = 1, bounds: Any = None
+) -> jax.Array:
     """``[N, k]`` smallest distance sums from each row of ``data`` to the valid rows of ``ref``
-    (``values`` layout), split over ``static.mesh`` when there is one."""
+    (``values`` layout), split over ``static.mesh`` when there is one; ``bounds``: the whole
+    reference's ``(min, max)`` when ``ref`` is one batch of it (``nearest.prepare``)."""
     if static.mesh is not None:  # every device compares its data rows with the whole reference
         ref, ref_valid = _replicated((ref, ref_valid), static)
         data = _place(data, static.mesh, PartitionSpec(static.mesh.axis_names[0]))
-    a, b, scale = nearest.prepare(data, ref, ref_valid, static.is_cat)
+    a, b, scale = nearest.prepare(data, ref, ref_valid, static.is_cat, bounds)
     if static.mesh is None:
         return nearest.nearest_sums(a, b, ref_valid, scale, k=k)
     return _sharded(static.mesh, k)(a, b, ref_valid, scale)

@@ -69,7 +69,11 @@ def reference_bounds(ref: jax.Array, ref_valid: jax.Array) -> tuple[jax.Array, j
 
 
 def prepare(
-    data: jax.Array, ref: jax.Array, ref_valid: jax.Array, is_cat: Sequence[bool]
+    data: jax.Array,
+    ref: jax.Array,
+    ref_valid: jax.Array,
+    is_cat: Sequence[bool],
+    bounds: tuple[jax.Array, jax.Array] | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""Fold SDMetrics' per-column rules into ``min(|a - b| * s, 1)`` (see the module docstring).
 
@@ -80,12 +84,14 @@ def prepare(
       ref: ``[M, D]`` reference values, likewise.
       ref_valid: ``[M]`` bool, ``False`` for padding rows.
       is_cat: ``D`` flags (static): categorical columns keep their codes and ``s_j = 1``.
+      bounds: ``(min, max)`` ``[D]`` of the whole reference when ``ref`` is one batch of it (a
+        streamed reference, ``privacy.dcr``); default ``reference_bounds(ref, ref_valid)``.
 
     Returns:
       ``(a [N, D], b [M, D], scale [D])``: the transformed values and the factors ``s_j``
       (``NaN`` for a numeric column without any reference value).
     """
-    lo, hi = reference_bounds(ref, ref_valid)
+    lo, hi = reference_bounds(ref, ref_valid) if bounds is None else bounds
     ranges = jnp.where(jnp.asarray(is_cat, bool), 1.0, hi - lo).astype(data.dtype)
     flat = ranges == 0  # a range-0 column: every present reference value equals ``hi``
 
