@@ -279,27 +279,6 @@ def test_random_categories_by_comparison_equal_the_scatter_and_search(monkeypatc
         np.testing.assert_array_equal(compared, draw())
 
 
-def test_tables_encoded_together_as_table_by_table():
-    from artifact_jax.encoding import encode_tables
-
-    tables, spec, _ = _dataset("weather")
-    frames, names = [tables["real"], tables["synthetic"], tables["holdout"]], ["real", "synthetic", "holdout"]
-    pads = [len(df) + 5 for df in frames]
-    layout, together = privacy._encode_together(frames, spec, names, pads)
-    alone_layout, alone = encode_tables(frames, spec, names=names, dtype=np.float64, pad_to=pads)
-    assert layout == alone_layout
-    for x, y in zip(together, alone, strict=True):
-        for u, v in zip(x, y, strict=True):
-            np.testing.assert_array_equal(u, v)
-    # other dtypes: table by table; an error names its table either way
-    odd = frames[1].assign(**{spec.cts_features[0]: frames[1][spec.cts_features[0]].astype(object)})
-    assert privacy._encode_together([frames[0], odd], spec, names[:2], pads[:2])[0] == privacy._encode_together(frames[:2], spec, names[:2], pads[:2])[0]
-    text = [df.astype(str) for df in frames[:2]]
-    text[1].loc[0, spec.cts_features[0]] = "abc"
-    with pytest.raises(ValueError, match=f"synthetic: continuous column '{spec.cts_features[0]}' holds non-numeric values"):
-        privacy._encode_together(text, spec, names[:2], pads[:2])
-
-
 def test_plan_shares_passes_logs_and_plots():
     tables, spec, _ = _dataset("rules")
     plan = aj.PrivacyPlan(
