@@ -143,6 +143,57 @@ def test_streamed_reference_errors_name_the_argument():
         privacy.dcr(synthetic, [real], {"x": "cts"})
 
 
+STREAMED_SCORES = ["DCR_OVERFITTING_PROTECTION", "DCR_SHARE", "NNDR", "EXACT_MATCH_RATE"]
+
+
+@pytest.mark.parametrize("name", ["penguins", "weather"])
+def test_scores_stream_real_and_holdout_exactly(name):
+    """``compute`` with the training and holdout tables as uneven batches (lists, or callables of
+    Arrow batches; some of 1 row; rows repeated across batches, so top-2 ties span batches)
+    equals the in-memory result on the concatenated tables exactly (==), on data with NaNs."""
+    tables, spec, _ = _dataset(name)
+    real = pd.concat([tables["real"], tables["real"].iloc[:15]], ignore_index=True)
+    synthetic, holdout = tables["synthetic"], tables["holdout"]
+    assert real.isna().any().any() and holdout.isna().any().any()
+    real_batches, holdout_batches = _cut(real, [1, 7, len(real) - 23, 15]), _cut(holdout, [len(holdout) - 4, 3, 1])
+    arrow = lambda batches: lambda: (pa.RecordBatch.from_pandas(b, preserve_index=False) for b in batches)  # noqa: E731
+    for score in STREAMED_SCORES:
+        whole = privacy.compute(score, real, synthetic, spec, holdout=holdout)
+        assert privacy.compute(score, real_batches, synthetic, spec, holdout=holdout_batches) == whole, score
+        assert privacy.compute(score, arrow(real_batches), synthetic, spec, holdout=holdout) == whole, score
+        assert privacy.compute(score, real, synthetic, spec, holdout=arrow(holdout_batches[::-1])) == whole, score
+    kind = privacy.PrivacyScoreCollectionType.DCR_OVERFITTING_PROTECTION
+    assert privacy.compute(kind, real_batches, synthetic, spec, holdout=holdout_batches) == privacy.compute(
+        kind, real, synthetic, spec, holdout=holdout)
+
+
+def test_unstreamed_artifacts_raise_before_reading_a_batch():
+    tables, spec, _ = _dataset("rules")
+    real, synthetic, holdout = tables["real"], tables["synthetic"], tables["holdout"]
+    read = []
+
+    def batches():
+        read.append(1)
+        return iter([real])
+
+    for name in ["DCR_BASELINE_PROTECTION", privacy.PrivacyScoreCollectionType.DCR_BASELINE_PROTECTION]:
+        with pytest.raises(ValueError, match="DCR_BASELINE_PROTECTION cannot take real or holdout as batches: its random table"):
+            privacy.compute(name, batches, synthetic, spec, holdout=holdout)
+    with pytest.raises(ValueError, match="DCR_HISTOGRAM cannot take real or holdout as batches: only DCR_OVERFITTING_PROTECTION"):
+        privacy.compute("DCR_HISTOGRAM", real, synthetic, spec, holdout=batches)
+    with pytest.raises(ValueError, match="NNDR takes real and holdout as batches, not synthetic"):
+        privacy.compute("NNDR", batches, [synthetic], spec)
+    with pytest.raises(ValueError, match="DCR_SHARE compares with a holdout table"):
+        privacy.compute("DCR_SHARE", batches, synthetic, spec)
+    with pytest.raises(ValueError, match="PrivacyPlan takes real as one table, not batches"):
+        aj.PrivacyPlan(scores=["NNDR"]).run(batches, synthetic, spec)
+    assert read == []
+    with pytest.raises(ValueError, match="NNDR needs at least 2 real rows; real holds 1"):
+        privacy.compute("NNDR", [real.iloc[:1]], synthetic, spec)
+    with pytest.raises(ValueError, match=r"holdout\[1\] column 'x' holds values beyond 2\*\*900"):
+        privacy.compute("DCR_SHARE", real, synthetic, spec, holdout=[holdout, holdout.assign(x=2.0**950)])
+
+
 @pytest.mark.parametrize("name", DATASETS)
 def test_protection_scores_match_sdmetrics(name):
     tables, spec, ref = _dataset(name)

@@ -18,7 +18,10 @@ Scores (``compute(NAME, real, synthetic, spec, holdout=None, key=None)`` or ``Pr
 
 ``dcr`` also takes the reference as batches (a list, or a callable giving a fresh iterator, as
 ``streaming.passes``): two passes, the ranges and categories first, then a running minimum per
-data row, one batch on device at a time; the scores need the tables in memory.
+data row, one batch on device at a time. ``compute`` takes ``real`` and ``holdout`` so for the
+scores that read only nearest distances to them (``STREAMED``: DCR_OVERFITTING_PROTECTION,
+DCR_SHARE, NNDR with a running top-2, EXACT_MATCH_RATE); the others and ``PrivacyPlan`` need
+the tables in memory.
 
 Score collections ``DCR_BASELINE_PROTECTION`` and ``DCR_OVERFITTING_PROTECTION`` hold
 SDMetrics' breakdowns; the plot ``DCR_HISTOGRAM`` compares synthetic -> training with holdout
@@ -60,13 +63,15 @@ from artifact_jax.artifacts.privacy import (
     PrivacyScoreCollectionType,
     PrivacyScoreType,
     PrivacyStatic,
+    baseline_sums,
     nearest_pass,
     nearest_two_sums,
+    overfitting_sums,
     values,
 )
-from artifact_jax.artifacts.registry import Registry
+from artifact_jax.artifacts.registry import Registry, resolve
 from artifact_jax.encoding import Layout, encode_tables, unseen_categories
-from artifact_jax.kernels.nearest import MAX_ABS
+from artifact_jax.kernels.nearest import MAX_ABS, merge_two
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name
 from artifact_jax.streaming import _extended, _frames, passes
@@ -221,6 +226,10 @@ class PrivacyPlan(plans.Plan):
         self, real: Any, synthetic: Any, spec: TabularDataSpec, holdout: Any = None, key: Any = None, *, mesh: Mesh | None = None
     ) -> Encoded:
         """The tables encoded against one vocabulary (rows padded and sharded over ``mesh``)."""
+        batched = [name for name, t in (("real", real), ("synthetic", synthetic), ("holdout", holdout)) if _is_batches(t)]
+        if batched:
+            raise ValueError(f"PrivacyPlan takes {' and '.join(batched)} as one table, not batches; privacy.compute streams "
+                             "real and holdout for DCR_OVERFITTING_PROTECTION, DCR_SHARE, NNDR and EXACT_MATCH_RATE.")
         needs = sorted({e.key for e in self.entries if e.key in NEEDS_HOLDOUT})
         if holdout is None and needs:
             raise ValueError(f"{', '.join(needs)} compare with a holdout table: pass holdout=DataFrame (real rows not used for training).")
@@ -256,8 +265,58 @@ def compute(
       >>> compute("NNDR", real, synthetic, spec)  # doctest: +SKIP
       >>> compute(PrivacyScoreCollectionType.DCR_OVERFITTING_PROTECTION, real, synthetic, spec, holdout=holdout)  # doctest: +SKIP
       {'score': 0.97, 'closer_to_training': 0.515, 'closer_to_holdout': 0.485}
+
+    ``real`` and ``holdout`` may each be batches (as ``dcr``'s ``reference``) for the scores
+    that read only each synthetic row's nearest distances to them (``STREAMED``): every
+    reference is read in two passes, one batch on device at a time, and the result equals the
+    in-memory one on the concatenated batches exactly (the same per-pair sums, minima and
+    top-2). Any other artifact with a batched table is a ``ValueError`` before a batch is read.
     """
+    if any(_is_batches(t) for t in (real, holdout)):
+        return _compute_stream(name, real, synthetic, spec, holdout, kind, config, registry, overrides)
     return PrivacyPlan.compute(name, real, synthetic, spec, holdout, key, kind=kind, config=config, registry=registry, **overrides)
+
+
+#: The device parts whose numbers ``compute`` takes from streamed references: per number, the
+#: reference it is the nearest sums to and ``k`` (how many smallest; ``None``: the whole array).
+STREAMED = {
+    overfitting_sums: {"train": ("real", 1), "holdout": ("holdout", 1)},
+    nearest_two_sums: {None: ("real", 2)},
+}
+#: Why the other device parts do not stream.
+UNSTREAMED = {
+    baseline_sums: "its random table is drawn from the whole real table in memory (each column's present values, "
+                   "missing rate and categories in the encoding's code order); pass real as one table",
+}
+
+
+def _compute_stream(name: Any, real: Any, synthetic: Any, spec: TabularDataSpec, holdout: Any, kind: str | None,
+                    config: Any, registry: Registry | None, overrides: dict[str, Any]) -> Any:
+    """``compute`` with ``real`` and/or ``holdout`` as batches (``STREAMED``): each number is the
+    running nearest sums of the synthetic rows over one reference's batches (``_stream_sums``)."""
+    registry = registry if registry is not None else REGISTRY
+    if kind is None and isinstance(name, Enum):
+        kind = next((k for k, enum in PRIVACY_ENUMS.items() if isinstance(name, enum)), None)
+    kind, key = resolve(registry, name, kind)
+    (entry,) = PrivacyPlan(**{kind: [key]}, config=config, registry=registry, overrides={(kind, key): overrides}).entries
+    device = entry.artifact.device
+    if device not in STREAMED:
+        reason = UNSTREAMED.get(device, f"only {', '.join(sorted(k for k, a in REGISTRY['scores'].items() if a.device in STREAMED))} "
+                                        "(and their collections) stream")
+        raise ValueError(f"{key} cannot take real or holdout as batches: {reason}.")
+    if _is_batches(synthetic):
+        raise ValueError(f"{key} takes real and holdout as batches, not synthetic: the synthetic rows stay in memory.")
+    reads = STREAMED[device]
+    if holdout is None and any(table == "holdout" for table, _ in reads.values()):
+        raise ValueError(f"{key} compares with a holdout table: pass holdout=DataFrame or batches (real rows not used for training).")
+    tables = {"real": real, "holdout": holdout}
+    df = _check({"synthetic": synthetic}, spec)["synthetic"]
+    numbers = {}
+    for number, (table, k) in reads.items():
+        least = 2 if key == "NNDR" else 1  # as ``PrivacyPlan.encode``: a nearest and a second-nearest
+        sums = _stream_sums(df, tables[table], spec, None, k, least, name=table, what=key)
+        numbers[number] = sums if number is None else sums[:, 0]
+    return entry.artifact.host(numbers[None] if None in numbers else numbers, entry.hp, _context(spec, synthetic=df))
 
 
 @functools.partial(jax.jit, static_argnames=("static",))
@@ -265,10 +324,14 @@ def _dcr_sums(data: Any, reference: Any, static: PrivacyStatic) -> jax.Array:
     return nearest_pass(values(data, static), values(reference, static), reference.valid, static)[:, 0]
 
 
-@functools.partial(jax.jit, static_argnames=("static",))
-def _dcr_batch(best: jax.Array, data: jax.Array, reference: Any, bounds: Any, static: PrivacyStatic) -> jax.Array:
-    """``best`` lowered to the nearest sums to one reference batch (ranges from ``bounds``)."""
-    return jnp.minimum(best, nearest_pass(data, values(reference, static), reference.valid, static, bounds=bounds)[:, 0])
+@functools.partial(jax.jit, static_argnames=("static", "k"))
+def _dcr_batch(best: jax.Array, data: jax.Array, reference: Any, bounds: Any, static: PrivacyStatic, k: int = 1) -> jax.Array:
+    """``[N, k]`` ``best`` lowered to the ``k`` nearest sums to one more reference batch (ranges
+    from ``bounds``): a minimum, or with ``k = 2`` the two smallest of the multiset (``merge_two``)."""
+    new = nearest_pass(data, values(reference, static), reference.valid, static, k=k, bounds=bounds)
+    if k == 1:
+        return jnp.minimum(best, new)
+    return jnp.stack(merge_two((best[:, 0], best[:, 1]), (new[:, 0], new[:, 1])), axis=1)
 
 
 def _is_batches(reference: Any) -> bool:
@@ -277,16 +340,16 @@ def _is_batches(reference: Any) -> bool:
     return not table and (callable(reference) or isinstance(reference, Iterable))
 
 
-def _reference_scan(batches: Any, spec: TabularDataSpec) -> tuple[int, np.ndarray, np.ndarray, dict[str, list[str]]]:
-    """Pass 1 over a streamed reference: its rows, the ``(min, max)`` of each continuous column
-    over its present values, and the values of each categorical column outside the spec."""
+def _reference_scan(batches: Any, spec: TabularDataSpec, name: str = "reference") -> tuple[int, np.ndarray, np.ndarray, dict[str, list[str]]]:
+    """Pass 1 over a streamed reference (``name`` in errors): its rows, the ``(min, max)`` of each
+    continuous column over its present values, and the values of each categorical column outside the spec."""
     dc = len(spec.cts_features)
     rows, lo, hi, unseen = 0, np.full(dc, np.inf), np.full(dc, -np.inf), {f: {} for f in spec.cat_features}
-    for i, df in enumerate(_frames(batches, "reference")):
-        layout, (t,) = encode_tables([df], spec, names=[f"reference[{i}]"], dtype=np.float64)
+    for i, df in enumerate(_frames(batches, name)):
+        layout, (t,) = encode_tables([df], spec, names=[f"{name}[{i}]"], dtype=np.float64)
         if t.cts.size and np.abs(t.cts).max() > MAX_ABS:
             j = int(np.abs(t.cts).max(axis=0).argmax())
-            raise ValueError(f"reference[{i}] column {layout.cts_features[j]!r} holds values beyond 2**900 in magnitude; rescale it.")
+            raise ValueError(f"{name}[{i}] column {layout.cts_features[j]!r} holds values beyond 2**900 in magnitude; rescale it.")
         rows += len(df)
         lo = np.minimum(lo, np.where(t.cts_missing, np.inf, t.cts).min(axis=0, initial=np.inf))
         hi = np.maximum(hi, np.where(t.cts_missing, -np.inf, t.cts).max(axis=0, initial=-np.inf))
@@ -294,39 +357,43 @@ def _reference_scan(batches: Any, spec: TabularDataSpec) -> tuple[int, np.ndarra
         for f, found in unseen_categories(df, spec, [spec.cat_features[j] for j in outside]).items():
             unseen[f].update(dict.fromkeys(found))
     if not rows:
-        raise ValueError("reference holds no rows.")
+        raise ValueError(f"{name} holds no rows.")
     if np.isinf(lo).any():
         f = Layout.from_spec(spec).cts_features[int(np.flatnonzero(np.isinf(lo))[0])]
-        raise ValueError(f"reference column {f!r} has no values (all {rows} are missing): a distance needs the column's range; "
+        raise ValueError(f"{name} column {f!r} has no values (all {rows} are missing): a distance needs the column's range; "
                          "drop it from the spec or fill it.")
     return rows, lo, hi, {f: list(v) for f, v in unseen.items()}
 
 
-def _dcr_stream(data: Any, reference: Any, spec: TabularDataSpec, mesh: Mesh | None) -> np.ndarray:
-    """``dcr`` against reference batches: pass 1 fixes the ranges and the categories
-    (``_reference_scan``), pass 2 lowers a running per-row minimum on device, batch by batch."""
-    df = _check({"data": data}, spec)["data"]
-    batches = passes(reference, "reference")
-    rows, lo, hi, unseen = _reference_scan(batches, spec)
+def _stream_sums(df: pd.DataFrame, reference: Any, spec: TabularDataSpec, mesh: Mesh | None, k: int = 1, least: int = 1,
+                 name: str = "reference", what: str = "") -> np.ndarray:
+    """``[N, k]`` smallest distance sums of the rows of ``df`` to reference batches (a table is
+    one batch; ``name`` in errors): pass 1 fixes the ranges and the categories
+    (``_reference_scan``), pass 2 lowers a running per-row minimum (``k = 2``: the two smallest)
+    on device, batch by batch. ``least``: the reference rows ``what`` needs, checked after pass 1."""
+    batches = passes(reference, name)
+    rows, lo, hi, unseen = _reference_scan(batches, spec, name)
+    if rows < least:
+        raise ValueError(f"{what} needs at least {least} {name} rows; {name} holds {rows}.")
     wide = _extended(spec, unseen)  # every reference value has a code; data's own unseen values come after
     with jax.enable_x64(True):
         static, (d,) = _encode({"data": df}, wide, mesh, ("float",) * len(spec.features))
         static = static._replace(top2=False)
         bounds = tuple(jnp.asarray([x[i] if kind == "cts" else 0.0 for kind, i in static.order]) for x in (lo, hi))  # ``values`` order
         a = jax.jit(values, static_argnums=1)(d, static)
-        best = jnp.full(a.shape[0], jnp.inf, a.dtype)
+        best = jnp.full((a.shape[0], k), jnp.inf, a.dtype)
         vocab = np.asarray(Layout.from_spec(wide).vocab_sizes)
-        for i, batch in enumerate(_frames(batches, "reference", rows)):
+        for i, batch in enumerate(_frames(batches, name, rows)):
             size = -(-len(batch) // row_bucket(len(batch))) * row_bucket(len(batch))
-            _, (t,) = encode_tables([batch], wide, names=[f"reference[{i}]"], dtype=np.float64, pad_to=size)
+            _, (t,) = encode_tables([batch], wide, names=[f"{name}[{i}]"], dtype=np.float64, pad_to=size)
             if (t.cat > vocab).any():
-                raise ValueError(f"reference[{i}] holds categories pass 1 did not see: a callable must return a fresh "
+                raise ValueError(f"{name}[{i}] holds categories pass 1 did not see: a callable must return a fresh "
                                  "iterator over the same batches each time it is called.")
-            lower = _dcr_batch(best, a, t, bounds, static)
+            lower = _dcr_batch(best, a, t, bounds, static, k=k)
             best.block_until_ready()  # at most one batch on device while the next one is encoded
             best = lower
         sums = np.asarray(best, np.float64)
-    return sums[: len(df)] / len(spec.features)
+    return sums[: len(df)]
 
 
 def dcr(data: pd.DataFrame, reference: Any, spec: TabularDataSpec, *, mesh: Mesh | None = None) -> np.ndarray:
@@ -366,7 +433,8 @@ def dcr(data: pd.DataFrame, reference: Any, spec: TabularDataSpec, *, mesh: Mesh
       at most one unit in the last place from SDMetrics' ``|a - b| / r``.
     """
     if _is_batches(reference):
-        return _dcr_stream(data, reference, spec, mesh)
+        df = _check({"data": data}, spec)["data"]
+        return _stream_sums(df, reference, spec, mesh)[:, 0] / len(spec.features)
     tables = _check({"data": data, "reference": reference}, spec)
     with jax.enable_x64(True):
         static, (d, r) = _encode(tables, spec, mesh, ("float",) * len(spec.features))

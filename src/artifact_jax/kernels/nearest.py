@@ -129,7 +129,9 @@ def _smallest_two(sums: jax.Array) -> tuple[jax.Array, jax.Array]:
     return first, jnp.where(hits > 1, first, rest)
 
 
-def _merge_two(best: tuple[jax.Array, jax.Array], new: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+def merge_two(best: tuple[jax.Array, jax.Array], new: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+    """The two smallest of the multiset ``best + new`` (each pair sorted): the merge of the tiles
+    of a scan and of the batches of a streamed reference (``privacy``)."""
     (b1, b2), (n1, n2) = best, new
     return jnp.minimum(b1, n1), jnp.minimum(jnp.maximum(b1, n1), jnp.minimum(b2, n2))
 
@@ -185,7 +187,7 @@ def nearest_sums(
             sums = lax.fori_loop(0, d, column, init, unroll=min(UNROLL, d))  # unrolled: XLA fuses columns
             if k == 1:
                 return (jnp.minimum(best[0], sums.min(axis=1)), best[1]), None
-            return _merge_two(best, _smallest_two(sums)), None
+            return merge_two(best, _smallest_two(sums)), None
 
         inf = jnp.full((tile_rows,), jnp.inf, a.dtype)
         (first, second), _ = lax.scan(step, (inf, inf), (b_tiles, penalty))
