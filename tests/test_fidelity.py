@@ -191,27 +191,39 @@ def _ks_cases(rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np.ndarra
     }
 
 
-def _ks(args: tuple, monkeypatch: pytest.MonkeyPatch, **constants: int) -> float:
-    with monkeypatch.context() as patch:  # read at trace time: a fresh jit per setting
+def _ks(cases: list[tuple], monkeypatch: pytest.MonkeyPatch, **constants: int) -> list[float]:
+    """The KS statistic of every case from ONE jitted program (the constants are read at trace
+    time, so one compile per setting; the cases share their padded shapes)."""
+    with monkeypatch.context() as patch:
         for name, value in constants.items():
             patch.setattr(fidelity, name, value)
-        return float(jax.jit(lambda *c: fidelity.ks_statistic(*c))(*args))
+        program = jax.jit(lambda *c: fidelity.ks_statistic(*c))
+        return [float(program(*args)) for args in cases]
 
 
 def test_ks_statistic_bucketed_equals_the_full_sort_and_scipy(monkeypatch):
     """The KS statistic of scipy (NaN masked) from each path: the whole sort (small columns), the
     bucketed bound with a sort of the candidate buckets only (large columns, forced here), and
-    its fallback sort of every value (forced with a capacity of 1)."""
+    its fallback sort of every value (forced with a capacity of 1). Every case is padded with
+    values that do not count to one shape."""
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(3)
+    cases, expected = [], []
+    raw = _ks_cases(rng)
+    size = max(max(a.size, b.size) for a, b in raw.values())
+
+    def padded(x, w):
+        return np.append(x, np.zeros(size - x.size)), np.append(w, np.zeros(size - x.size, bool))
+
+    for a, b in raw.values():
+        wa, wb = rng.random(a.size) < 0.9, rng.random(b.size) < 0.95
+        expected.append(scipy_stats.ks_2samp(np.round(a[wa], 14), np.round(b[wb], 14)).statistic)
+        cases.append((*padded(a, wa), *padded(b, wb)))
     with jax.enable_x64(True):
-        for name, (a, b) in _ks_cases(rng).items():
-            wa, wb = rng.random(a.size) < 0.9, rng.random(b.size) < 0.95
-            args = tuple(jax.numpy.asarray(v) for v in (a, wa, b, wb))
-            expected = scipy_stats.ks_2samp(np.round(a[wa], 14), np.round(b[wb], 14)).statistic
-            assert _ks(args, monkeypatch) == pytest.approx(expected, abs=1e-15), name
-            assert _ks(args, monkeypatch, KS_SORT_VALUES=0) == pytest.approx(expected, abs=1e-15), name
-            assert _ks(args, monkeypatch, KS_SORT_VALUES=0, KS_CAPACITY=1) == pytest.approx(expected, abs=1e-15), name
+        cases = [tuple(jax.numpy.asarray(v) for v in case) for case in cases]  # float64 under x64
+        for setting in ({}, {"KS_SORT_VALUES": 0}, {"KS_SORT_VALUES": 0, "KS_CAPACITY": 1}):
+            for name, got, want in zip(raw, _ks(cases, monkeypatch, **setting), expected, strict=True):
+                assert got == pytest.approx(want, abs=1e-15), (name, setting)
         empty = jax.numpy.zeros(3, bool)
         assert math.isnan(float(fidelity.ks_statistic(jax.numpy.ones(3), empty, jax.numpy.ones(3), ~empty)))
 
