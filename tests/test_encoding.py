@@ -99,12 +99,12 @@ def test_small_tables_encoded_together_equal_table_by_table():
     spec = TabularDataSpec.from_df(frames[0], cat_features=["c"])
     names, pads = [f"t{i}" for i in range(4)], [None, 64, None, 32]
     layout, together = encoding.encode_tables(frames, spec, names=names, pad_to=pads)
-    checked = [encoding._check_table(df, spec, n) for df, n in zip(frames, names)]
+    checked = [encoding._check_table(df, spec, n) for df, n in zip(frames, names, strict=True)]
     assert encoding._encode_together(checked, spec, pads, np.float64, None) is not None  # the path under test
     layout_each, each = encoding._encode_each(checked, spec, names, np.float64, pads, None)
     assert layout == layout_each
-    for a, b in zip(together, each):
-        for x, y in zip(a, b):
+    for a, b in zip(together, each, strict=True):
+        for x, y in zip(a, b, strict=True):
             assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True)
     frames[2].loc[3, "x"] = np.inf
     with pytest.raises(ValueError, match="t2"):

@@ -49,7 +49,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from jax.sharding import Mesh
 
 from artifact_jax import plans
@@ -70,11 +69,11 @@ from artifact_jax.artifacts.privacy import (
     values,
 )
 from artifact_jax.artifacts.registry import Registry, resolve
-from artifact_jax.encoding import Layout, encode_tables, unseen_categories
+from artifact_jax.encoding import Layout, encode_tables
 from artifact_jax.kernels.nearest import MAX_ABS, merge_two
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name
-from artifact_jax.streaming import _extended, _frames, passes
+from artifact_jax.streaming import _extended, _frames, batch_unseen, is_table, passes
 from artifact_jax.table_comparison import export_synthetic
 
 TABLES = ("real", "synthetic", "holdout")
@@ -336,8 +335,7 @@ def _dcr_batch(best: jax.Array, data: jax.Array, reference: Any, bounds: Any, st
 
 def _is_batches(reference: Any) -> bool:
     """Whether ``reference`` is batches (a list, an iterable, a callable), not one table."""
-    table = isinstance(reference, pd.DataFrame | pa.Table | pa.RecordBatch) or type(reference).__module__.startswith("polars")
-    return not table and (callable(reference) or isinstance(reference, Iterable))
+    return not is_table(reference) and (callable(reference) or isinstance(reference, Iterable))
 
 
 def _reference_scan(batches: Any, spec: TabularDataSpec, name: str = "reference") -> tuple[int, np.ndarray, np.ndarray, dict[str, list[str]]]:
@@ -353,8 +351,7 @@ def _reference_scan(batches: Any, spec: TabularDataSpec, name: str = "reference"
         rows += len(df)
         lo = np.minimum(lo, np.where(t.cts_missing, np.inf, t.cts).min(axis=0, initial=np.inf))
         hi = np.maximum(hi, np.where(t.cts_missing, -np.inf, t.cts).max(axis=0, initial=-np.inf))
-        outside = np.flatnonzero((t.cat > np.asarray(layout.vocab_sizes)).any(axis=0))  # codes past "missing"
-        for f, found in unseen_categories(df, spec, [spec.cat_features[j] for j in outside]).items():
+        for f, found in batch_unseen(df, t, layout, spec).items():
             unseen[f].update(dict.fromkeys(found))
     if not rows:
         raise ValueError(f"{name} holds no rows.")

@@ -120,6 +120,19 @@ def check_plan(entries: list[Entry]) -> Needs:
     return Needs(tuple(sorted(bins)), tuple(sorted(categorical)), tuple(sorted(quantiles)))
 
 
+def is_table(x: Any) -> bool:
+    """Whether ``x`` is one table (a DataFrame, an Arrow table or record batch, a Polars frame),
+    not batches of one."""
+    return isinstance(x, pd.DataFrame | pa.Table | pa.RecordBatch) or type(x).__module__.startswith("polars")
+
+
+def batch_unseen(df: pd.DataFrame, table: EncodedTable, layout: Layout, spec: TabularDataSpec) -> dict[str, list[str]]:
+    """``encoding.unseen_categories`` of one encoded batch, looked up only in the columns whose
+    codes go past "missing" (the others hold no value outside the spec)."""
+    outside = np.flatnonzero((np.asarray(table.cat) > np.asarray(layout.vocab_sizes)).any(axis=0))
+    return unseen_categories(df, spec, [spec.cat_features[j] for j in outside])
+
+
 def passes(batches: Batches, arg: str, n: int = 2) -> Callable[[], Iterator[Any]]:
     """``batches`` as a function giving a fresh iterator per pass.
 
@@ -127,7 +140,7 @@ def passes(batches: Batches, arg: str, n: int = 2) -> Callable[[], Iterator[Any]
     iterable that is not its own iterator) is iterated again. A one-shot iterator (a generator)
     cannot be read ``n`` times: a ``ValueError`` naming ``arg``, raised before any pass.
     """
-    if isinstance(batches, pd.DataFrame | pa.Table | pa.RecordBatch) or type(batches).__module__.startswith("polars"):
+    if is_table(batches):
         return lambda: iter([batches])
     if callable(batches):
         def fresh() -> Iterator[Any]:
@@ -351,8 +364,7 @@ def evaluate(
             for i, df in enumerate(_frames(batches, arg)):
                 layout, table = _encoded(df, spec, f"{arg}[{i}]")
                 state = _scan(state, table)
-                outside = np.flatnonzero((table.cat > np.asarray(layout.vocab_sizes)).any(axis=0))  # codes past "missing"
-                for f, values in unseen_categories(df, spec, [spec.cat_features[j] for j in outside]).items():
+                for f, values in batch_unseen(df, table, layout, spec).items():
                     seen[f].update(dict.fromkeys(values))
             rows.append(int(state["n"]))  # this process's rows (pass 2 checks them)
             state = across_processes(state, mins=("lo", "lo0"), maxs=("hi", "hi0"))
