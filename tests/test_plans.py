@@ -204,24 +204,22 @@ CACHED = textwrap.dedent(
     import json, sys
     import jax, numpy as np, pandas as pd
     import artifact_jax as aj
-    from jax import export
 
     aj.use_compilation_cache(sys.argv[1])
-    if sys.argv[2] == "second":  # a new process must not trace the plan program again
-        def no_tracing(*args, **kwargs):
-            raise AssertionError("traced again")
-        export.export = no_tracing
+    traced = []  # the programs this process traced (a loaded one is neither traced nor lowered)
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, secs, **kw: traced.append(str(kw.get("fun_name"))) if event.endswith("jaxpr_trace_duration") else None)
     rng = np.random.default_rng(0)
     real = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(list("abc"), 300)})
     synth = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(list("abd"), 200)})
     spec = aj.TabularDataSpec.from_df(real)
     res = aj.compare(real, synth, spec, plots=False)
-    print(json.dumps(res.to_dict()))
+    print(json.dumps({"plan_traced": any("plan" in name for name in traced), **res.to_dict()}))
     """
 )
 
 
-def test_a_second_process_loads_the_traced_program_from_the_cache(tmp_path):
+def test_a_second_process_loads_the_compiled_program_from_the_cache(tmp_path):
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_COMPILATION_CACHE="true")
     runs = [
         subprocess.run([sys.executable, "-c", CACHED, str(tmp_path), which], capture_output=True, text=True,
@@ -231,8 +229,36 @@ def test_a_second_process_loads_the_traced_program_from_the_cache(tmp_path):
     for out in runs:
         assert out.returncode == 0, out.stderr[-3000:]
     first, second = (json.loads(out.stdout.strip().splitlines()[-1]) for out in runs)
+    assert first.pop("plan_traced") and not second.pop("plan_traced")  # the second process loads the executable
     assert first == second and first["scores"]["MEAN_JS_DISTANCE"] > 0
-    assert len(list((tmp_path / "artifact-jax-programs").glob("*.exported"))) == 1
+    assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 1
+
+
+LAPACK = textwrap.dedent(
+    """
+    import sys
+    import jax, jax.numpy as jnp, numpy as np
+    from artifact_jax import caching
+
+    jax.config.update("jax_enable_x64", True)
+    caching.use_compilation_cache(sys.argv[1])
+    eigenvalues = jax.jit(lambda a: jnp.linalg.eigh(a @ a.T)[0])  # a LAPACK call on CPU
+    a = np.arange(9.0).reshape(3, 3) / 7
+    print(repr(np.asarray(caching.stored_call(eigenvalues, "eigh-test", (a,), "eigh")).tolist()))
+    """
+)
+
+
+def test_a_loaded_executable_calling_lapack_runs(tmp_path):
+    """An executable with LAPACK calls, loaded in a process that never lowered one, needs jaxlib's
+    LAPACK pointers set first (otherwise it segfaults)."""
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_COMPILATION_CACHE="true")
+    runs = [subprocess.run([sys.executable, "-c", LAPACK, str(tmp_path)], capture_output=True, text=True, env=env,
+                           timeout=120) for _ in range(2)]
+    for out in runs:
+        assert out.returncode == 0, out.stderr[-3000:]
+    assert runs[0].stdout == runs[1].stdout
+    assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 1
 
 
 def test_program_keys_name_closures_by_what_they_hold():

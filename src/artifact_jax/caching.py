@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import pickle
+import platform
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -61,11 +62,12 @@ def use_compilation_cache(directory: str | Path | None = None) -> Path | None:
     return path
 
 
-# ---- traced programs, kept next to the XLA cache ------------------------------------------------
+# ---- compiled programs, kept next to the XLA cache ----------------------------------------------
 # The XLA cache skips compiling, not tracing and lowering (a few tenths of a second for a plan
-# program, on every new process). With the cache on, the engine also keeps each plan program as
-# a serialised ``jax.export.Exported`` keyed by everything it depends on, and a later process
-# calls that instead of tracing the artifacts again.
+# program on every new process, and lowering a loaded ``jax.export`` program imports scipy.linalg
+# for LAPACK, ~0.3 s more). With the cache on, the engine keeps each plan program as its
+# serialised executable (``jax.experimental.serialize_executable``) keyed by everything it
+# depends on, the machine included; a later process loads and calls it: no trace, no lowering.
 
 
 def _source_fingerprint() -> str:
@@ -81,6 +83,20 @@ def _source_fingerprint() -> str:
 
 
 _FINGERPRINT: list[str] = []
+
+
+def _machine() -> str:
+    """What an executable is specific to: the backend, its devices, XLA's flags and (CPU code is
+    native) the processor's instruction sets, so a cache folder shared by machines never hands
+    one machine another's code."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        cpu = ""
+    devices = jax.local_devices()
+    return repr((jax.default_backend(), sorted({d.device_kind for d in devices}), len(devices),
+                 os.environ.get("XLA_FLAGS", ""), platform.machine(), platform.processor(), cpu))
 
 
 def stable_key(obj: Any) -> str | None:
@@ -109,72 +125,69 @@ def stable_key(obj: Any) -> str | None:
     return None if " at 0x" in text else text
 
 
-def exported_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "program",
-                  compiler_options: dict[str, Any] | None = None) -> Any:
-    """``fn(*args)`` through a ``jax.export`` program stored under ``key`` in the cache folder.
+def stored_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "program",
+                compiler_options: dict[str, Any] | None = None) -> Any:
+    """``fn(*args)`` through a compiled executable stored under ``key`` in the cache folder.
 
-    The first process traces ``fn`` (as ``jax.jit`` would), stores the exported program and its
-    output structure; later processes load and call it. Without the persistent cache, or for
-    sharded inputs, it is ``fn(*args)`` (``fn`` is jitted; the export traces the function it
-    wraps). ``name`` names the program in JAX's compile logs and ``profiling``;
-    ``compiler_options`` are XLA's, for the loaded program's compile (``fn`` was jitted with the
-    same).
+    The first process traces, lowers and compiles ``fn`` (as ``jax.jit`` would, with
+    ``compiler_options``) and stores the executable; later processes with the same key (``key``,
+    the argument shapes and dtypes, jax, the machine, x64, artifact_jax's source) load and call
+    it. Without the persistent cache, or for sharded inputs, it is ``fn(*args)`` (``fn`` is
+    jitted). ``name`` names the program in JAX's compile logs and ``profiling``.
     """
     folder = jax.config.jax_compilation_cache_dir
     leaves, in_tree = jax.tree.flatten(args)
     sharded = any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves)
     if not (folder and jax.config.jax_enable_compilation_cache) or sharded:
         return fn(*args)
-    avals = [jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)) for x in leaves]
     full = hashlib.sha256(
-        repr((key, str(in_tree), [(a.shape, str(a.dtype)) for a in avals], jax.__version__, jax.default_backend(),
+        repr((key, str(in_tree), [(np.shape(x), str(jnp.result_type(x))) for x in leaves], jax.__version__, _machine(),
               bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((compiler_options or {}).items()))).encode()
     ).hexdigest()
     if full not in _LOADED:
-        _LOADED[full] = _load_or_export(fn, in_tree, avals, Path(folder) / "artifact-jax-programs" / full, name,
-                                        compiler_options)
-    call, out_tree = _LOADED[full]
-    return jax.tree.unflatten(out_tree, call(*leaves))
+        _LOADED[full] = _load_or_compile(fn, args, Path(folder) / "artifact-jax-programs" / f"{full}.executable", name,
+                                         compiler_options)
+    return _LOADED[full](*args)
 
 
-_LOADED: dict[str, tuple[Callable[..., Any], Any]] = {}
+_LOADED: dict[str, Callable[..., Any]] = {}
 
 
-def _load_or_export(fn: Callable[..., Any], in_tree: Any, avals: list, path: Path, name: str,
-                    compiler_options: dict[str, Any] | None = None) -> tuple[Callable[..., Any], Any]:
-    from jax import export
+def _lapack_ready() -> bool:
+    """Point jaxlib's LAPACK kernels at scipy's (what lowering a LAPACK call does first): an
+    executable calling them, loaded without lowering, would otherwise call null pointers."""
+    try:
+        from jax._src.lax.linalg import initialize_lapack
+    except ImportError:  # a jax without it: such programs are compiled, not loaded
+        return False
+    initialize_lapack()
+    return True
 
-    def named(exported: Any) -> Callable[..., Any]:
-        def call(*leaves: Any) -> Any:
-            return exported.call(*leaves)
 
-        call.__name__ = call.__qualname__ = name
-        return jax.jit(call, compiler_options=compiler_options or None)
+def _load_or_compile(fn: Callable[..., Any], args: tuple, path: Path, name: str,
+                     compiler_options: dict[str, Any] | None = None) -> Callable[..., Any]:
+    from jax.experimental import serialize_executable
 
     try:
-        exported = export.deserialize(bytearray(path.with_suffix(".exported").read_bytes()))
-        out_tree = pickle.loads(path.with_suffix(".tree").read_bytes())
-        return named(exported), out_tree
-    except Exception:  # noqa: BLE001 - not stored yet, or unreadable: trace it afresh
+        payload, in_tree, out_tree, lapack = pickle.loads(path.read_bytes())
+        if not lapack or _lapack_ready():
+            return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    except Exception:  # noqa: BLE001 - not stored yet, or unreadable: compile it afresh
         pass
-    out: list = []
-
     inner = getattr(fn, "__wrapped__", fn)  # a jit with compiler options cannot be nested
 
-    def flat(*leaves: Any) -> list:
-        tree = inner(*jax.tree.unflatten(in_tree, leaves))
-        flat_out, out_tree = jax.tree.flatten(tree)
-        out.append(out_tree)
-        return flat_out
+    def call(*a: Any) -> Any:
+        return inner(*a)
 
-    flat.__name__ = flat.__qualname__ = f"{name}.trace"
-    exported = export.export(jax.jit(flat))(*avals)
+    call.__name__ = call.__qualname__ = name
+    lowered = jax.jit(call, compiler_options=compiler_options or None).lower(*args)
+    lapack = "lapack" in lowered.as_text()
+    compiled = lowered.compile()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix, data in ((".tree", pickle.dumps(out[0])), (".exported", exported.serialize())):
-            tmp = path.with_suffix(f"{suffix}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path.with_suffix(suffix))  # atomic: readers see all of it or nothing
-    except (OSError, pickle.PicklingError) as e:
-        warnings.warn(f"artifact-jax could not store a traced program in {path.parent}: {e}", stacklevel=3)
-    return named(exported), out[0]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps((*serialize_executable.serialize(compiled), lapack)))
+        tmp.replace(path)  # atomic: readers see all of it or nothing
+    except (OSError, pickle.PicklingError, TypeError, ValueError) as e:
+        warnings.warn(f"artifact-jax could not store a compiled program in {path.parent}: {e}", stacklevel=3)
+    return compiled

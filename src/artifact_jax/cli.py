@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import json
@@ -10,6 +11,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -581,5 +583,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
 
 
+def run() -> None:
+    """The console script: ``main()``, then a quick exit.
+
+    A normal interpreter exit tears down every module and jax's runtime, ~0.3 s here (a sixth of
+    a small comparison) after the command's last output. By then the command has written and
+    closed everything, so the script does what that exit would still do that matters (waits for
+    non-daemon threads, runs the ``atexit`` handlers: logging's, MLflow's, multiprocessing's,
+    flushes stdio) and ends the process with ``os._exit``. ``main()`` stays an ordinary call.
+    """
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # the handlers Python's own exit runs (no public spelling)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -410,8 +410,8 @@ class Plan:
         program = self.compile(static=encoded.static, options=options)
         if program.key is None:
             return jax.device_get(program(*encoded.inputs))
-        out = jax.device_get(caching.exported_call(program.run, program.key, encoded.inputs, f"{self.toolkit.name}_plan",
-                                                   compiler_options=dict(options)))
+        out = jax.device_get(caching.stored_call(program.run, program.key, encoded.inputs, f"{self.toolkit.name}_plan",
+                                                 compiler_options=dict(options)))
         return {name: out[i] for name, i in program.names}
 
     def finalize(self, numbers: Mapping[str, Any], spec: Any, *host: Any, batched: bool = False) -> Results | list[Results]:
