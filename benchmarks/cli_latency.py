@@ -89,7 +89,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp())
     real, synth = tables(args.rows, work)
-    exe = shutil.which("artifact-jax")
+    here = Path(sys.executable).with_name("artifact-jax")  # the environment's own script (no pyenv shim)
+    exe = str(here) if here.exists() else shutil.which("artifact-jax")
     if exe is None:
         raise SystemExit("the artifact-jax console script is not installed (pip install -e .)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}

@@ -85,6 +85,7 @@ def _source_fingerprint() -> str:
 _FINGERPRINT: list[str] = []
 
 
+@functools.cache
 def _machine() -> str:
     """What an executable is specific to: the backend, its devices, XLA's flags and (CPU code is
     native) the processor's instruction sets, so a cache folder shared by machines never hands
