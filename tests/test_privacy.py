@@ -9,6 +9,7 @@ JSON as CSV text.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -25,7 +26,8 @@ import pyarrow as pa
 import pytest
 
 import artifact_jax as aj
-from artifact_jax import plans, privacy
+from artifact_jax import plans, privacy, streaming
+from artifact_jax.artifacts.registry import register
 from artifact_jax.kernels import nearest
 from artifact_jax.tracking import InMemoryTracker
 
@@ -143,7 +145,7 @@ def test_streamed_reference_errors_name_the_argument():
         privacy.dcr(synthetic, [real], {"x": "cts"})
 
 
-STREAMED_SCORES = ["DCR_OVERFITTING_PROTECTION", "DCR_SHARE", "NNDR", "EXACT_MATCH_RATE"]
+STREAMED_SCORES = ["DCR_OVERFITTING_PROTECTION", "DCR_SHARE", "NNDR", "EXACT_MATCH_RATE", "DCR_BASELINE_PROTECTION"]
 
 
 @pytest.mark.parametrize("name", ["penguins", "weather"])
@@ -167,6 +169,53 @@ def test_scores_stream_real_and_holdout_exactly(name):
         kind, real, synthetic, spec, holdout=holdout)
 
 
+def test_plan_streams_every_builtin_artifact_exactly():
+    """``PrivacyPlan.run`` with the training table as 17 batches (and the holdout as 2): every
+    device number (the random baseline's rows drawn from pass 1 included) equals the in-memory
+    one bit for bit, on a mixed table with NaNs, a spec category (listed out of order) and a
+    category outside the spec that first appear in a late batch, an integer categorical column
+    (SDMetrics' integer draw, ``lookup``), a float one (``unseen``) and an integer numeric one."""
+    rng = np.random.default_rng(11)
+
+    def table(n: int, cats: list) -> pd.DataFrame:
+        x = rng.normal(size=n)
+        x[rng.random(n) < 0.1] = np.nan
+        k, h = rng.choice(np.array(cats, object), n), rng.choice([0.5, 1.5, np.nan], n)
+        return pd.DataFrame({"x": x, "n": rng.integers(-3, 9, n), "k": k, "g": rng.integers(1, 5, n), "h": h})
+
+    real = table(340, ["a", "b", None])
+    real.loc[real.index[250:], "k"] = rng.choice(np.array(["c", "zz", "a", None], object), 90)
+    real.loc[real.index[300:], "g"] = 9  # an integer category outside the spec, late
+    synthetic, holdout = table(70, ["a", "b", "c", "qq", None]), table(60, ["b", "c", "zz", None])
+    spec = aj.TabularDataSpec.from_df(real.iloc[:250], cat_features=["k", "g", "h"])
+    spec = dataclasses.replace(spec, cat_unique_map={**spec.cat_unique_map, "k": ("c", "b", "a")})
+    batches = _cut(real, [20] * 16 + [20])
+    plan = aj.PrivacyPlan(scores=ALL_SCORES, score_collections=["DCR_OVERFITTING_PROTECTION", "DCR_BASELINE_PROTECTION"],
+                          plots=["DCR_HISTOGRAM"])
+    with jax.enable_x64(True):
+        whole = plan.encode(real, synthetic, spec, holdout, 7)
+        assert whole.static.draws == ("float", "int", "choice", ("lookup", 1, (2, 1, 3, 0, -1, -1, -1, -1, -1)), "unseen")
+        whole = plan.evaluate(whole)
+        streamed = plan.evaluate(plan.encode(batches, synthetic, spec, holdout, 7))
+    assert whole.keys() == streamed.keys()
+    for name, numbers in whole.items():
+        for part in numbers if isinstance(numbers, dict) else [None]:
+            a, b = (x if part is None else x[part] for x in (numbers, streamed[name]))
+            assert a.shape == b.shape and np.array_equal(a, b), (name, part)
+    # plan.run: the training table as a callable, the holdout as batches, one pass 1 and pass 2 per table for all
+    numeric = aj.PrivacyPlan(scores=ALL_SCORES, score_collections=["DCR_OVERFITTING_PROTECTION", "DCR_BASELINE_PROTECTION"])
+    res = numeric.finalize(whole, spec, real, synthetic, holdout)
+    got = numeric.run(lambda: iter(batches), synthetic, spec, holdout=_cut(holdout, [30, 30]), key=7)
+    assert (got.scores, got.score_collections) == (res.scores, res.score_collections)
+    # a NaN in one batch makes the concatenated integer columns floats: SDMetrics' draw follows the dtype
+    mixed = [b.astype({"g": float, "n": float}) if i == 5 else b for i, b in enumerate(batches)]
+    mixed[5].iloc[0, 1] = np.nan
+    with jax.enable_x64(True):
+        draws = plan.encode(pd.concat(mixed), synthetic, spec, holdout).static.draws
+    assert draws == ("float", "float", "choice", "unseen", "unseen")
+    assert privacy._scan_draws(spec, privacy._reference_scan(streaming.passes(mixed, "real"), spec, "real")) == draws
+
+
 def test_unstreamed_artifacts_raise_before_reading_a_batch():
     tables, spec, _ = _dataset("rules")
     real, synthetic, holdout = tables["real"], tables["synthetic"], tables["holdout"]
@@ -176,17 +225,15 @@ def test_unstreamed_artifacts_raise_before_reading_a_batch():
         read.append(1)
         return iter([real])
 
-    for name in ["DCR_BASELINE_PROTECTION", privacy.PrivacyScoreCollectionType.DCR_BASELINE_PROTECTION]:
-        with pytest.raises(ValueError, match="DCR_BASELINE_PROTECTION cannot take real or holdout as batches: its random table"):
-            privacy.compute(name, batches, synthetic, spec, holdout=holdout)
-    with pytest.raises(ValueError, match="DCR_HISTOGRAM cannot take real or holdout as batches: only DCR_OVERFITTING_PROTECTION"):
+    with pytest.raises(ValueError, match="DCR_HISTOGRAM cannot take holdout as batches: it reads each holdout row's distance"):
         privacy.compute("DCR_HISTOGRAM", real, synthetic, spec, holdout=batches)
-    with pytest.raises(ValueError, match="NNDR takes real and holdout as batches, not synthetic"):
+    custom = register(privacy.REGISTRY, "ROWS", lambda real, synthetic, holdout, spec: len(real))
+    with pytest.raises(ValueError, match="ROWS cannot take real or holdout as batches: only the artifacts whose numbers are nearest"):
+        aj.PrivacyPlan(scores=["NNDR", "ROWS"], registry=custom).run(batches, synthetic, spec)
+    with pytest.raises(ValueError, match="NNDR: real and holdout may be batches, not synthetic"):
         privacy.compute("NNDR", batches, [synthetic], spec)
-    with pytest.raises(ValueError, match="DCR_SHARE compares with a holdout table"):
+    with pytest.raises(ValueError, match="DCR_SHARE compare with a holdout table"):
         privacy.compute("DCR_SHARE", batches, synthetic, spec)
-    with pytest.raises(ValueError, match="PrivacyPlan takes real as one table, not batches"):
-        aj.PrivacyPlan(scores=["NNDR"]).run(batches, synthetic, spec)
     assert read == []
     with pytest.raises(ValueError, match="NNDR needs at least 2 real rows; real holds 1"):
         privacy.compute("NNDR", [real.iloc[:1]], synthetic, spec)
@@ -395,7 +442,10 @@ SHARDED = textwrap.dedent(
     four = plan.run(t["real"], t["synthetic"], spec, holdout=t["holdout"], key=jax.random.key(3), mesh=mesh)
     d4 = privacy.dcr(t["synthetic"], t["real"], spec, mesh=mesh)
     s4 = privacy.dcr(t["synthetic"], [t["real"].iloc[:7], t["real"].iloc[7:]], spec, mesh=mesh)
-    print(json.dumps({"four": four.to_dict(), "dcr": d4.tolist(), "stream": s4.tolist(), "devices": len(jax.devices())}))
+    base = aj.PrivacyPlan(score_collections=["DCR_BASELINE_PROTECTION"])
+    p4 = base.run([t["real"].iloc[:100], t["real"].iloc[100:]], t["synthetic"], spec, key=jax.random.key(3), mesh=mesh)
+    print(json.dumps({"four": four.to_dict(), "dcr": d4.tolist(), "stream": s4.tolist(), "plan_stream": p4.to_dict(),
+                      "devices": len(jax.devices())}))
     """
 )
 
@@ -413,6 +463,8 @@ def test_rows_sharded_over_four_devices_give_the_same_numbers():
     assert res["four"] == one.to_dict()  # the random baseline too: the same key gives the same rows
     assert res["dcr"] == privacy.dcr(tables["synthetic"], tables["real"], spec).tolist()
     assert res["stream"] == res["dcr"]  # a streamed reference, data rows split over the mesh
+    # the random baseline on it: pass 1 gives the source, the same key the same rows
+    assert res["plan_stream"]["score_collections"] == {"DCR_BASELINE_PROTECTION": res["four"]["score_collections"]["DCR_BASELINE_PROTECTION"]}
 
 
 def test_program_runs_inside_jit_under_x64():

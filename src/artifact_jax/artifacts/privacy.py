@@ -135,20 +135,64 @@ def values(table: Any, static: PrivacyStatic) -> jax.Array:
     return jnp.stack(cols, axis=1)
 
 
-def random_table(key: jax.Array, real: jax.Array, real_valid: jax.Array, n: int, static: PrivacyStatic) -> jax.Array:
+class BaselineSource(NamedTuple):
+    """What SDMetrics' random baseline reads of the real table (``baseline_source``), mergeable
+    over batches of it (a streamed reference gathers it in pass 1, ``privacy``).
+
+    Attributes:
+      count: the real rows.
+      missing: ``[D]`` integer count of missing values per column (``values`` order).
+      lo, hi: ``[D]`` min and max of each column over its present values (unread for the
+        categorical columns).
+      present: ``[C, W]`` bool, per categorical column (in feature order) and code slot, whether
+        the real column holds that category (the missing code excluded): the candidates are drawn
+        among the present codes in code order, so only that order matters, not the slot numbers.
+    """
+
+    count: Any
+    missing: Any
+    lo: Any
+    hi: Any
+    present: Any
+
+
+def baseline_source(real: jax.Array, real_valid: jax.Array, static: PrivacyStatic) -> BaselineSource:
+    """The ``BaselineSource`` of ``[M, D]`` real values (``values``; ``real_valid`` ``[M]`` bool)."""
+    is_cat = np.array(static.is_cat)
+    lo, hi = nearest.reference_bounds(real, real_valid)
+    missing = (real_valid[:, None] & jnp.isnan(real)).sum(axis=0)
+    present = jnp.zeros((0, 1), bool)
+    if is_cat.any():
+        cat = np.flatnonzero(is_cat)
+        missing_code = np.array(static.vocab_sizes)
+        width = int(max(static.n_categories))
+        # few code slots: counts by comparisons (no scatter: 5x cheaper at 2,000 x 7 columns)
+        if real.shape[0] * len(cat) * width <= COMPARE_CELLS:
+            hits = (real[:, cat, None] == jnp.arange(width, dtype=real.dtype)) & real_valid[:, None, None]
+            counts = hits.sum(axis=0, dtype=jnp.int32)
+        else:
+            codes = real[:, cat].astype(jnp.int32) + jnp.arange(len(cat), dtype=jnp.int32) * width
+            counts = jnp.zeros(len(cat) * width, jnp.int32).at[codes.ravel()].add(jnp.repeat(real_valid, len(cat)).astype(jnp.int32))
+            counts = counts.reshape(len(cat), width)
+        present = (counts > 0) & (jnp.arange(width)[None, :] != missing_code[:, None])
+        missing = missing.at[cat].set(counts[jnp.arange(len(cat)), missing_code].astype(missing.dtype))
+    return BaselineSource(real_valid.sum(), missing, lo, hi, present)
+
+
+def draw_baseline(key: jax.Array, source: BaselineSource, n: int, static: PrivacyStatic) -> jax.Array:
     r"""SDMetrics' random baseline (``DCRBaselineProtection._generate_random_data``), ``[n, D]``.
 
-    Per column of the real table (``values``), by its dtype as SDMetrics does (``static.draws``):
-    integers uniform in ``[min, max]`` (integer dtypes; for a categorical column the drawn
-    integer's category, or none), floats uniform in ``[min, max)`` (float dtypes), else a value
-    drawn uniformly among those present, missing excluded; then each value is missing with the
-    column's missing rate. SDMetrics draws from an unseeded NumPy generator; here every draw
-    comes from ``key``.
+    Per column of the real table, by its dtype as SDMetrics does (``static.draws``): integers
+    uniform in ``[min, max]`` (integer dtypes; for a categorical column the drawn integer's
+    category, or none), floats uniform in ``[min, max)`` (float dtypes), else a value drawn
+    uniformly among those present (``source.present``, in code order), missing excluded; then
+    each value is missing with the column's missing rate ``missing / count``. SDMetrics draws
+    from an unseeded NumPy generator; here every draw comes from ``key``: the same key and the
+    same ``source`` give the same rows, however ``source`` was gathered.
 
     Args:
       key: a PRNG key.
-      real: ``[M, D]`` real values (``values``).
-      real_valid: ``[M]`` bool, ``False`` for padding rows.
+      source: what the real table gives (``baseline_source``), float64 ``lo`` / ``hi``.
       n: rows to draw (static).
       static: the layout.
 
@@ -157,47 +201,48 @@ def random_table(key: jax.Array, real: jax.Array, real_valid: jax.Array, n: int,
     """
     is_cat = np.array(static.is_cat)
     integer = jnp.asarray([d == "int" for d in static.draws], bool)
-    u, u_missing = jax.random.uniform(key, (2, n, real.shape[1]), real.dtype)  # one draw: threefry compiles slowly
-    count = real_valid.sum()
+    lo, hi = jnp.asarray(source.lo), jnp.asarray(source.hi)
+    u, u_missing = jax.random.uniform(key, (2, n, len(static.order)), lo.dtype)  # one draw: threefry compiles slowly
     # numeric columns: uniform in [lo, hi) or integers in [lo, hi]
-    lo, hi = nearest.reference_bounds(real, real_valid)
     floats = lo + u * (hi - lo)
     integers = jnp.minimum(jnp.floor(lo + u * (hi - lo + 1)), hi)
     drawn = jnp.where(integer, integers, jnp.minimum(floats, jnp.nextafter(hi, lo)))
-    rate = (real_valid[:, None] & jnp.isnan(real)).sum(axis=0) / count
-    absent = jnp.full(real.shape[1], jnp.nan, real.dtype)
+    rate = jnp.asarray(source.missing) / source.count
+    absent = jnp.full(len(static.order), jnp.nan, lo.dtype)
     if is_cat.any():
         # categorical columns: a category present in the real column, uniformly (missing excluded)
         cat = np.flatnonzero(is_cat)
-        slots, missing = np.array(static.n_categories), np.array(static.vocab_sizes)
-        width = int(slots.max())
-        # few code slots: counts and the pick-th present code by comparisons (no scatter, no
-        # search: 5x cheaper at 2,000 x 7 columns); many: a scatter-add and a binary search
-        small = real.shape[0] * len(cat) * width <= COMPARE_CELLS and n * len(cat) * width <= COMPARE_CELLS
-        if small:
-            hits = (real[:, cat, None] == jnp.arange(width, dtype=real.dtype)) & real_valid[:, None, None]
-            counts = hits.sum(axis=0, dtype=jnp.int32)
-        else:
-            codes = real[:, cat].astype(jnp.int32) + jnp.arange(len(cat), dtype=jnp.int32) * width
-            counts = jnp.zeros(len(cat) * width, jnp.int32).at[codes.ravel()].add(jnp.repeat(real_valid, len(cat)).astype(jnp.int32))
-            counts = counts.reshape(len(cat), width)
-        present = (counts > 0) & (jnp.arange(width)[None, :] != missing[:, None])
+        present = jnp.asarray(source.present)
+        width = present.shape[1]
         pick = jnp.floor(u[:, cat] * present.sum(axis=1)).astype(jnp.int32)  # the pick-th present category
         ranks = jnp.cumsum(present, axis=1)  # [C, W]: the code is the number of ranks <= pick
-        if small:
+        if n * len(cat) * width <= COMPARE_CELLS:  # few slots: comparisons; many: a binary search
             chosen = (ranks[None, :, :] <= pick[:, :, None]).sum(axis=2)
         else:
             chosen = jax.vmap(lambda c, p: jnp.searchsorted(c, p, side="right", method="sort"), in_axes=(0, 1), out_axes=1)(ranks, pick)
-        drawn = drawn.at[:, cat].set(chosen.astype(real.dtype))
-        rate = rate.at[cat].set(counts[jnp.arange(len(cat)), missing] / count)
-        absent = absent.at[cat].set(missing.astype(real.dtype))
+        drawn = drawn.at[:, cat].set(chosen.astype(lo.dtype))
+        absent = absent.at[cat].set(np.array(static.vocab_sizes).astype(lo.dtype))
     for j, draw in enumerate(static.draws):
         if draw == "unseen":  # a uniform float category: equal to none of the real ones
             drawn = drawn.at[:, j].set(-1.0)
         elif isinstance(draw, tuple):  # ("lookup", lo, codes): an integer in [min, max], as its code
-            codes = jnp.asarray(draw[2], real.dtype)
+            codes = jnp.asarray(draw[2], lo.dtype)
             drawn = drawn.at[:, j].set(codes[jnp.minimum(jnp.floor(u[:, j] * len(draw[2])), len(draw[2]) - 1).astype(jnp.int32)])
     return jnp.where(u_missing < rate, absent, drawn)
+
+
+def random_table(key: jax.Array, real: jax.Array, real_valid: jax.Array, n: int, static: PrivacyStatic) -> jax.Array:
+    """SDMetrics' random baseline drawn from ``[M, D]`` real values (``values``), ``[n, D]``:
+    ``draw_baseline(key, baseline_source(real, real_valid, static), n, static)``.
+
+    Args:
+      key: a PRNG key.
+      real: ``[M, D]`` real values (``values``).
+      real_valid: ``[M]`` bool, ``False`` for padding rows.
+      n: rows to draw (static).
+      static: the layout.
+    """
+    return draw_baseline(key, baseline_source(real, real_valid, static), n, static)
 
 
 @functools.cache
