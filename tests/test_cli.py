@@ -335,6 +335,19 @@ def test_compare_streams_parquet_datasets_like_plan_run(tmp_path, capsys):
                                        np.asarray(list(results[kind][name].values()) if isinstance(value, dict)
                                                   else results[kind][name], float), rtol=1e-12, atol=1e-12)
     assert "MEAN_JS_DISTANCE" in capsys.readouterr().out
-    rc = main(["compare", str(tmp_path / "real"), str(tmp_path / "synthetic"), "--holdout", str(tmp_path / "real"),
-               "--out", str(tmp_path / "o2")])
-    assert rc == 2 and "--holdout needs in-memory tables" in capsys.readouterr().err
+    # --holdout as a dataset too: the privacy section streams real and holdout (synthetic in memory)
+    holdout = real.iloc[::3].reset_index(drop=True)
+    (tmp_path / "holdout").mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(holdout)), 2)):
+        holdout.iloc[chunk].to_parquet(tmp_path / "holdout" / f"part-{i}.parquet", index=False)
+    assert main(["compare", str(tmp_path / "real"), str(tmp_path / "synthetic"), "--cts", ",".join(cts), "--cat",
+                 ",".join(cat), "--holdout", str(tmp_path / "holdout"), "--out", str(tmp_path / "o2")]) == 0
+    privacy = json.loads((tmp_path / "o2" / "results.json").read_text())["privacy"]
+    from artifact_jax import privacy as pv
+
+    kinds = {"scores": pv.PrivacyScoreType, "score_collections": pv.PrivacyScoreCollectionType}
+    plan = pv.PrivacyPlan(**{kind: [m.name for m in enum] for kind, enum in kinds.items()})
+    assert privacy == json.loads(json.dumps(plan.run(real, synthetic, spec, holdout).to_dict()))  # ==, not close
+    rc = main(["compare", str(tmp_path / "real"), str(tmp_path / "synthetic"), "--holdout", str(tmp_path / "holdout"),
+               "--target", "HeartDisease", "--out", str(tmp_path / "o3")])
+    assert rc == 2 and "--target trains classifiers on the whole" in capsys.readouterr().err

@@ -336,8 +336,9 @@ def compare_command(args: argparse.Namespace) -> int:
     streamed = Path(args.real).is_dir() or Path(args.synthetic).is_dir()
     with phase("read tables"):
         if streamed:  # Parquet datasets: batch by batch, never whole in memory
-            if args.holdout:
-                raise ValueError("--holdout needs in-memory tables: pass CSV or Parquet files, not a dataset directory.")
+            if args.target:
+                raise ValueError("--target trains classifiers on the whole real and synthetic tables: pass CSV or "
+                                 "Parquet files, not a dataset directory.")
             batches = [_dataset(args.real, "REAL"), _dataset(args.synthetic, "SYNTHETIC")]
             real = synthetic = None
         else:
@@ -361,11 +362,18 @@ def compare_command(args: argparse.Namespace) -> int:
         check_tracking_uri(args.tracking_uri)
     if args.target and not args.holdout:
         raise ValueError("--target names the label of the train-on-synthetic test, which tests on --holdout: pass both.")
-    holdout = read_table(args.holdout) if args.holdout else None
+    holdout = (_dataset(args.holdout, "--holdout") if Path(args.holdout).is_dir() else read_table(args.holdout)) \
+        if args.holdout else None
     with phase("artifacts (encode, program, host parts, figures)"):
         results = plan.run_stream(*batches, spec) if streamed else plan.run(real, synthetic, spec)
     with phase("privacy and utility"):
-        sections = _sections(real, synthetic, spec, holdout, args.target)
+        if streamed and holdout is not None:  # real and holdout streamed, the synthetic rows in memory
+            from artifact_jax.streaming import _frames
+
+            frames = list(_frames(batches[1], "SYNTHETIC")) if callable(batches[1]) else [batches[1]]
+            sections = _sections(batches[0], pd.concat(frames, ignore_index=True), spec, holdout, None)
+        else:
+            sections = _sections(real, synthetic, spec, holdout, args.target)
     with phase("render figures (PNG, once for files and report)"):
         _render_once(results)
 
@@ -395,10 +403,11 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sections(real: pd.DataFrame, synthetic: pd.DataFrame, spec: Any, holdout: pd.DataFrame | None,
+def _sections(real: Any, synthetic: pd.DataFrame, spec: Any, holdout: Any,
               target: str | None) -> dict[str, tuple[Any, Any]]:
     """``{"Privacy": (plan, results), "Utility": ...}``: every privacy score when there is a
-    holdout; detection and train-on-synthetic when there is also a target."""
+    holdout; detection and train-on-synthetic when there is also a target. ``real`` and
+    ``holdout`` may be batches (``PrivacyPlan.run`` streams them; no target then)."""
     if holdout is None:
         return {}
     from artifact_jax import privacy, utility
@@ -517,7 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
              "output there, refuses a directory holding other files",
     )  # fmt: skip
     cmp.add_argument("--no-plots", action="store_true", help="numeric artifacts only")
-    cmp.add_argument("--holdout", help="CSV or Parquet file of real rows kept out of training: adds the privacy section")
+    cmp.add_argument("--holdout", help="CSV or Parquet file (or Parquet dataset directory, streamed) of real rows kept "
+                                       "out of training: adds the privacy section")
     cmp.add_argument("--target", help="binary label column (with --holdout): adds detection and train-on-synthetic")
     cmp.add_argument("--tracking-uri", help="also log to a tracker (sqlite:///mlflow.db, http://..., fs:DIR)")
     cmp.add_argument("--split", default=None, help="split suffix for tracked names (e.g. TRAIN)")
