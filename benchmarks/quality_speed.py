@@ -5,15 +5,18 @@ Heart-like tables (``heart_real.csv`` resampled with two seeds, continuous colum
 
 * SDMetrics runs in its venv (``--sdm``, as shipped: its contingency metric subsamples 50,000
   rows, unseeded), in a fresh process per size: "cold" is the first ``generate`` after the
-  import, "warm" the second.
+  import, "warm" the second (the fastest of ``--repeat`` runs after the first).
 * artifact-jax runs one ``TableComparisonPlan`` of what the report computes (QUALITY_SCORE,
   COLUMN_SHAPES, COLUMN_PAIR_TRENDS, KS_COMPLEMENT, TV_COMPLEMENT, CORRELATION_SIMILARITY,
   CONTINGENCY_SIMILARITY; exact, never subsampled) in a fresh process per size with the
   persistent compilation cache off: "cold" is the first ``run`` (tracing and compiling
-  included), "warm" a ``run`` on another synthetic sample of the same shape.
+  included), "warm" a ``run`` on another synthetic sample of the same shape (the fastest of
+  ``--repeat``).
 Both start from DataFrames in memory (CSV reading and imports are reported apart).
 
 Usage: python benchmarks/quality_speed.py [--rows 100000 1000000] [--sdm /tmp/sdm/bin/python]
+  [--skip-sdmetrics] [--repeat K] [--src DIR ...]  (``--src``: time artifact-jax from each source tree in turn,
+  e.g. ``--src src /tmp/base/src`` for an A/B in one run; default: the installed package)
 """
 
 from __future__ import annotations
@@ -44,11 +47,11 @@ synth = pd.read_csv(sys.argv[2], float_precision="round_trip")
 cts = json.loads(sys.argv[3])
 meta = {"columns": {c: {"sdtype": "numerical" if c in cts else "categorical"} for c in real.columns}}
 times, scores = [], []
-for _ in range(2):
+for _ in range(1 + int(sys.argv[4])):
     report = QualityReport()
     t0 = time.perf_counter(); report.generate(real, synth, meta, verbose=False); times.append(time.perf_counter() - t0)
     scores.append(report.get_score())
-print(json.dumps({"import": imported, "cold": times[0], "warm": times[1], "score": scores[0]}))
+print(json.dumps({"import": imported, "cold": times[0], "warm": min(times[1:]), "score": scores[0]}))
 """
 
 JAX_SCRIPT = r"""
@@ -64,13 +67,13 @@ cts = json.loads(sys.argv[4])
 plan = tc.TableComparisonPlan(scores=["QUALITY_SCORE", "COLUMN_SHAPES", "COLUMN_PAIR_TRENDS"],
     score_collections=["KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY"])
 times, scores = [], []
-for synth in synths:
+for synth in [synths[0]] + [synths[1]] * int(sys.argv[5]):
     t0 = time.perf_counter()
     spec = aj.TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real.columns if c not in cts])
     res = plan.run(real, synth, spec)
     times.append(time.perf_counter() - t0)
     scores.append(res.scores["QUALITY_SCORE"])
-print(json.dumps({"import": imported, "cold": times[0], "warm": times[1], "score": scores[0]}))
+print(json.dumps({"import": imported, "cold": times[0], "warm": min(times[1:]), "score": scores[0]}))
 """
 
 
@@ -84,6 +87,9 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).parents[1] / "tests/data/heart_real.csv"))
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--sdm", default="/tmp/sdm/bin/python", help="python of a venv with sdmetrics==0.32.0")
+    parser.add_argument("--skip-sdmetrics", action="store_true", help="time artifact-jax only")
+    parser.add_argument("--repeat", type=int, default=1, help="warm runs per process (both sides); warm is the fastest")
+    parser.add_argument("--src", nargs="+", default=[None], help="artifact-jax source trees to time (PYTHONPATH), in turn")
     args = parser.parse_args()
     base = pd.read_csv(args.data, index_col=0)
     env = {**os.environ, "JAX_ENABLE_COMPILATION_CACHE": "false"}
@@ -95,14 +101,22 @@ def main() -> None:
             paths = [Path(tmp) / f"{name}_{rows}.csv" for name in ("real", "synth", "synth2")]
             for path, seed in zip(paths, (0, 1, 2), strict=True):
                 heart_like(base, rows, seed).to_csv(path, index=False)
-            sdm = _run([args.sdm, "-c", SDM_SCRIPT, str(paths[0]), str(paths[1]), json.dumps(CTS)])
-            ours = _run([sys.executable, "-c", JAX_SCRIPT, *map(str, paths), json.dumps(CTS)], env)
-            rows_out.append((rows, sdm, ours))
-            print(f"{rows:>9} rows  SDMetrics cold {sdm['cold']:7.2f} s warm {sdm['warm']:7.2f} s | "
-                  f"artifact-jax cold {ours['cold']:6.2f} s warm {ours['warm']:6.2f} s | "
-                  f"speedup cold {sdm['cold'] / ours['cold']:5.1f}x warm {sdm['warm'] / ours['warm']:5.1f}x | "
-                  f"score {sdm['score']:.6f} (subsampled) vs {ours['score']:.6f} (exact); "
-                  f"imports {sdm['import']:.1f} / {ours['import']:.1f} s", flush=True)
+            sdm = None if args.skip_sdmetrics else _run([args.sdm, "-c", SDM_SCRIPT, str(paths[0]), str(paths[1]), json.dumps(CTS),
+                                                          str(args.repeat)])
+            for src in args.src:
+                src_env = env if src is None else {**env, "PYTHONPATH": str(Path(src).resolve())}
+                ours = _run([sys.executable, "-c", JAX_SCRIPT, *map(str, paths), json.dumps(CTS), str(args.repeat)], src_env)
+                rows_out.append((rows, sdm, ours))
+                theirs = "" if sdm is None else (
+                    f"SDMetrics cold {sdm['cold']:7.2f} s warm {sdm['warm']:7.2f} s | ")
+                ratio = "" if sdm is None else (
+                    f"speedup cold {sdm['cold'] / ours['cold']:5.1f}x warm {sdm['warm'] / ours['warm']:5.1f}x | "
+                    f"score {sdm['score']:.6f} (subsampled) vs ")
+                tree = "" if src is None else f" ({src})"
+                imports = "-" if sdm is None else f"{sdm['import']:.1f}"
+                print(f"{rows:>9} rows  {theirs}artifact-jax{tree} cold {ours['cold']:6.2f} s "
+                      f"warm {ours['warm']:6.2f} s | {ratio}{ours['score']:.6f} (exact); "
+                      f"imports {imports} / {ours['import']:.1f} s", flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 

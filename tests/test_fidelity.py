@@ -223,9 +223,35 @@ def test_ks_statistic_bucketed_equals_the_full_sort_and_scipy(monkeypatch):
         cases = [tuple(jax.numpy.asarray(v) for v in case) for case in cases]  # float64 under x64
         for setting in ({}, {"KS_SORT_VALUES": 0}, {"KS_SORT_VALUES": 0, "KS_CAPACITY": 1}):
             for name, got, want in zip(raw, _ks(cases, monkeypatch, **setting), expected, strict=True):
-                assert got == pytest.approx(want, abs=1e-15), (name, setting)
+                assert got == want, (name, setting)  # bit for bit: true divisions, as scipy's
         empty = jax.numpy.zeros(3, bool)
         assert math.isnan(float(fidelity.ks_statistic(jax.numpy.ones(3), empty, jax.numpy.ones(3), ~empty)))
+
+
+def test_pearson_gram_equals_the_masked_pairs_and_scipy():
+    """Every value present: one Gram matrix (``_pearson_gram``); the masked per-pair pass and
+    scipy agree, a constant column gives NaN."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3000, 4)) @ rng.normal(size=(4, 4)) * 1e-3 + 1e4  # far from 0: centring matters
+    x[:, 3] = 2.5
+    pairs = [(a, b) for a in range(4) for b in range(a + 1, 4)]
+    present = np.ones(x.shape, bool)
+    with jax.enable_x64(True), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fidelity, "PEARSON_GRAM_ROWS", 0)
+        xj, pj = jax.numpy.asarray(x), jax.numpy.asarray(present)
+        masked = np.asarray(fidelity._pairwise(xj, pj, pairs, "PEARSON"))
+        grams = []
+        for block in (1 << 15, 1024):  # one partial block; two blocks in the loop and the rest
+            patch.setattr(fidelity, "GRAM_BLOCK", block)
+            grams.append(np.asarray(fidelity.pairwise_correlation(xj, pj, pairs)))
+    for gram in grams:
+        for (a, b), g, m in zip(pairs, gram, masked, strict=True):
+            if 3 in (a, b):
+                assert math.isnan(g) and math.isnan(m)
+            else:
+                assert g == pytest.approx(m, abs=1e-12)
+                assert g == pytest.approx(scipy_stats.pearsonr(x[:, a], x[:, b]).statistic, abs=1e-12)
 
 
 def test_onehot_gram_from_joint_cells_equals_the_tiled_product():

@@ -63,8 +63,9 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
     (cumulative counts), and inside bucket ``k`` the gap is bounded by
     :math:`\max(g_{k-1} + r_k / n_r, \; s_k / n_s - g_{k-1})`. Only the buckets whose bound
     reaches :math:`\max_k |g_k|` can hold the maximum: their values (typically a few thousand of
-    millions) are compacted and sorted, and the gap evaluated at each of their distinct values
-    from the counts below the bucket plus the counts inside it. When those values exceed
+    millions) are compacted and sorted (one int64 key and one int32 of bucket and sample label),
+    and the gap evaluated at each of their distinct values from the counts below the bucket
+    (looked up by the packed bucket) plus the counts inside it. When those values exceed
     ``KS_CAPACITY`` (a column whose range is crowded into few buckets) or the range is not
     finite, ``lax.cond`` sorts every value instead (``_max_gap``): the same integer counts, so the
     same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
@@ -105,7 +106,7 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
     per_bucket = jnp.zeros(2 * KS_BUCKETS + 1, jnp.int32).at[slot].add(1, mode="promise_in_bounds")[:-1]
     per_bucket = per_bucket.reshape(KS_BUCKETS, 2).T[::-1]  # [2, B]: r_k, s_k
     upto = jnp.cumsum(per_bucket, axis=1)
-    gap_end = upto[0] / f_r - upto[1] / f_s  # signed, at each bucket's last value
+    gap_end = _gap(upto[0], upto[1], f_r, f_s)  # signed, at each bucket's last value
     low = jnp.max(jnp.abs(gap_end))
     gap_start = jnp.concatenate([jnp.zeros(1, dtype), gap_end[:-1]])
     bound = jnp.maximum(gap_start + per_bucket[0] / f_r, per_bucket[1] / f_s - gap_start)
@@ -119,12 +120,20 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
     below = upto - per_bucket - (kept_upto - kept)  # counts below the bucket less the compacted ones
     dest = jnp.where(member, prefix[:n] - 1, KS_CAPACITY)
     index = jnp.full(KS_CAPACITY + 1, n, jnp.int32).at[dest].set(jnp.arange(n, dtype=jnp.int32), mode="drop")[:-1]
-    x = jnp.concatenate([xr, xs])
-    value = x.at[index].get(mode="fill", fill_value=0)
-    at = below[:, bucket(value, index < n)]
-    bucketed = _max_gap(value, index < n, index < x_real.shape[0], f_r, f_s, at[0], at[1])
+    n_real = x_real.shape[0]
+    taken = index < n
+    value = jnp.where(index < n_real, xr.at[index].get(mode="fill", fill_value=0),
+                      xs.at[index - n_real].get(mode="fill", fill_value=0))
+    # the compacted values sorted with their bucket and sample packed in ONE int32 operand; the
+    # counts below each value are looked up from its bucket after the sort
+    key, packed = lax.sort((_order_key(value, taken), 2 * bucket(value, taken) + (index < n_real)), num_keys=1)
+    upto_r = jnp.cumsum(packed & 1)
+    at = below[:, packed >> 1]
+    count_r, count_s = at[0] + upto_r, at[1] + jnp.arange(1, KS_CAPACITY + 1, dtype=jnp.int32) - upto_r
+    last = jnp.append(key[1:] != key[:-1], True) & (jnp.arange(KS_CAPACITY) < count)
+    bucketed = jnp.max(jnp.where(last, jnp.abs(_gap(count_r, count_s, f_r, f_s)), 0))
     d = lax.cond(spread & (count <= KS_CAPACITY), lambda: jnp.maximum(low, bucketed),
-                 lambda: _max_gap(x, w, real, f_r, f_s))
+                 lambda: _max_gap(jnp.concatenate([xr, xs]), w, real, f_r, f_s))
     return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
 
 
@@ -156,7 +165,7 @@ def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth
         count_r = r0 + real_upto
         count_s = s0 + jnp.arange(1, u.shape[0] + 1, dtype=jnp.int32) - real_upto
         last = jnp.append((u[1:] >> 1) != (u[:-1] >> 1), True) & counted
-        gap = jnp.abs(count_r / n_r.astype(dtype) - count_s / n_s.astype(dtype))
+        gap = jnp.abs(_gap(count_r, count_s, n_r.astype(dtype), n_s.astype(dtype)))
         return jnp.max(jnp.where(last, gap, 0))
 
     negative = valid & (keys < 0)
@@ -171,25 +180,22 @@ def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth
     return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
 
 
-def _max_gap(
-    x: jax.Array, valid: jax.Array, real: jax.Array, n_r: jax.Array, n_s: jax.Array,
-    below_r: jax.Array | int = 0, below_s: jax.Array | int = 0,
-) -> jax.Array:
+def _max_gap(x: jax.Array, valid: jax.Array, real: jax.Array, n_r: jax.Array, n_s: jax.Array) -> jax.Array:
     r""":math:`\max |F_r - F_s|` over the distinct valid values of ``x`` (real and synthetic
     values pooled, ``real`` their labels) from ONE sort of their order keys: the counts at the
-    last element of each run of equal values, plus ``below_r``/``below_s`` (per element: the
-    values counted below those given), divided as scipy divides them."""
-    key = _order_key(x, valid)
-    label = real.astype(jnp.int32)
-    if isinstance(below_r, int):
-        key, label = lax.sort((key, label), num_keys=1)
-    else:
-        key, label, below_r, below_s = lax.sort((key, label, below_r, below_s), num_keys=1)
+    last element of each run of equal values, divided as scipy divides them."""
+    key, label = lax.sort((_order_key(x, valid), real.astype(jnp.int32)), num_keys=1)
     upto = jnp.cumsum(label)
-    count_r = below_r + upto
-    count_s = below_s + jnp.arange(1, x.shape[0] + 1, dtype=jnp.int32) - upto
+    count_r, count_s = upto, jnp.arange(1, x.shape[0] + 1, dtype=jnp.int32) - upto
     last = jnp.append(key[1:] != key[:-1], True) & (jnp.arange(x.shape[0]) < jnp.sum(valid, dtype=jnp.int32))
-    return jnp.max(jnp.where(last, jnp.abs(count_r / n_r - count_s / n_s), 0))
+    return jnp.max(jnp.where(last, jnp.abs(_gap(count_r, count_s, n_r, n_s)), 0))
+
+
+def _gap(count_r: jax.Array, count_s: jax.Array, n_r: jax.Array, n_s: jax.Array) -> jax.Array:
+    """:math:`F_r - F_s = c_r / n_r - c_s / n_s`, each a true division as scipy's: the divisors are
+    data-dependent arrays (XLA rewrites ``x / n`` by a broadcast scalar as ``x * (1 / n)``)."""
+    zero = 0 * count_r.astype(n_r.dtype)
+    return count_r / (n_r + zero) - count_s / (n_s + zero)
 
 
 def tv_complement(counts_real: jax.Array, counts_synth: jax.Array) -> jax.Array:
@@ -294,8 +300,10 @@ def pairwise_correlation(
     SDMetrics' CorrelationSimilarity drops the rows with a missing value in either column, then
     runs ``scipy.stats.pearsonr`` or ``spearmanr`` (Pearson on average ranks, ties averaged, the
     ranks taken among the pair's rows). NaN where fewer than two rows remain or a column is
-    constant on them (scipy's rule, and SDMetrics' ``nunique() == 1`` check). One O(N) pass per
-    pair (``lax.map``, O(N) memory); Spearman adds one sort per column.
+    constant on them (scipy's rule, and SDMetrics' ``nunique() == 1`` check). Pearson over more
+    than ``PEARSON_GRAM_ROWS`` rows with every value present: one Gram matrix of the centred
+    columns (``_pearson_gram``); else one O(N) pass per pair (``lax.map``, O(N) memory);
+    Spearman adds one sort per column.
 
     Args:
       x: ``[N, D]`` values.
@@ -308,6 +316,49 @@ def pairwise_correlation(
     """
     if not pairs:
         return jnp.zeros((0,), x.dtype)
+    if coefficient == "PEARSON" and x.shape[0] > PEARSON_GRAM_ROWS:  # ``cond`` runs one branch
+        return lax.cond(jnp.all(present), lambda: _pearson_gram(x, pairs), lambda: _pairwise(x, present, pairs, coefficient))
+    return _pairwise(x, present, pairs, coefficient)
+
+
+#: Above this many rows, Pearson correlations come from one Gram matrix when every value counts
+#: (below it the per-pair passes take milliseconds, and one branch compiles faster than two).
+PEARSON_GRAM_ROWS = 1 << 17
+GRAM_BLOCK = 1 << 15
+
+
+def _pearson_gram(x: jax.Array, pairs: Sequence[tuple[int, int]]) -> jax.Array:
+    r"""``pairwise_correlation`` (Pearson) when every value of every row counts: each pair's rows
+    are all rows, so the two-pass sums of every pair are ONE Gram matrix of the centred columns,
+
+    .. math:: G = (X - \bar x)^\top (X - \bar x), \quad r_{ab} = G_{ab} / \sqrt{G_{aa} G_{bb}}
+
+    (plain reductions and matrix products: XLA:CPU runs masked [N, P] reductions ~10x slower),
+    summed over ``GRAM_BLOCK``-row blocks, each centred in cache (a centred copy of the whole
+    table costs more than the products). NaN for fewer than two rows or a constant column, as scipy."""
+    n_rows, dc = x.shape
+    n = jnp.asarray(n_rows, x.dtype)
+    mean = jnp.sum(x, axis=0) / n
+
+    def add(gram, block):
+        d = block - mean
+        return gram + lax.dot_general(d, d, (((0,), (0,)), ((), ())), precision=lax.Precision.HIGHEST)
+
+    full = n_rows // GRAM_BLOCK
+    gram = jnp.zeros((dc, dc), x.dtype)
+    if full:
+        gram = lax.fori_loop(0, full, lambda i, g: add(g, lax.dynamic_slice_in_dim(x, i * GRAM_BLOCK, GRAM_BLOCK)), gram)
+    if n_rows % GRAM_BLOCK:
+        gram = add(gram, x[full * GRAM_BLOCK:])
+    constant = jnp.min(x, axis=0) == jnp.max(x, axis=0)
+    ia, ib = (np.asarray(v, np.int32) for v in zip(*pairs, strict=True))
+    var = jnp.diagonal(gram)
+    r = gram[ia, ib] / jnp.sqrt(var[ia] * var[ib])
+    return jnp.where((n < 2) | constant[ia] | constant[ib], jnp.nan, jnp.clip(r, -1, 1))
+
+
+def _pairwise(x: jax.Array, present: jax.Array, pairs: Sequence[tuple[int, int]], coefficient: str) -> jax.Array:
+    """``pairwise_correlation`` with missing values or padding (or Spearman): one masked pass per pair."""
     xt, mt = x.T, present.T  # [D, N]: one pair's columns are contiguous rows
     inf = jnp.asarray(jnp.inf, x.dtype)
     if coefficient == "SPEARMAN":
@@ -496,8 +547,10 @@ def _gram_pairs(
     pos, row = {c: i for i, c in enumerate(used)}, {c: i for i, c in enumerate(left)}
     sizes = tuple(n_categories[c] for c in used)
     left_in_used = [pos[c] for c in left]
-    g_r = onehot_gram(codes_r[:, used], valid_r, sizes, left_in_used).astype(dtype)
-    g_s = onehot_gram(codes_s[:, used], valid_s, sizes, left_in_used).astype(dtype)
+    if used != list(range(codes_r.shape[1])):  # (a gather of every column is a copy)
+        codes_r, codes_s = codes_r[:, used], codes_s[:, used]
+    g_r = onehot_gram(codes_r, valid_r, sizes, left_in_used).astype(dtype)
+    g_s = onehot_gram(codes_s, valid_s, sizes, left_in_used).astype(dtype)
     col_id, _ = _category_index(sizes)
     row_id, _ = _category_index(tuple(n_categories[c] for c in left))
 
