@@ -211,6 +211,9 @@ def main() -> None:
     args = p.parse_args()
     if args.child:
         print(json.dumps(child(args)))
+        from artifact_jax.cli import finish
+
+        finish(0)  # the process ends as `artifact-jax demo` ends it
         return
     rows = {}
     with tempfile.TemporaryDirectory(prefix="train_demo_xla_") as tmp:

@@ -236,8 +236,25 @@ class TabularVAE(nnx.Module):
 
 
 @functools.partial(nnx.jit, static_argnums=(0, 1, 2))
-def _build(cls: type, preprocessor: TablePreprocessor, kwargs: tuple, rngs: nnx.Rngs) -> TabularVAE:
+def _init(cls: type, preprocessor: TablePreprocessor, kwargs: tuple, rngs: nnx.Rngs) -> TabularVAE:
     return cls(preprocessor, rngs=rngs, **dict(kwargs))
+
+
+def _build(cls: type, preprocessor: TablePreprocessor, kwargs: tuple, rngs: nnx.Rngs) -> TabularVAE:
+    """``cls(preprocessor, rngs=rngs, **kwargs)`` as one jitted call, compiled once per model and
+    ``rngs`` structure. On the CPU with ``plans.QUICK_COMPILE``: the init runs once, and its ~12
+    random draws compile in ~1.0 CPU s unoptimised instead of ~2.2 (what a first training run waits
+    for before its first epoch)."""
+    key = (cls, preprocessor, kwargs, nnx.graphdef(rngs))
+    if key not in _BUILT:
+        from artifact_jax.plans import QUICK_COMPILE
+
+        options = dict(QUICK_COMPILE) if jax.default_backend() == "cpu" else None
+        _BUILT[key] = _init.lower(cls, preprocessor, kwargs, rngs).compile(options)
+    return _BUILT[key](rngs)  # static arguments are part of the executable
+
+
+_BUILT: dict[Any, Any] = {}
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
