@@ -150,3 +150,19 @@ def test_k_samples_compile_once_ahead_in_a_training_run():
     assert sum(threads.values()) == 1 and threading.main_thread().name not in threads, threads
     h = result.history
     assert h["MEAN_JS_DISTANCE_TRAIN"].notna().all() and (h["MEAN_JS_DISTANCE_TRAIN/std"] > 0).all()
+
+
+def test_the_validation_call_compiles_quickly_only_for_a_few_small_validations():
+    """``QUICK_COMPILE`` (faster compile, slower run) only pays for a bounded fit with few
+    validations of small tables and no t-SNE."""
+    from artifact_jax.training.routines import QUICK_VALIDATIONS, TableComparison
+
+    def few(until, rows=918, plan=None):
+        plan = plan or TableComparisonPlan(scores=["MEAN_JS_DISTANCE"])
+        routine = TableComparison(plan=plan, real=None, spec=None, period=5)
+        return routine._few_validations(RoutineContext(0, None, None, None, None, None, until=until), np.zeros((rows, 3)))
+
+    assert few(5 * QUICK_VALIDATIONS) == (jax.default_backend() == "cpu")
+    assert not few(5 * QUICK_VALIDATIONS + 5) and not few(None)  # many validations, or no bound
+    assert not few(20, rows=40_000)
+    assert not few(20, plan=TableComparisonPlan(plots=["TSNE_JUXTAPOSITION"]))

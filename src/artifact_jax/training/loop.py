@@ -461,7 +461,7 @@ class Trainer:
         prepared or compiled for a routine that will not run)."""
         key = jax.random.fold_in(jax.random.key(self.seed + 1), epoch)
         ctx = RoutineContext(
-            epoch, graphs, state, key, self._tracker, history, self.sharding, self.batch_size, clock, data
+            epoch, graphs, state, key, self._tracker, history, self.sharding, self.batch_size, clock, data, until
         )
         for routine in self.routines:
             period = getattr(routine, "period", 1)
