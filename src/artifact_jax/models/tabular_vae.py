@@ -236,7 +236,7 @@ class TabularVAE(nnx.Module):
 
 
 @functools.partial(nnx.jit, static_argnums=(0, 1, 2))
-def _init(cls: type, preprocessor: TablePreprocessor, kwargs: tuple, rngs: nnx.Rngs) -> TabularVAE:
+def _construct(cls: type, preprocessor: TablePreprocessor, kwargs: tuple, rngs: nnx.Rngs) -> TabularVAE:
     return cls(preprocessor, rngs=rngs, **dict(kwargs))
 
 
@@ -250,7 +250,7 @@ def _build(cls: type, preprocessor: TablePreprocessor, kwargs: tuple, rngs: nnx.
         from artifact_jax.plans import QUICK_COMPILE
 
         options = dict(QUICK_COMPILE) if jax.default_backend() == "cpu" else None
-        _BUILT[key] = _init.lower(cls, preprocessor, kwargs, rngs).compile(options)
+        _BUILT[key] = _construct.lower(cls, preprocessor, kwargs, rngs).compile(options)
     return _BUILT[key](rngs)  # static arguments are part of the executable
 
 
