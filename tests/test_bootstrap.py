@@ -113,6 +113,38 @@ def test_intervals_cover_every_numeric_result_and_are_json():
     assert "intervals" not in plan.run(real, synthetic, SPEC).to_dict()
 
 
+
+def test_sorted_columns_give_the_histograms_and_quantiles_of_the_repeated_rows():
+    """The bootstrap's sorted-column kernels (one sort shared by every replicate) equal the
+    per-row kernels on the repeated rows, bins and order statistics alike: integer and decimal
+    values lying on the pd.cut edges, ties, missing values, a constant column, padding rows,
+    replicates that miss the extremes, and one with no counted value in a column."""
+    from artifact_jax.kernels import histograms, statistics
+
+    rng = np.random.default_rng(21)
+    n, m = 61, 47
+    with jax.enable_x64(True):
+        x_r = np.stack([rng.integers(0, 11, n), rng.normal(0, 1, n).round(1), np.full(n, 2.5), rng.gamma(2, 3, n)], 1)
+        x_s = np.stack([rng.integers(0, 11, m), rng.normal(0.3, 1, m).round(1), np.full(m, 2.5), rng.gamma(2, 3, m)], 1)
+        w_r, w_s = rng.random(x_r.shape) > 0.1, rng.random(x_s.shape) > 0.1
+        w_r[:, 3] = False  # no real value at all in the last column
+        w_r[-3:], w_s[-2:] = False, False  # padding rows
+        views = histograms.ordered(jnp.asarray(x_r), jnp.asarray(w_r)), histograms.ordered(jnp.asarray(x_s), jnp.asarray(w_s))
+        for b in range(6):
+            c_r = np.bincount(rng.integers(0, n - 3, n - 3), minlength=n)
+            c_s = np.bincount(rng.integers(0, m - 2, m - 2 if b else 5), minlength=m)  # replicate 0: 5 rows only
+            cw_r, cw_s = np.where(w_r, c_r[:, None], 0), np.where(w_s, c_s[:, None], 0)
+            ranked = histograms.ranked(views[0], jnp.asarray(cw_r)), histograms.ranked(views[1], jnp.asarray(c_s))
+            got = histograms.pooled_histograms_ranked(*ranked, 10)
+            want = histograms.pooled_histograms(jnp.asarray(x_r), jnp.asarray(cw_r), jnp.asarray(x_s), jnp.asarray(cw_s), 10)
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+            rows = np.repeat(np.arange(m), c_s)
+            full = statistics.describe(jnp.asarray(x_s[rows]), jnp.asarray(w_s[rows]))
+            fast = statistics.describe_counts(jnp.asarray(x_s), jnp.asarray(cw_s), ranked=ranked[1])
+            for stat in ("MEDIAN", "Q1", "Q3", "MIN", "MAX"):
+                np.testing.assert_array_equal(np.asarray(fast[stat]), np.asarray(full[stat]), err_msg=stat)
+
 def test_binary_replicates_equal_run_on_resampled_rows():
     rng = np.random.default_rng(2)
     n = 90  # padded to 128 rows: padding rows stay padding

@@ -458,8 +458,9 @@ class Plan:
         """Every sample in ONE call of the program: ``inputs`` hold the samples stacked on the
         axis ``in_axes`` names (``None``: shared by all), ``contexts`` one per sample. Stacked on
         axis 0, the samples run ``lax.map``-ped in ``vmap``-ed chunks of at most
-        ``BOOTSTRAP_ROWS`` rows (``_many_program``; on CPU one ``vmap`` over every sample is
-        slower); on another axis, one ``vmap``."""
+        ``BOOTSTRAP_ROWS`` rows, or one by one when a sample holds more than half that many
+        (``_many_program``, ``_map_chunks``; on CPU one ``vmap`` over every sample is slower);
+        on another axis, one ``vmap``."""
         program = self.compile(static=static)
         stacked = [x for x, axis in zip(inputs, in_axes, strict=True) if axis is not None]
         rows = max((np.shape(a)[1] for x in stacked for a in jax.tree.leaves(x) if np.ndim(a) > 1), default=1)
@@ -491,10 +492,18 @@ class Plan:
         i), valid_i, b)`` (each input independently, with replacement, padding rows kept): the
         numbers equal the program's on the explicitly resampled inputs. Device parts marked
         ``registry.row_weights`` read the original rows with ``valid`` as the row counts
-        (``row_counts``); every other part reads the gathered rows. The replicates run
+        (``row_counts``); every other part reads the gathered rows. A row-count part with a
+        ``prepare(*args)`` attribute (what depends neither on the counts nor on the
+        hyperparameters, e.g. the sorted columns) has it computed once on the original inputs,
+        outside the replicates and shared by every part with the same ``prepare``, and is called
+        as ``device(*args, hp, prepared=...)``; with a ``prepare_replicate(prepared, *args)``
+        too, ``prepared`` is what that returns for the replicate's row counts, computed once per
+        replicate for every part with the same pair of functions (e.g. the counts in sorted
+        order; XLA does not merge such copies across parts by itself). The replicates run
         ``jax.lax.map``-ped in chunks of ``chunk`` (default: as many as keep the gathered copies
         under ``BOOTSTRAP_MEMORY`` bytes and hold at most ``BOOTSTRAP_ROWS`` rows of the largest
-        input), each chunk ``vmap``-ed.
+        input), each chunk ``vmap``-ed; with ``chunk == 1`` one by one, with no ``vmap``
+        (``_map_chunks``).
 
         Returns:
           ``{"kind/NAME": array}`` with a leading replicate axis (numpy), as ``evaluate``.
@@ -557,10 +566,12 @@ class Plan:
 # ---- bootstrap intervals and the noise floor --------------------------------------------------
 #: Bytes the gathered copies of one chunk of bootstrap replicates may take (``Plan.replicate``).
 BOOTSTRAP_MEMORY = 1 << 28
-#: Rows (of the largest input) one chunk of bootstrap replicates may hold: on CPU a ``vmap``-ed
-#: scatter, reduction or sort over a large batch runs 2-4x slower per replicate than the same
-#: work replicate by replicate (measured at 100k rows), while small tables gain from batching.
-BOOTSTRAP_ROWS = 1 << 16
+#: Rows (of the largest input) one chunk of bootstrap replicates (or ``run_many`` samples) may
+#: hold: on CPU a ``vmap``-ed scatter, gather, reduction or sort runs 2-4x slower per replicate
+#: than the same work replicate by replicate, even in a batch of one (measured at 10k and 100k
+#: rows), while small tables gain from batching. Inputs of more than half this many rows run one
+#: at a time, in a plain ``lax.map`` (``_map_chunks``).
+BOOTSTRAP_ROWS = 1 << 13
 
 
 class Bootstrap(NamedTuple):
@@ -630,24 +641,57 @@ def _weighted(device: Callable[..., Any], hp: Any) -> bool:
     return bool(mark(hp) if callable(mark) else mark)
 
 
+def _prepared(device: Callable[..., Any], hp: Any, args: tuple, done: dict) -> Any:
+    """What a row-count part computes once for every replicate (its ``prepare(*args)`` on the
+    original inputs: e.g. each column sorted once), or ``None`` (no ``prepare``, or not weighted).
+    Parts with the same ``prepare`` share one result (``done``: by ``prepare``, traced once)."""
+    prepare = getattr(device, "prepare", None)
+    if prepare is None or not _weighted(device, hp):
+        return None
+    if prepare not in done:
+        done[prepare] = prepare(*args)
+    return done[prepare]
+
+
 @functools.lru_cache(maxsize=64)
 def _bootstrap_program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[..., Any], Any], ...],
                        static: Any, chunk: int):
     """The compile cache of ``Plan.replicate``: ``(key, replicates, *inputs) -> one output per
     part``, stacked over ``replicates``."""
 
-    def replicate(key: jax.Array, b: jax.Array, inputs: tuple) -> tuple[Any, ...]:
+    def replicate(key: jax.Array, b: jax.Array, inputs: tuple, prepared: tuple) -> tuple[Any, ...]:
         idx = [bootstrap_indices(jax.random.fold_in(key, i), x.valid, b) for i, x in enumerate(inputs)]
         gathered = device_args(static, *(jax.tree.map(lambda a, j=j: a[j], x) for x, j in zip(inputs, idx, strict=True)))
         weighted = device_args(static, *(x._replace(valid=row_counts(j, x.valid)) for x, j in zip(inputs, idx, strict=True)))
-        return tuple(device(*(weighted if _weighted(device, hp) else gathered), hp) for device, hp in parts)
+        out, done = [], {}
+        for (device, hp), p in zip(parts, prepared, strict=True):
+            if p is None:
+                out.append(device(*(weighted if _weighted(device, hp) else gathered), hp))
+                continue
+            if (each := getattr(device, "prepare_replicate", None)) is not None:
+                key_ = (each, device.prepare)
+                p = done[key_] if key_ in done else done.setdefault(key_, each(p, *weighted))
+            out.append(device(*weighted, hp, prepared=p))
+        return tuple(out)
 
     def program(key: jax.Array, replicates: jax.Array, *inputs: Any) -> tuple[Any, ...]:
-        if replicates.shape[0] <= chunk:
-            return jax.vmap(lambda b: replicate(key, b, inputs))(replicates)
-        return jax.lax.map(lambda b: replicate(key, b, inputs), replicates, batch_size=chunk)
+        args, done = device_args(static, *inputs), {}
+        prepared = tuple(_prepared(device, hp, args, done) for device, hp in parts)  # once, outside the replicates
+        return _map_chunks(lambda b: replicate(key, b, inputs, prepared), replicates, chunk)
 
     return jax.jit(program)
+
+
+def _map_chunks(fn: Callable[[Any], Any], xs: Any, chunk: int) -> Any:
+    """``fn`` over the leading axis of ``xs``: ``vmap``-ed chunks of ``chunk`` (one ``vmap`` when
+    that is all of them), or with ``chunk == 1`` one by one in a plain ``lax.map`` (no ``vmap``:
+    even a batch of one turns every scatter and gather into a slower batched one on CPU)."""
+    n = jax.tree.leaves(xs)[0].shape[0]
+    if chunk == 1:
+        return jax.lax.map(fn, xs)
+    if n <= chunk:
+        return jax.vmap(fn)(xs)
+    return jax.lax.map(fn, xs, batch_size=chunk)
 
 
 @functools.lru_cache(maxsize=64)
@@ -662,7 +706,7 @@ def _many_program(run: Callable[..., tuple[Any, ...]], in_axes: tuple[int | None
             it = iter(sample)
             return run(*(x if axis is None else next(it) for x, axis in zip(inputs, in_axes, strict=True)))
 
-        return jax.lax.map(one, stacked, batch_size=chunk)
+        return _map_chunks(one, stacked, chunk)
 
     return jax.jit(program)
 

@@ -78,8 +78,34 @@ def cts_weight(t: EncodedTable) -> jax.Array:
     return t.valid[:, None] & ~t.cts_missing
 
 
+def cts_views(real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, Any]:
+    """Both tables' continuous columns sorted once (``histograms.ordered``): the ``prepare`` of
+    ``_sorts_once``, shared by every bootstrap replicate (``plans.Plan.replicate``)."""
+    del layout
+    return histograms.ordered(real.cts, cts_weight(real)), histograms.ordered(synth.cts, cts_weight(synth))
+
+
+def cts_replicate(views: tuple[Any, Any], real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, ...]:
+    """A replicate's continuous columns once for every part that reads them (the
+    ``prepare_replicate`` of ``_sorts_once``): both tables as ``histograms.Ranked`` multisets (its
+    row counts in the order of ``cts_views``) and every statistic of ``describe_columns``
+    (``{stat: [Dc, 2]}``); what no part reads is dropped by XLA."""
+    del layout
+    ranked = histograms.ranked(views[0], cts_weight(real)), histograms.ranked(views[1], cts_weight(synth))
+    return (*ranked, describe_columns(real, synth, statistics.STATISTICS, ranked))
+
+
+def _sorts_once(device: Any) -> Any:
+    """Mark a row-count part as reading ``cts_replicate``: ``cts_views`` sorted once, outside the
+    bootstrap replicates, and ``cts_replicate`` per replicate (``plans.Plan.replicate``)."""
+    device.prepare, device.prepare_replicate = cts_views, cts_replicate
+    return device
+
+
 @row_weights(when=lambda hp: getattr(hp, "binning", "EQUAL_WIDTH") == "EQUAL_WIDTH")
-def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JSDistanceHyperparams) -> jax.Array:
+def js_distances(
+    real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JSDistanceHyperparams, prepared: Any = None
+) -> jax.Array:
     """JS distance per feature, categorical features first, then continuous (reference order).
 
     Categorical: counts over the spec's vocabulary (missing and unseen values dropped, then
@@ -87,7 +113,8 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
     whatever the number of categories (``associations.category_counts``). Continuous:
     ``pd.cut`` histograms over the pooled range (``kernels.histograms``), or with
     ``binning="QUANTILE"`` over quantile bins of the real column (one synthetic outlier cannot
-    stretch them).
+    stretch them). With row counts and ``prepared`` (``cts_replicate``), the pooled histograms come
+    from the sorted columns (``histograms.pooled_histograms_ranked``).
     """
     parts = []
     if layout.cat_features:
@@ -97,10 +124,16 @@ def js_distances(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: JS
         cs = jnp.where(in_vocab, associations.category_counts(synth.cat, synth.valid, layout.n_categories), 0)
         parts.append(jax.vmap(divergences.js_distance)(cr, cs))
     if layout.cts_features and not hp.categorical_only:
-        binned = histograms.quantile_histograms if hp.binning == "QUANTILE" else histograms.pooled_histograms
-        hr, hs, _ = binned(real.cts, cts_weight(real), synth.cts, cts_weight(synth), hp.n_bins_cts_histogram)
+        if prepared is not None:
+            hr, hs, _ = histograms.pooled_histograms_ranked(*prepared[:2], hp.n_bins_cts_histogram)
+        else:
+            binned = histograms.quantile_histograms if hp.binning == "QUANTILE" else histograms.pooled_histograms
+            hr, hs, _ = binned(real.cts, cts_weight(real), synth.cts, cts_weight(synth), hp.n_bins_cts_histogram)
         parts.append(jax.vmap(divergences.js_distance)(hr, hs))
     return jnp.concatenate(parts) if parts else jnp.zeros((0,), real.cts.dtype)
+
+
+_sorts_once(js_distances)
 
 
 @row_weights
@@ -127,15 +160,18 @@ def association_matrices(
     return jnp.stack([matrix(real), matrix(synth)])
 
 
-def describe_columns(real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...]) -> dict[str, jax.Array]:
-    """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic."""
+def describe_columns(
+    real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...], ranked: Any = None
+) -> dict[str, jax.Array]:
+    """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic
+    (``ranked``: both tables' ``histograms.Ranked`` multisets, with row counts)."""
 
-    def table(t: EncodedTable) -> dict[str, jax.Array]:
+    def table(t: EncodedTable, multiset: Any) -> dict[str, jax.Array]:
         if t.valid.dtype != jnp.bool_:  # row counts (a bootstrap replicate, ``registry.row_weights``)
-            return statistics.describe_counts(t.cts, cts_weight(t), stats)
+            return statistics.describe_counts(t.cts, cts_weight(t), stats, ranked=multiset)
         return statistics.describe(t.cts, cts_weight(t), stats)
 
-    r, s = table(real), table(synth)
+    r, s = table(real, ranked and ranked[0]), table(synth, ranked and ranked[1])
     return {k: jnp.stack([r[k], s[k]], axis=-1) for k in stats}
 
 
@@ -160,10 +196,11 @@ def _correlation_distance(numbers: Any, hp: CorrelationDistanceHyperparams, ctx:
 
 
 def _juxtaposition(stat: str) -> Artifact:
+    @_sorts_once
     @row_weights
-    def device(real, synth, layout, hp):
+    def device(real, synth, layout, hp, prepared=None):
         del layout, hp
-        return describe_columns(real, synth, (stat,))[stat]
+        return prepared[2][stat] if prepared is not None else describe_columns(real, synth, (stat,))[stat]
 
     def host(numbers, hp, ctx):
         values = np.asarray(numbers, np.float64)

@@ -711,8 +711,17 @@ def association_matrix(
         w = valid.astype(dtype)[:, None]
         x = cts - jnp.sum(cts * w, axis=0, keepdims=True) / n
         x, weighted = lax.optimization_barrier((x, x * w))
-    counts = _flat_counts(cat, valid, n_categories).astype(dtype)  # [C], shared with JS by XLA's CSE
-    cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
+    if not _is_mask(valid) and dk and _use_gram(n_categories) and _use_joint_grid(n_categories, cat.shape[0]):
+        # Row counts: ONE weighted scatter of [1, x] over the joint grid gives the counts, the
+        # tables and the per-category sums (the same sums as the three reductions below).
+        grid = _joint_sums(cat, valid, jnp.concatenate([jnp.ones_like(x[:, :1]), x], axis=1), n_categories)
+        counts = jnp.concatenate([_marginal(grid[..., :1], (j,))[:, 0] for j in range(dk)])
+        cross = jnp.concatenate([_marginal(grid[..., 1:], (j,)) for j in range(dk)], axis=0)
+        table = _grid_gram(grid[..., 0], n_categories)
+    else:
+        counts = _flat_counts(cat, valid, n_categories).astype(dtype)  # [C], shared with JS by XLA's CSE
+        cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
+        table = None
     value_blocks, weighted_blocks = [x], [weighted]
     if continuous != "PEARSON" and dc:
         dense, average, ties = jax.vmap(_ranks, in_axes=(1, None))(cts, valid)  # [Dc, N], [Dc, N], [Dc]
@@ -737,9 +746,9 @@ def association_matrix(
     if not _use_gram(n_categories):
         kk = _pairwise_associations(cat, valid, counts, n_categories, categorical, n)
     elif categorical == "CRAMERS_V":
-        kk = _cramers_v(category_gram(cat, valid, n_categories).astype(dtype), counts, col_id, dk, n)
+        kk = _cramers_v(category_gram(cat, valid, n_categories).astype(dtype) if table is None else table, counts, col_id, dk, n)
     else:
-        kk = _theils_u(category_gram(cat, valid, n_categories).astype(dtype), counts, col_id, dk, n)
+        kk = _theils_u(category_gram(cat, valid, n_categories).astype(dtype) if table is None else table, counts, col_id, dk, n)
     lo, hi = masked_range(cts, jnp.broadcast_to(_mask(valid)[:, None], cts.shape))
     sums = (cross, jnp.sum(weighted, axis=0), jnp.diagonal(value_gram)[:dc])
     return _assemble(cc, kk, sums, counts, lo == hi, n, col_id, perm)

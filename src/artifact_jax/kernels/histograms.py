@@ -11,11 +11,13 @@ extension applies. Edges are computed in the data dtype: with float64 inputs (un
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from artifact_jax.kernels.ordering import sort_valid
+from artifact_jax.kernels.ordering import float_key, sort_valid
 
 
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -241,16 +243,176 @@ def rows_past(counts: jax.Array, ranks: jax.Array) -> jax.Array:
       >>> rows_past(jnp.array([[2], [0], [1], [3]]), jnp.array([[0], [2], [5], [6]])).ravel().tolist()
       [0, 2, 3, 4]
     """
-    n, d = counts.shape
-    size = max(1, int(np.ceil(np.sqrt(n))))
-    n_blocks = -(-n // size)
-    blocks = jnp.pad(counts.astype(jnp.int32), ((0, n_blocks * size - n), (0, 0))).reshape(n_blocks, size, d)
-    ends = jnp.cumsum(jnp.sum(blocks, axis=1), axis=0)  # [blocks, D] running count at each block's end
+    return _rows_past(*_blocks(counts), ranks, counts.shape[0])
+
+
+def _rows_past(blocks: jax.Array, ends: jax.Array, ranks: jax.Array, n: int) -> jax.Array:
+    """``rows_past`` on the counts' blocks (``_blocks``)."""
+    d = blocks.shape[2]
     ranks = ranks.astype(jnp.int32)
     block = jnp.sum(ends[None, :, :] <= ranks[:, None, :], axis=1, dtype=jnp.int32)  # whole blocks <= r
-    at = jnp.minimum(block, n_blocks - 1)
+    at = jnp.minimum(block, ends.shape[0] - 1)
     before = jnp.where(at > 0, jnp.take_along_axis(ends, jnp.maximum(at - 1, 0), axis=0), 0)
     columns = jnp.arange(d, dtype=jnp.int32)[None, :]
-    inner = jnp.cumsum(blocks[at, :, columns], axis=-1)  # [Q, D, size] the rank's block, row by row
+    inner = jnp.cumsum(blocks[at, :, columns], axis=-1, dtype=jnp.int32)  # [Q, D, size] the rank's block, row by row
     within = jnp.sum(before[..., None] + inner <= ranks[..., None], axis=-1, dtype=jnp.int32)
-    return jnp.minimum(at * size + within, n)
+    return jnp.minimum(at * blocks.shape[1] + within, n)
+
+
+def _blocks(counts: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r"""``counts`` ``[N, D]`` cut into about :math:`\sqrt N` blocks of rows (zero-padded past row
+    ``N``, which lies in a block too): ``(blocks [B, size, D], ends [B, D])`` int32, ``ends`` the
+    running count at each block's end. Materialised (a barrier), so that XLA does not fuse the
+    counts' gather again into every query of them."""
+    n, d = counts.shape
+    size = max(1, int(np.ceil(np.sqrt(n + 1))))
+    n_blocks = -(-(n + 1) // size)
+    blocks = jnp.pad(counts.astype(jnp.int32), ((0, n_blocks * size - n), (0, 0))).reshape(n_blocks, size, d)
+    ends = jnp.cumsum(jnp.sum(blocks, axis=1, dtype=jnp.int32), axis=0, dtype=jnp.int32)
+    return jax.lax.optimization_barrier((blocks, ends))
+
+
+def counts_before(counts: jax.Array, rows: jax.Array) -> jax.Array:
+    r"""For each column, the running count before each row, without a full cumsum (``rows_past``'s inverse).
+
+    .. math:: \mathrm{before}_{q,d} = \textstyle\sum_{j < \mathrm{row}_{q,d}} c_{j,d}
+
+    The block totals' running sum gives the count before each row's block, and only the part of
+    that block before the row is summed, O(N D + Q D \sqrt N) (as ``rows_past``). Integer exact.
+
+    Args:
+      counts: ``[N, D]`` non-negative integer counts.
+      rows: ``[Q, D]`` integer rows in ``[0, N]`` (``N``: the column total).
+
+    Returns:
+      ``[Q, D]`` int32 counts.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> counts_before(jnp.array([[2], [0], [1], [3]]), jnp.array([[0], [1], [3], [4]])).ravel().tolist()
+      [0, 2, 3, 6]
+    """
+    return _counts_before(*_blocks(counts), rows)
+
+
+def _counts_before(blocks: jax.Array, ends: jax.Array, rows: jax.Array) -> jax.Array:
+    """``counts_before`` on the counts' blocks (``_blocks``)."""
+    size, d = blocks.shape[1:]
+    starts = jnp.concatenate([jnp.zeros((1, d), jnp.int32), ends[:-1]])  # [B, D] count before each block
+    rows = rows.astype(jnp.int32)
+    at, within = rows // size, rows % size
+    columns = jnp.arange(d, dtype=jnp.int32)[None, :]
+    inner = blocks[at, :, columns]  # [Q, D, size] the row's block
+    part = jnp.sum(jnp.where(jnp.arange(size)[None, None, :] < within[..., None], inner, 0), axis=-1, dtype=jnp.int32)
+    return jnp.take_along_axis(starts, at, axis=0) + part
+
+
+class Ordered(NamedTuple):
+    """Columns sorted once, for many row-count vectors (the replicates of a bootstrap).
+
+    Attributes:
+      order: ``[N, D]`` int32, the rows of each column in increasing order of value, the rows
+        that do not count last.
+      values: ``[N, D]`` the sorted values, ``+inf`` past the counted ones.
+      counted: ``[D]`` int32, how many rows of each column count.
+    """
+
+    order: jax.Array
+    values: jax.Array
+    counted: jax.Array
+
+
+def ordered(x: jax.Array, weight: jax.Array) -> Ordered:
+    """``Ordered`` view of ``x[weight]`` per column: one integer-key sort (``ordering.float_key``).
+
+    Args:
+      x: ``[N, D]`` values; weight: same-shape bool, the values that count (NaN must not count).
+    """
+    n, d = x.shape
+    key = jnp.where(weight, float_key(x), float_key(jnp.asarray(jnp.inf, x.dtype))).T  # rows minor: sorts fastest
+    rows = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32)[None, :], (d, n))
+    key, order = jax.lax.sort((key, rows), dimension=1, num_keys=1)
+    values = jax.lax.bitcast_convert_type(jnp.where(key < 0, key ^ jnp.iinfo(key.dtype).max, key), x.dtype)  # k^-1
+    return Ordered(order.T, values.T, jnp.sum(weight, axis=0, dtype=jnp.int32))
+
+
+class Ranked(NamedTuple):
+    """A multiset per column: ``Ordered`` values with their counts in that order, cut into blocks
+    for rank and position queries (``ranked``; one per bootstrap replicate).
+
+    Attributes:
+      values: ``[N, D]`` the sorted values (``Ordered.values``).
+      counted: ``[D]`` int32, the rows of each column that may count (``Ordered.counted``).
+      blocks, ends: the counts in sorted order as ``_blocks`` cuts them.
+    """
+
+    values: jax.Array
+    counted: jax.Array
+    blocks: jax.Array
+    ends: jax.Array
+
+
+def ranked(view: Ordered, counts: jax.Array) -> Ranked:
+    """``Ranked`` multiset of ``view``'s values, each counted ``counts`` times: ``counts`` ``[N, D]``
+    (0 where a value does not count) or ``[N]`` row counts (the rows past ``view.counted`` get 0).
+    One gather of the counts into sorted order, O(N D)."""
+    n, d = view.order.shape
+    if counts.ndim == 1:
+        taken = counts.astype(jnp.int32).at[view.order].get(mode="promise_in_bounds")
+        taken = jnp.where(jnp.arange(n)[:, None] < view.counted[None, :], taken, 0)
+    else:
+        flat = (view.order * d + jnp.arange(d, dtype=jnp.int32)[None, :]).ravel()
+        taken = counts.astype(jnp.int32).ravel().at[flat].get(mode="promise_in_bounds").reshape(n, d)
+    return Ranked(view.values, view.counted, *_blocks(taken))
+
+
+def ranked_values(multiset: Ranked, ranks: jax.Array) -> jax.Array:
+    """``[Q, D]`` the ``ranks``-th (0-based) values of ``multiset`` (``rows_past``); a rank past the
+    total gives the last row's value."""
+    n = multiset.values.shape[0]
+    rows = jnp.minimum(_rows_past(multiset.blocks, multiset.ends, ranks, n), n - 1)
+    return jnp.take_along_axis(multiset.values, rows, axis=0)
+
+
+def pooled_histograms_ranked(real: Ranked, synth: Ranked, n_bins: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    r"""``pooled_histograms`` of two multisets given as sorted values with counts (``ranked``).
+
+    The same numbers as ``pooled_histograms`` on the repeated rows, with no per-row binning: the
+    range is the first and last value with a non-zero count (``rows_past``), and since
+    ``bin_index`` is non-decreasing along the sorted values, bin ``k`` holds the sorted positions
+    :math:`[p_k, p_{k+1})` with :math:`p_k = \#\{i : \mathrm{bin\_index}(v_i) < k\}`, found by
+    a binary search that applies ``bin_index`` itself to the probed values (the same rule, so
+    the same bins, edges included). Its count is :math:`\sum_{p_k \le i < p_{k+1}} c_i`
+    (``counts_before``): O(n D \log N) after the counts' gather (``ranked``), whose sort
+    (``ordered``) is shared by every multiset of the same values.
+
+    Returns:
+      ``(counts_real [D, n_bins], counts_synth [D, n_bins], edges [D, n_bins + 1])``.
+    """
+
+    def ends(multiset):
+        total = multiset.ends[-1]
+        v = ranked_values(multiset, jnp.stack([jnp.zeros_like(total), jnp.maximum(total - 1, 0)]))
+        return jnp.where(total > 0, v[0], jnp.inf), jnp.where(total > 0, v[1], -jnp.inf)
+
+    (lo_r, hi_r), (lo_s, hi_s) = ends(real), ends(synth)
+    edges = bin_edges(jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s), n_bins)
+    k = jnp.arange(1, n_bins, dtype=jnp.int32)[:, None]  # [n - 1, 1] inner boundaries
+
+    def histogram(multiset):
+        n, d = multiset.values.shape
+
+        def halve(_, bounds):  # positions < lo are below bin k, positions >= hi are not
+            lo, hi = bounds
+            mid = (lo + hi) // 2
+            probe = jnp.take_along_axis(multiset.values, jnp.minimum(mid, n - 1), axis=0)
+            below = (mid < hi) & (bin_index(probe, edges) < k)
+            return jnp.where(below, mid + 1, lo), jnp.where(below | (mid >= hi), hi, mid)
+
+        start = jnp.zeros((n_bins - 1, d), jnp.int32)
+        lo, _ = jax.lax.fori_loop(0, int(n).bit_length(), halve, (start, start + multiset.counted[None, :]))
+        total = multiset.ends[-1][None, :]
+        cum = jnp.concatenate([jnp.zeros_like(total), _counts_before(multiset.blocks, multiset.ends, lo), total])
+        return (cum[1:] - cum[:-1]).T.astype(jnp.result_type(float))
+
+    return histogram(real), histogram(synth), edges

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
-from artifact_jax.kernels.histograms import masked_range, rows_past
+from artifact_jax.kernels.histograms import Ranked, masked_range, ranked_values, rows_past
 from artifact_jax.kernels.ordering import sort_valid
 
 STATISTICS = ("MEAN", "STD", "VARIANCE", "MEDIAN", "Q1", "Q3", "MIN", "MAX")
@@ -95,7 +95,9 @@ def describe(
     return {s: out[s] for s in stats}
 
 
-def describe_counts(x: jax.Array, counts: jax.Array, stats: Sequence[str] = STATISTICS) -> dict[str, jax.Array]:
+def describe_counts(
+    x: jax.Array, counts: jax.Array, stats: Sequence[str] = STATISTICS, *, ranked: Ranked | None = None
+) -> dict[str, jax.Array]:
     r"""``describe`` of the multiset in which ``x[i, d]`` appears ``counts[i, d]`` times.
 
     Equal (up to the order of float sums) to ``describe`` of the rows repeated, e.g. a
@@ -104,12 +106,16 @@ def describe_counts(x: jax.Array, counts: jax.Array, stats: Sequence[str] = STAT
     \bar x)^2`; the quantiles take the same sorted values as ``describe`` (the ``k``-th counted
     value is the first row, in sorted order, where :math:`\sum_{j \le i} c_j > k`), so they are
     equal bit for bit. The sort does not read ``counts``: under ``vmap`` over the counts the
-    values are sorted once for every replicate.
+    values are sorted once for every replicate. With ``ranked`` (the same multiset as
+    ``histograms.ranked``, from a sort done once outside the replicates) nothing is sorted, and
+    MIN/MAX are the values of ranks 0 and ``n - 1`` (the masked range's numbers; ``-0.0`` reads
+    ``0.0``).
 
     Args:
       x: ``[N, D]`` values.
       counts: ``[N, D]`` non-negative integer counts (0: the value does not count).
       stats: names from ``STATISTICS`` (static).
+      ranked: ``x`` and ``counts`` as a ``histograms.Ranked`` multiset, or ``None``.
 
     Returns:
       ``{name: [D]}`` for each requested statistic.
@@ -132,18 +138,22 @@ def describe_counts(x: jax.Array, counts: jax.Array, stats: Sequence[str] = STAT
         dev = x - mean
         out["VARIANCE"] = jnp.where(n > 1, (c * dev * dev).sum(axis=0) / (n - 1), nan)
         out["STD"] = jnp.sqrt(out["VARIANCE"])
+    last = jnp.maximum(total - 1, 0)
     if "MIN" in stats or "MAX" in stats:
-        lo, hi = masked_range(x, counts > 0)
+        lo, hi = masked_range(x, counts > 0) if ranked is None else ranked_values(ranked, jnp.stack([jnp.zeros_like(last), last]))
         out["MIN"], out["MAX"] = jnp.where(n > 0, lo, nan), jnp.where(n > 0, hi, nan)
     wanted = [s for s in stats if s in _QUANTILES]
     if wanted:
-        last = jnp.maximum(total - 1, 0)
         pos = [_QUANTILES[s] * last.astype(x.dtype) for s in wanted]
         lo = [jnp.floor(p) for p in pos]
         ranks = jnp.stack([r for f in lo for r in (f, jnp.minimum(f + 1, last))]).astype(jnp.int32)  # [2q, D]
-        order = jnp.argsort(x, axis=0)
-        rows = jnp.minimum(rows_past(jnp.take_along_axis(counts, order, axis=0), ranks), x.shape[0] - 1)
-        v = jnp.take_along_axis(jnp.take_along_axis(x, order, axis=0), rows, axis=0)
+        if ranked is not None:
+            v = ranked_values(ranked, ranks)
+        else:
+            order = jnp.argsort(x, axis=0)
+            rows = jnp.minimum(rows_past(jnp.take_along_axis(counts, order, axis=0), ranks), x.shape[0] - 1)
+            v = jnp.take_along_axis(jnp.take_along_axis(x, order, axis=0), rows, axis=0)
         for i, s in enumerate(wanted):
             out[s] = jnp.where(n > 0, _lerp(v[2 * i], v[2 * i + 1], pos[i] - lo[i]), nan)
     return {s: out[s] for s in stats}
+
