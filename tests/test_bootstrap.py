@@ -129,21 +129,29 @@ def test_sorted_columns_give_the_histograms_and_quantiles_of_the_repeated_rows()
         w_r, w_s = rng.random(x_r.shape) > 0.1, rng.random(x_s.shape) > 0.1
         w_r[:, 3] = False  # no real value at all in the last column
         w_r[-3:], w_s[-2:] = False, False  # padding rows
+        # jitted once each (eager ops on every replicate's shapes took ~25 s)
+        fast_bins = jax.jit(lambda vr, vs, cr, cs: histograms.pooled_histograms_ranked(
+            histograms.ranked(vr, cr), histograms.ranked(vs, cs), 10))
+        bins = jax.jit(lambda a, ca, b, cb: histograms.pooled_histograms(a, ca, b, cb, 10))
+        fast_stats = jax.jit(lambda x, c, v, rc: statistics.describe_counts(x, c, ranked=histograms.ranked(v, rc)))
+        stats = jax.jit(statistics.describe)
         views = histograms.ordered(jnp.asarray(x_r), jnp.asarray(w_r)), histograms.ordered(jnp.asarray(x_s), jnp.asarray(w_s))
         for b in range(6):
             c_r = np.bincount(rng.integers(0, n - 3, n - 3), minlength=n)
             c_s = np.bincount(rng.integers(0, m - 2, m - 2 if b else 5), minlength=m)  # replicate 0: 5 rows only
             cw_r, cw_s = np.where(w_r, c_r[:, None], 0), np.where(w_s, c_s[:, None], 0)
-            ranked = histograms.ranked(views[0], jnp.asarray(cw_r)), histograms.ranked(views[1], jnp.asarray(c_s))
-            got = histograms.pooled_histograms_ranked(*ranked, 10)
-            want = histograms.pooled_histograms(jnp.asarray(x_r), jnp.asarray(cw_r), jnp.asarray(x_s), jnp.asarray(cw_s), 10)
+            got = fast_bins(*views, jnp.asarray(cw_r), jnp.asarray(c_s))
+            want = bins(jnp.asarray(x_r), jnp.asarray(cw_r), jnp.asarray(x_s), jnp.asarray(cw_s))
             for g, w in zip(got, want, strict=True):
                 np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
             rows = np.repeat(np.arange(m), c_s)
-            full = statistics.describe(jnp.asarray(x_s[rows]), jnp.asarray(w_s[rows]))
-            fast = statistics.describe_counts(jnp.asarray(x_s), jnp.asarray(cw_s), ranked=ranked[1])
+            rows = np.concatenate([rows, np.zeros(m - 2 - len(rows), int)])  # one shape: padding rows count nothing
+            counted = np.concatenate([w_s[rows[: c_s.sum()]], np.zeros((m - 2 - c_s.sum(), 4), bool)])
+            full = stats(jnp.asarray(x_s[rows]), jnp.asarray(counted))
+            fast = fast_stats(jnp.asarray(x_s), jnp.asarray(cw_s), views[1], jnp.asarray(c_s))
             for stat in ("MEDIAN", "Q1", "Q3", "MIN", "MAX"):
                 np.testing.assert_array_equal(np.asarray(fast[stat]), np.asarray(full[stat]), err_msg=stat)
+
 
 def test_binary_replicates_equal_run_on_resampled_rows():
     rng = np.random.default_rng(2)
