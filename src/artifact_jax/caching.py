@@ -87,7 +87,7 @@ _FINGERPRINT: list[str] = []
 
 @functools.cache
 def _machine() -> str:
-    """What an executable is specific to: the backend, its devices, XLA's flags and (CPU code is
+    """What an executable is specific to: jaxlib, the backend, its devices, XLA's flags and (CPU code is
     native) the processor's instruction sets, so a cache folder shared by machines never hands
     one machine another's code."""
     try:
@@ -95,8 +95,10 @@ def _machine() -> str:
             cpu = next((line for line in f if line.startswith("flags")), "")
     except OSError:
         cpu = ""
+    import jaxlib
+
     devices = jax.local_devices()
-    return repr((jax.default_backend(), sorted({d.device_kind for d in devices}), len(devices),
+    return repr((jaxlib.__version__, jax.default_backend(), sorted({d.device_kind for d in devices}), len(devices),
                  os.environ.get("XLA_FLAGS", ""), platform.machine(), platform.processor(), cpu))
 
 
