@@ -603,7 +603,7 @@ class TableComparison:
 
         rows = max([self.n_records, *(np.shape(x)[0] for x in jax.tree.leaves(real) if np.ndim(x))])
         return (
-            jax.default_backend() == "cpu" and ctx.until is not None and self.period > 0
+            jax.default_backend() == "cpu" and ctx.until is not None and (self.period or 0) > 0
             and (ctx.until // self.period) - (ctx.epoch // self.period) <= QUICK_VALIDATIONS
             and rows <= QUICK_COMPILE_ROWS and not any("TSNE" in e.key for e in getattr(self.plan, "entries", ()))
         )  # fmt: skip
