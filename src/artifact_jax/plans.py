@@ -669,8 +669,9 @@ def _bootstrap_program(device_args: Callable[..., tuple], parts: tuple[tuple[Cal
                 out.append(device(*(weighted if _weighted(device, hp) else gathered), hp))
                 continue
             if (each := getattr(device, "prepare_replicate", None)) is not None:
-                key_ = (each, device.prepare)
-                p = done[key_] if key_ in done else done.setdefault(key_, each(p, *weighted))
+                if (each, device.prepare) not in done:
+                    done[each, device.prepare] = each(p, *weighted)
+                p = done[each, device.prepare]
             out.append(device(*weighted, hp, prepared=p))
         return tuple(out)
 

@@ -745,10 +745,9 @@ def association_matrix(
     # Categorical blocks: all pairs at once from the count Gram matrix, or pair by pair.
     if not _use_gram(n_categories):
         kk = _pairwise_associations(cat, valid, counts, n_categories, categorical, n)
-    elif categorical == "CRAMERS_V":
-        kk = _cramers_v(category_gram(cat, valid, n_categories).astype(dtype) if table is None else table, counts, col_id, dk, n)
     else:
-        kk = _theils_u(category_gram(cat, valid, n_categories).astype(dtype) if table is None else table, counts, col_id, dk, n)
+        table = category_gram(cat, valid, n_categories).astype(dtype) if table is None else table
+        kk = (_cramers_v if categorical == "CRAMERS_V" else _theils_u)(table, counts, col_id, dk, n)
     lo, hi = masked_range(cts, jnp.broadcast_to(_mask(valid)[:, None], cts.shape))
     sums = (cross, jnp.sum(weighted, axis=0), jnp.diagonal(value_gram)[:dc])
     return _assemble(cc, kk, sums, counts, lo == hi, n, col_id, perm)

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from artifact_jax.kernels.ordering import float_key, sort_valid
+from artifact_jax.kernels.ordering import float_key, from_key, sort_valid
 
 
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -332,8 +332,7 @@ def ordered(x: jax.Array, weight: jax.Array) -> Ordered:
     key = jnp.where(weight, float_key(x), float_key(jnp.asarray(jnp.inf, x.dtype))).T  # rows minor: sorts fastest
     rows = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32)[None, :], (d, n))
     key, order = jax.lax.sort((key, rows), dimension=1, num_keys=1)
-    values = jax.lax.bitcast_convert_type(jnp.where(key < 0, key ^ jnp.iinfo(key.dtype).max, key), x.dtype)  # k^-1
-    return Ordered(order.T, values.T, jnp.sum(weight, axis=0, dtype=jnp.int32))
+    return Ordered(order.T, from_key(key, x.dtype).T, jnp.sum(weight, axis=0, dtype=jnp.int32))
 
 
 class Ranked(NamedTuple):

@@ -33,7 +33,8 @@ def float_key(x: jax.Array) -> jax.Array:
     return jnp.where(bits < 0, bits ^ jnp.iinfo(itype).max, bits)  # since XLA:CPU holds subnormals == 0
 
 
-def _from_key(key: jax.Array, dtype: jnp.dtype) -> jax.Array:
+def from_key(key: jax.Array, dtype: jnp.dtype) -> jax.Array:
+    """The float values of ``float_key`` keys (``k`` is its own inverse; ``-0.0`` comes back ``0.0``)."""
     bits = jnp.where(key < 0, key ^ jnp.iinfo(key.dtype).max, key)
     return lax.bitcast_convert_type(bits, dtype)
 
@@ -56,7 +57,7 @@ def sort_valid(x: jax.Array, valid: jax.Array, axis: int = 0) -> jax.Array:
     inf_key = float_key(jnp.asarray(jnp.inf, x.dtype))
     key = jnp.where(valid, float_key(x), inf_key)
     key = jnp.moveaxis(key, axis, -1)  # XLA:CPU sorts the minor dimension fastest
-    return jnp.moveaxis(_from_key(lax.sort(key, dimension=key.ndim - 1), x.dtype), -1, axis).astype(x.dtype)
+    return jnp.moveaxis(from_key(lax.sort(key, dimension=key.ndim - 1), x.dtype), -1, axis).astype(x.dtype)
 
 
-__all__ = ["float_key", "sort_valid"]
+__all__ = ["float_key", "from_key", "sort_valid"]
