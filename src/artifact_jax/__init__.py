@@ -2,7 +2,9 @@
 
 The evaluation API (specs, encoding, plans, tracking, ``table_comparison``) is imported
 eagerly; the training and binary-classification names load on first use, so that
-``import artifact_jax`` for standalone evaluation does not pay for Flax and orbax.
+``import artifact_jax`` for standalone evaluation does not pay for Flax and orbax. pandas and
+pyarrow load on first use too (``artifact_jax.lazy``), and matplotlib when a plot is drawn:
+``import artifact_jax`` costs little more than ``import jax`` (``benchmarks/import_time.py``).
 
 Example:
   >>> import artifact_jax as aj

@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from artifact_jax.lazy import pa, pc, pd
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name, category_strings
 
 MISSING = 0  # offset past the vocabulary: code K_j is missing; unseen values follow it

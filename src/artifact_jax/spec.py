@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 import re
@@ -24,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-# Dtype names of the reference's TABULAR_DATA_TYPE_REGISTRY (spec 2.1).
+from artifact_jax.lazy import is_pandas, pd
+
+# Dtype names of the reference's TABULAR_DATA_TYPE_REGISTRY (spec 2.1); the pandas ones are
+# ``pandas.<name>`` for each of _PANDAS_TYPES, keyed by type in ``_names()`` once pandas is in use.
 _DTYPE_NAMES: dict[Any, str] = {
     int: "int",
     float: "float",
@@ -50,28 +53,28 @@ _DTYPE_NAMES: dict[Any, str] = {
     np.bool_: "numpy.bool_",
     np.str_: "numpy.str_",
     np.datetime64: "numpy.datetime64",
-    pd.CategoricalDtype: "pandas.CategoricalDtype",
-    pd.DatetimeTZDtype: "pandas.DatetimeTZDtype",
-    pd.PeriodDtype: "pandas.PeriodDtype",
-    pd.StringDtype: "pandas.StringDtype",
-    pd.Timestamp: "pandas.Timestamp",
-    pd.DatetimeIndex: "pandas.DatetimeIndex",
-    pd.Timedelta: "pandas.Timedelta",
-    pd.TimedeltaIndex: "pandas.TimedeltaIndex",
 }
-_DTYPE_TYPES: dict[str, Any] = {name: t for t, name in _DTYPE_NAMES.items()}
-_DTYPE_TYPES["numpy.bool"] = np.bool_
-_DTYPE_TYPES["pandas.CategoricalDtypeType"] = pd.CategoricalDtype
+_PANDAS_TYPES = ("CategoricalDtype", "DatetimeTZDtype", "PeriodDtype", "StringDtype", "Timestamp",
+                 "DatetimeIndex", "Timedelta", "TimedeltaIndex")
+#: Every dtype name a spec may record ("numpy.bool" and "pandas.CategoricalDtypeType" are aliases).
+_KNOWN_DTYPES = frozenset([*_DTYPE_NAMES.values(), *(f"pandas.{t}" for t in _PANDAS_TYPES),
+                           "numpy.bool", "pandas.CategoricalDtypeType"])
+
+
+@functools.cache
+def _names() -> dict[Any, str]:
+    """``_DTYPE_NAMES`` with the pandas types (pandas is imported here, on first use)."""
+    return {**_DTYPE_NAMES, **{getattr(pd, t): f"pandas.{t}" for t in _PANDAS_TYPES}}
 
 
 def dtype_name(dtype_type: Any) -> str:
     """The reference's registry name of a column's scalar type (e.g. ``"numpy.int64"``)."""
-    if dtype_type in _DTYPE_NAMES:
-        return _DTYPE_NAMES[dtype_type]
+    if dtype_type in _names():
+        return _names()[dtype_type]
     if isinstance(dtype_type, type) and issubclass(dtype_type, pd.api.extensions.ExtensionDtype):
         return "object"
     name = getattr(dtype_type, "__name__", repr(dtype_type))
-    raise ValueError(f"Unsupported column dtype {name!r}; known: {', '.join(sorted(_DTYPE_TYPES))}.")
+    raise ValueError(f"Unsupported column dtype {name!r}; known: {', '.join(sorted(_KNOWN_DTYPES))}.")
 
 
 def _scalar_type(series: pd.Series) -> Any:
@@ -79,7 +82,7 @@ def _scalar_type(series: pd.Series) -> Any:
     if isinstance(series.dtype, pd.StringDtype):  # pandas 3 text columns: object in pandas 2
         return np.object_
     t = series.dtype.type
-    if t not in _DTYPE_NAMES:  # e.g. pandas CategoricalDtypeType
+    if t not in _names():  # e.g. pandas CategoricalDtypeType
         return str if isinstance(series.dtype, pd.CategoricalDtype) else object
     return t
 
@@ -152,7 +155,7 @@ def _categories(series: pd.Series) -> list[str]:
 def as_pandas(df: Any, arg: str) -> pd.DataFrame:
     """``df`` as a pandas DataFrame: pandas as is, a Polars DataFrame or an Arrow Table through
     its ``to_pandas()``; anything else is a ``ValueError`` naming ``arg``."""
-    if isinstance(df, pd.DataFrame):
+    if is_pandas(df, "DataFrame"):
         return df
     module = type(df).__module__.split(".")[0]
     if module in ("polars", "pyarrow") and hasattr(df, "to_pandas"):
@@ -340,7 +343,7 @@ class TabularDataSpec:
                 raise ValueError(f"Spec JSON lacks the key {key!r}.")
         for section in ("continuous", "categorical"):
             for f, entry in data[section].items():
-                if entry.get("dtype") not in _DTYPE_TYPES:
+                if entry.get("dtype") not in _KNOWN_DTYPES:
                     raise ValueError(f"Feature {f!r} has unknown dtype {entry.get('dtype')!r}.")
         return cls(
             tuple(data["features_order"]),
@@ -434,7 +437,7 @@ class TabularDataSpec:
                 return _SDV_NUMBERS.get(column.get("computer_representation", "Float"), "numpy.float64")
             return "str"
         for f in features:
-            if dtype(f) not in _DTYPE_TYPES:
+            if dtype(f) not in _KNOWN_DTYPES:
                 raise ValueError(f"metadata column {f!r} has unknown dtype {dtype(f)!r}.")
         return cls(tuple(features), {f: dtype(f) for f in cts}, {f: dtype(f) for f in cat},
                    {f: tuple(str(c) for c in categories[f]) for f in cat})
@@ -517,7 +520,7 @@ class BinaryClassSpec:
     label_name: str
 
     def __init__(self, class_names: Sequence[str], positive_class: str, label_name: str | None = None):
-        if isinstance(class_names, str) or not isinstance(class_names, Sequence | np.ndarray | pd.Index):
+        if isinstance(class_names, str) or not (isinstance(class_names, Sequence | np.ndarray) or is_pandas(class_names, "Index")):
             raise ValueError(f"class_names must be a list of two class names, got {class_names!r}.")
         names = tuple(_class_name(c, "class_names entry") for c in class_names)
         if len(names) != 2:
@@ -597,7 +600,7 @@ class BinaryClassSpec:
         cat = data["categorical_spec"]
         if not isinstance(cat, Mapping) or "ls_categories" not in cat:
             raise ValueError("BinaryClassSpec JSON: 'categorical_spec' must hold 'ls_categories'.")
-        if cat.get("dtype", "str") not in _DTYPE_TYPES:
+        if cat.get("dtype", "str") not in _KNOWN_DTYPES:
             raise ValueError(f"BinaryClassSpec JSON: unknown dtype {cat.get('dtype')!r}.")
         return cls(cat["ls_categories"], data["positive_class"], data["label_name"])
 

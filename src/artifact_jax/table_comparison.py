@@ -17,7 +17,6 @@ from typing import Any
 
 import jax
 import numpy as np
-import pandas as pd
 from jax.sharding import Mesh
 
 from artifact_jax import plans
@@ -36,6 +35,7 @@ from artifact_jax.artifacts.types import (
     TableComparisonScoreType,
 )
 from artifact_jax.encoding import Layout, column_problems, encode_tables
+from artifact_jax.lazy import is_pandas, pd
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas
 
@@ -135,7 +135,7 @@ class TableComparisonPlan(plans.Plan):
             return Encoded(None, (), context, synthetic)
         pads = None
         if mesh is not None:
-            pads = [-(-len(df) // mesh.size) * mesh.size if isinstance(df, pd.DataFrame) else None for df in (real, synthetic)]
+            pads = [-(-len(df) // mesh.size) * mesh.size if is_pandas(df, "DataFrame") else None for df in (real, synthetic)]
         dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
         layout, tables = encode_tables([real, synthetic], spec, names=["real", "synthetic"], dtype=dtype, pad_to=pads)
         if mesh is not None:
@@ -188,7 +188,7 @@ class TableComparisonPlan(plans.Plan):
         """
         if not isinstance(spec, TabularDataSpec):
             raise ValueError(f"spec must be a TabularDataSpec, got {type(spec).__name__}.")
-        if isinstance(synthetics, pd.DataFrame) or not len(synthetics):
+        if is_pandas(synthetics, "DataFrame") or not len(synthetics):
             raise ValueError("synthetics must be a non-empty list of DataFrames.")
         longest = max(len(df) for df in synthetics)
         with jax.enable_x64(True):
