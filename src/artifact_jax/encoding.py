@@ -281,12 +281,33 @@ def _encode_together(
         rows = n if pad is None else int(pad)
         parts = []
         for x in whole:  # cts, cts_missing, cat, valid: the table's rows, then padding (valid False)
+            if rows == n:  # no padding: a view of the rows (``stack_tables`` then copies nothing)
+                parts.append(x[start : start + n])
+                continue
             part = _zeros((rows, *x.shape[1:]), x.dtype)
             part[:n] = x[start : start + n]
             parts.append(part)
         out.append(EncodedTable(*parts))
         start += n
     return layout, out
+
+
+def stack_tables(tables: Sequence[EncodedTable]) -> EncodedTable:
+    """Same-shape encoded tables stacked on a new leading axis (``np.stack`` of each array), or,
+    when they are consecutive rows of one array (small tables that ``encode_tables`` encoded
+    together), a view of those rows: no copy."""
+
+    def stack(*xs: np.ndarray) -> np.ndarray:
+        first, size = xs[0], xs[0].nbytes
+        base = first.base if first.base is not None else first
+        if first.flags.c_contiguous and all(
+            x.base is base and x.flags.c_contiguous and x.ctypes.data == first.ctypes.data + i * size
+            for i, x in enumerate(xs)
+        ):
+            return np.lib.stride_tricks.as_strided(first, (len(xs), *first.shape), (size, *first.strides), writeable=False)
+        return np.stack(xs)
+
+    return EncodedTable(*(stack(*xs) for xs in zip(*tables, strict=True)))
 
 
 def _encode_each(

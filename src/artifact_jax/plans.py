@@ -96,6 +96,15 @@ def _finite(value: Any) -> bool:
     return bool(np.isfinite(array).all())
 
 
+def _finite_values(values: Any) -> bool:
+    """Whether every one of ``values`` (numbers or same-shape arrays) is finite, in one check;
+    ``False`` also when they do not stack (the caller then checks them one by one)."""
+    try:
+        return bool(np.isfinite(np.asarray(list(values), dtype=np.float64)).all())
+    except (TypeError, ValueError):
+        return False
+
+
 def flag_non_finite(res: Results, problems: Callable[[], Mapping[str | None, str]] | None = None) -> list[Flag]:
     """A ``Flag`` for every number of ``res`` that is NaN or infinite.
 
@@ -112,6 +121,8 @@ def flag_non_finite(res: Results, problems: Callable[[], Mapping[str | None, str
     for kind in NUMERIC_KINDS:
         for name, value in getattr(res, kind).items():
             if kind.endswith("collections"):
+                if _finite_values(value.values()):  # the common case: one check for the whole collection
+                    continue
                 bad += [(kind, name, str(key)) for key, v in value.items() if not _finite(v)]
             elif not _finite(value):
                 bad.append((kind, name, None))

@@ -34,7 +34,7 @@ from artifact_jax.artifacts.types import (
     TableComparisonScoreCollectionType,
     TableComparisonScoreType,
 )
-from artifact_jax.encoding import Layout, column_problems, encode_tables
+from artifact_jax.encoding import Layout, column_problems, encode_tables, stack_tables
 from artifact_jax.lazy import is_pandas, pd
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas
@@ -196,7 +196,7 @@ class TableComparisonPlan(plans.Plan):
                 [real, *synthetics], spec, names=["real", *(f"synthetic[{i}]" for i in range(len(synthetics)))],
                 dtype=np.float64, pad_to=[None] + [longest] * len(synthetics),
             )
-        stacked = jax.tree.map(lambda *xs: np.stack(xs), *tables[1:])
+        stacked = stack_tables(tables[1:])
         contexts = [self.toolkit.context(spec, real, df) for df in synthetics]
         return self._run_many((tables[0], stacked), (None, 0), layout, contexts)
 
