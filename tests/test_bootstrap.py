@@ -68,6 +68,22 @@ def _indices(key: jax.Array, i: int, n: int, b: int) -> np.ndarray:
     return np.asarray(plans.bootstrap_indices(jax.random.fold_in(key, i), np.ones(n, bool), b))
 
 
+def test_draws_are_lemires_multiply_shift_and_keep_padding():
+    """Each draw is floor(u m / 2^32) of one 32-bit word, in uint32 arithmetic (x64 off too)."""
+    rng = np.random.default_rng(0)
+    u = rng.integers(0, 2**32, 4096, dtype=np.uint64)
+    m = np.concatenate([[1, 2**31 - 1, 2**32 - 1], rng.integers(1, 2**32, 4093, dtype=np.uint64)]).astype(np.uint64)
+    u[:3] = 2**32 - 1
+    got = np.asarray(plans._mul_hi(jnp.asarray(u.astype(np.uint32)), jnp.asarray(m.astype(np.uint32))))
+    np.testing.assert_array_equal(got.astype(np.uint64), (u * m) >> np.uint64(32))
+    valid = np.arange(1000) < 900
+    idx = np.asarray(plans.bootstrap_indices(jax.random.key(3), valid, 0))
+    assert idx[:900].max() < 900 and (idx[900:] == np.arange(900, 1000)).all()
+    counts = np.bincount(np.concatenate([np.asarray(plans.bootstrap_indices(jax.random.key(3), valid, b))[:900]
+                                         for b in range(200)]), minlength=900)
+    assert abs(counts.mean() - 200) < 1e-9 and 130 < counts.min() and counts.max() < 270  # Binomial(180000, 1/900): 5 sd
+
+
 ASSOCIATIONS = [("CRAMERS_V", "PEARSON"), ("THEILS_U", "PEARSON"), ("THEILS_U", "SPEARMAN"), ("CRAMERS_V", "KENDALL")]
 
 

@@ -624,6 +624,12 @@ def bootstrap_indices(key: jax.Array, valid: jax.Array, replicate: int | jax.Arr
     counted rows; a padding row keeps itself. So ``x[idx]`` is the resampled input, and
     ``table.iloc[idx[valid]]`` the resampled DataFrame (rows as encoded).
 
+    Each draw is one 32-bit random word ``u`` mapped to :math:`\lfloor u m / 2^{32} \rfloor`
+    (``m`` counted rows; Lemire's multiply-shift): every row is drawn with probability
+    :math:`(1 \pm m / 2^{32}) / m` (a relative deviation of 2.3e-5 at 100k rows), at half the
+    random bits of ``jax.random.randint`` (whose two words per draw were a third of a 100k-row
+    replicate's time).
+
     Args:
       key: the input's key (``Plan.replicate`` uses ``fold_in(key, input index)``).
       valid: ``[N]`` bool, the counted rows.
@@ -636,8 +642,19 @@ def bootstrap_indices(key: jax.Array, valid: jax.Array, replicate: int | jax.Arr
     n = valid.shape[0]
     counted = jnp.argsort(~valid, stable=True)  # counted rows first, in order
     size = jnp.maximum(jnp.sum(valid, dtype=jnp.int32), 1)
-    draw = jax.random.randint(jax.random.fold_in(key, replicate), (n,), 0, size, dtype=jnp.int32)
+    bits = jax.random.bits(jax.random.fold_in(key, replicate), (n,), jnp.uint32)
+    draw = _mul_hi(bits, size.astype(jnp.uint32)).astype(jnp.int32)
     return jnp.where(valid, counted[draw], jnp.arange(n, dtype=jnp.int32)).astype(jnp.int32)
+
+
+def _mul_hi(u: jax.Array, m: jax.Array) -> jax.Array:
+    r""":math:`\lfloor u m / 2^{32} \rfloor` of uint32 ``u`` and ``m`` in uint32 arithmetic (16-bit
+    halves; no 64-bit integers, so it holds with x64 off)."""
+    lo16 = jnp.uint32(0xFFFF)
+    uh, ul, mh, ml = u >> 16, u & lo16, m >> 16, m & lo16
+    a, b, c = ul * ml, uh * ml, ul * mh
+    mid = (a >> 16) + (b & lo16) + (c & lo16)
+    return uh * mh + (b >> 16) + (c >> 16) + (mid >> 16)
 
 
 def row_counts(idx: jax.Array, valid: jax.Array) -> jax.Array:

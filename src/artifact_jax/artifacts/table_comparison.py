@@ -78,21 +78,26 @@ def cts_weight(t: EncodedTable) -> jax.Array:
     return t.valid[:, None] & ~t.cts_missing
 
 
-def cts_views(real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, Any]:
-    """Both tables' continuous columns sorted once (``histograms.ordered``): the ``prepare`` of
-    ``_sorts_once``, shared by every bootstrap replicate (``plans.Plan.replicate``)."""
+def cts_views(real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, ...]:
+    """Both tables' continuous columns sorted once (``histograms.ordered``) and shifted for their
+    weighted moments (``statistics.shifted``): the ``prepare`` of ``_sorts_once``, shared by
+    every bootstrap replicate (``plans.Plan.replicate``)."""
     del layout
-    return histograms.ordered(real.cts, cts_weight(real)), histograms.ordered(synth.cts, cts_weight(synth))
+    w_real, w_synth = cts_weight(real), cts_weight(synth)
+    return (histograms.ordered(real.cts, w_real), histograms.ordered(synth.cts, w_synth),
+            statistics.shifted(real.cts, w_real), statistics.shifted(synth.cts, w_synth))
 
 
-def cts_replicate(views: tuple[Any, Any], real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, ...]:
+def cts_replicate(views: tuple[Any, ...], real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, ...]:
     """A replicate's continuous columns once for every part that reads them (the
     ``prepare_replicate`` of ``_sorts_once``): both tables as ``histograms.Ranked`` multisets (its
     row counts in the order of ``cts_views``) and every statistic of ``describe_columns``
-    (``{stat: [Dc, 2]}``); what no part reads is dropped by XLA."""
+    (``{stat: [Dc, 2]}``, the moments from ``statistics.counted_moments``); what no part reads
+    is dropped by XLA."""
     del layout
     ranked = histograms.ranked(views[0], cts_weight(real)), histograms.ranked(views[1], cts_weight(synth))
-    return (*ranked, describe_columns(real, synth, statistics.STATISTICS, ranked))
+    moments = statistics.counted_moments(views[2], real.valid), statistics.counted_moments(views[3], synth.valid)
+    return (*ranked, describe_columns(real, synth, statistics.STATISTICS, ranked, moments))
 
 
 def _sorts_once(device: Any) -> Any:
@@ -139,14 +144,15 @@ _sorts_once(js_distances)
 @row_weights
 @reads_hyperparams(AssociationHyperparams)
 def association_matrices(
-    real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams
+    real: EncodedTable, synth: EncodedTable, layout: Layout, hp: AssociationHyperparams, prepared: Any = None
 ) -> jax.Array:
     """``[2, D, D]``: the real and synthetic association matrices in spec order (one trace for
     every artifact reading them with the same association measures). With row counts in
     ``valid`` (a bootstrap replicate) PEARSON matrices weigh the rows by their counts (no
-    gathered copies); the others rebuild the repeated rows (``associations.association_matrix``)."""
+    gathered copies; with ``prepared``, ``shifted_tables``, from one product with the shifted
+    rows); the others rebuild the repeated rows (``associations.association_matrix``)."""
 
-    def matrix(t: EncodedTable) -> jax.Array:
+    def matrix(t: EncodedTable, rows: Any) -> jax.Array:
         return associations.association_matrix(
             t.cts,
             t.cat,
@@ -155,23 +161,38 @@ def association_matrices(
             order=layout.order,
             categorical=hp.categorical_association_type,
             continuous=hp.continuous_association_type,
+            shifted=rows,
         )
 
-    return jnp.stack([matrix(real), matrix(synth)])
+    rows = prepared if prepared is not None else (None, None)
+    return jnp.stack([matrix(real, rows[0]), matrix(synth, rows[1])])
+
+
+def shifted_tables(real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[Any, Any]:
+    """Both tables' continuous columns shifted by their means, with their products
+    (``associations.shifted_rows``): the ``prepare`` of ``association_matrices``, built once for
+    every bootstrap replicate."""
+    del layout
+    return associations.shifted_rows(real.cts, real.valid), associations.shifted_rows(synth.cts, synth.valid)
+
+
+association_matrices.prepare = shifted_tables
 
 
 def describe_columns(
-    real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...], ranked: Any = None
+    real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...], ranked: Any = None, moments: Any = None
 ) -> dict[str, jax.Array]:
     """``{stat: [Dc, 2]}``: each statistic of every continuous column, real and synthetic
-    (``ranked``: both tables' ``histograms.Ranked`` multisets, with row counts)."""
+    (``ranked``: both tables' ``histograms.Ranked`` multisets, with row counts; ``moments``: both
+    tables' ``statistics.counted_moments``)."""
 
-    def table(t: EncodedTable, multiset: Any) -> dict[str, jax.Array]:
+    def table(t: EncodedTable, multiset: Any, counted: Any) -> dict[str, jax.Array]:
         if t.valid.dtype != jnp.bool_:  # row counts (a bootstrap replicate, ``registry.row_weights``)
-            return statistics.describe_counts(t.cts, cts_weight(t), stats, ranked=multiset)
+            return statistics.describe_counts(t.cts, cts_weight(t), stats, ranked=multiset, moments=counted)
         return statistics.describe(t.cts, cts_weight(t), stats)
 
-    r, s = table(real, ranked and ranked[0]), table(synth, ranked and ranked[1])
+    r = table(real, ranked and ranked[0], moments and moments[0])
+    s = table(synth, ranked and ranked[1], moments and moments[1])
     return {k: jnp.stack([r[k], s[k]], axis=-1) for k in stats}
 
 
