@@ -27,6 +27,7 @@ import numpy as np
 from jax import lax
 
 from artifact_jax.kernels.histograms import column_counts, masked_range
+from artifact_jax.kernels.statistics import blocked_rows, counted_sums
 
 CATEGORICAL_ASSOCIATIONS = ("CRAMERS_V", "THEILS_U")
 CONTINUOUS_ASSOCIATIONS = ("PEARSON", "SPEARMAN", "KENDALL")
@@ -824,14 +825,14 @@ class ShiftedRows(NamedTuple):
     ``association_from_counts`` (``shifted_rows``; built once for every bootstrap replicate)."""
 
     values: jax.Array  # [N, Dc] x_i - mu over the valid rows, 0 on padding
-    basis: jax.Array  # [Dc + Dc (Dc + 1) / 2, N] the shifted values and their products x_a x_b (a <= b)
+    basis: jax.Array  # [Dc + Dc (Dc + 1) / 2, N] the shifted values and their products x_a x_b (a <= b), blocked
 
 
 def shifted_rows(cts: jax.Array, valid: jax.Array) -> ShiftedRows:
     """``ShiftedRows`` of ``cts`` ``[N, Dc]`` (NaN already 0) over the bool ``valid`` rows."""
     x = _centred(cts, valid, jnp.sum(valid.astype(cts.dtype)))
     a, b = np.triu_indices(cts.shape[1])
-    return ShiftedRows(x, jnp.concatenate([x, x[:, a] * x[:, b]], axis=1).T)
+    return ShiftedRows(x, blocked_rows(jnp.concatenate([x, x[:, a] * x[:, b]], axis=1).T))
 
 
 def association_from_counts(
@@ -855,7 +856,7 @@ def association_from_counts(
     """
     dc, dtype = cts.shape[1], cts.dtype
     c = counts.astype(dtype)
-    sums = jnp.matmul(rows.basis, c, precision=_HIGHEST)
+    sums = counted_sums(rows.basis, counts)
     a, b = np.triu_indices(dc)
     upper = jnp.zeros((dc, dc), dtype).at[a, b].set(sums[dc:])
     cross = upper + jnp.triu(upper, 1).T
