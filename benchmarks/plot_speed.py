@@ -20,6 +20,10 @@ Usage:
     python benchmarks/plot_speed.py --real ../shared/data/heart_real.csv \\
         --synthetic ../shared/data/heart_synthetic.csv [--rounds 2] [--threads N]
 
+Both sides run with their modules' bytecode: pip wrote the reference's, and this script compiles
+artifact_jax's first (``cli_latency.ensure_bytecode``, as ``pip install`` does), so an editable
+install under ``PYTHONDONTWRITEBYTECODE=1`` does not recompile our modules imported in the timing.
+
 ``--threads N`` sets ``OMP_NUM_THREADS`` (and the BLAS equivalents) for both processes; by
 default the environment is left as it is. scikit-learn's Barnes-Hut t-SNE (the reference's
 slowest artifact) uses OpenMP and slows down badly when the cores are shared with other work.
@@ -244,6 +248,10 @@ def main() -> None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(args.threads)
     ensure_reference(Path(args.ref_python))
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cli_latency import ensure_bytecode
+
+    print(f"bytecode of {ensure_bytecode()} compiled before timing (as pip install does)")
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}; OMP/BLAS threads: {args.threads or 'default'}")
     ref = run_worker(args.ref_python, "reference", args, env)

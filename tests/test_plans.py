@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -259,6 +260,35 @@ def test_a_loaded_executable_calling_lapack_runs(tmp_path):
         assert out.returncode == 0, out.stderr[-3000:]
     assert runs[0].stdout == runs[1].stdout
     assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 1
+
+
+SORTED = textwrap.dedent(
+    """
+    import sys
+    import jax, jax.numpy as jnp, numpy as np
+    from artifact_jax import caching
+
+    caching.use_compilation_cache(sys.argv[1])
+    program = jax.jit(lambda a: jnp.sort(a, axis=0)[a.shape[0] // 2] + jnp.argsort(a[:, 0]).sum())
+    a = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    print(repr(np.asarray(caching.stored_call(program, "sort-test", (a,), "sorted")).tolist()))
+    """
+)
+
+
+def test_a_program_stored_when_the_xla_cache_held_it_still_runs(tmp_path):
+    """A stored program whose key changed (e.g. a new artifact_jax) while its XLA program did not:
+    the executable JAX's XLA cache hands back is not stored again (its re-serialisation loses
+    functions: the next process failed with ``NOT_FOUND: Function wrapped_iota not found``)."""
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_COMPILATION_CACHE="true")
+    outs = []
+    for step in range(3):
+        if step == 1:  # the XLA cache (if anything filled it) stays, the stored program goes
+            shutil.rmtree(tmp_path / "artifact-jax-programs")
+        outs.append(subprocess.run([sys.executable, "-c", SORTED, str(tmp_path)], capture_output=True, text=True,
+                                   env=env, timeout=120))
+        assert outs[-1].returncode == 0, outs[-1].stderr[-3000:]
+    assert outs[0].stdout == outs[1].stdout == outs[2].stdout
 
 
 def test_program_keys_name_closures_by_what_they_hold():

@@ -12,6 +12,7 @@ import hashlib
 import os
 import pickle
 import platform
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -167,6 +168,19 @@ def _lapack_ready() -> bool:
     return True
 
 
+_XLA_CACHE_HITS = threading.local()  # per thread: compiles answered by JAX's persistent XLA cache
+
+
+def _count_xla_cache_hit(event: str, **_: Any) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _XLA_CACHE_HITS.count = getattr(_XLA_CACHE_HITS, "count", 0) + 1
+
+
+@functools.cache
+def _listen_for_xla_cache_hits() -> None:
+    jax.monitoring.register_event_listener(_count_xla_cache_hit)
+
+
 def _load_or_compile(fn: Callable[..., Any], args: tuple, path: Path, name: str,
                      compiler_options: dict[str, Any] | None = None) -> Callable[..., Any]:
     from jax.experimental import serialize_executable
@@ -185,7 +199,15 @@ def _load_or_compile(fn: Callable[..., Any], args: tuple, path: Path, name: str,
     call.__name__ = call.__qualname__ = name
     lowered = jax.jit(call, compiler_options=compiler_options or None).lower(*args)
     lapack = "lapack" in lowered.as_text()
+    _listen_for_xla_cache_hits()
+    hits = getattr(_XLA_CACHE_HITS, "count", 0)
     compiled = lowered.compile()
+    if getattr(_XLA_CACHE_HITS, "count", 0) > hits:
+        # JAX's XLA cache had it (same program, new key: e.g. another artifact_jax version). An
+        # executable XLA:CPU loaded from there serialises without some of its functions (jaxlib
+        # 0.10: the process that loads the copy fails with ``NOT_FOUND: Function ... not found``),
+        # so none is stored: later processes trace and lower, and load it from the XLA cache again.
+        return compiled
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
