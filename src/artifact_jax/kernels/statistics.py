@@ -117,7 +117,8 @@ def blocked_rows(basis: jax.Array) -> jax.Array:
     """``basis`` ``[K, N]`` zero-padded to whole blocks of ``SUM_BLOCK`` rows, blocks first:
     ``[B, K, SUM_BLOCK]`` (the batch axis of ``counted_sums``' product leads: no transpose)."""
     k, n = basis.shape
-    return jnp.pad(basis, ((0, 0), (0, -n % SUM_BLOCK))).reshape(k, -1, SUM_BLOCK).transpose(1, 0, 2)
+    blocks = -(-n // SUM_BLOCK)
+    return jnp.pad(basis, ((0, 0), (0, blocks * SUM_BLOCK - n))).reshape(k, blocks, SUM_BLOCK).transpose(1, 0, 2)
 
 
 def counted_sums(blocks: jax.Array, counts: jax.Array) -> jax.Array:
