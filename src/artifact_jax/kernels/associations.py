@@ -251,6 +251,22 @@ def _use_joint_grid(n_categories: Sequence[int], n_rows: int) -> bool:
     return bool(n_categories) and small and cells <= max(n_rows, GRID_MIN_ROWS)
 
 
+def _use_onehot(n_categories: Sequence[int]) -> bool:
+    r"""A few categories per column (:math:`C^2 \le` ``ONEHOT_RATIO`` :math:`D_k^2`): the
+    contingency tables, counts and per-category sums read the int8 one-hot ``category_onehot``."""
+    return bool(n_categories) and sum(n_categories) ** 2 <= ONEHOT_RATIO * len(n_categories) ** 2
+
+
+#: Up to this many one-hot entries (categories x rows), ``category_counts`` are the one-hot's row
+#: sums and ``category_sums`` one product with it (as floats), instead of a scatter / segment sum
+#: per column; with the contingency tables' one-hot, XLA builds it once for all three.
+ONEHOT_SUM_CELLS = 1 << 22
+
+
+def _small_onehot(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> bool:
+    return _is_mask(valid) and _use_onehot(n_categories) and sum(n_categories) * cat.shape[0] <= ONEHOT_SUM_CELLS
+
+
 def _use_gram(n_categories: Sequence[int]) -> bool:
     return sum(n_categories) <= GRAM_CATEGORIES
 
@@ -347,7 +363,7 @@ def category_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int])
     if _use_joint_grid(n_categories, cat.shape[0]):
         ones = jnp.ones((cat.shape[0], 1), jnp.int32)
         return _grid_gram(_joint_sums(cat, valid, ones, n_categories)[..., 0], n_categories)
-    if sum(n_categories) ** 2 <= ONEHOT_RATIO * len(n_categories) ** 2:
+    if _use_onehot(n_categories):
         onehot = category_onehot(cat, _mask(valid), n_categories)
         weighted = onehot if _is_mask(valid) else onehot.astype(jnp.int32) * valid.astype(jnp.int32)[None, :]
         return lax.dot_general(weighted, onehot, (((1,), (1,)), ((), ())), preferred_element_type=jnp.int32)
@@ -363,6 +379,9 @@ def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categor
     """
     if not n_categories:
         return jnp.zeros((0, values.shape[1]), values.dtype)
+    if _small_onehot(cat, valid, n_categories) and not _use_joint_grid(n_categories, cat.shape[0]):
+        onehot = category_onehot(cat, valid, n_categories).astype(values.dtype)  # the Gram's one-hot, once
+        return jnp.matmul(onehot, jnp.where(valid[:, None], values, 0), precision=_HIGHEST)
     if not _use_joint_grid(n_categories, cat.shape[0]):
         weight = valid[:, None] if _is_mask(valid) else valid.astype(values.dtype)[:, None]
         values = jnp.where(weight, values, 0) if _is_mask(valid) else values * weight
@@ -390,6 +409,11 @@ def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int
     slots = max(n_categories, default=0)
     if not n_categories:
         return jnp.zeros((0, 0), jnp.result_type(float))
+    if _small_onehot(cat, valid, n_categories):  # row sums of the Gram's one-hot (XLA builds it once)
+        flat = jnp.sum(category_onehot(cat, valid, n_categories), axis=1, dtype=jnp.int32)
+        col_id, local = _category_index(n_categories)
+        out = jnp.zeros((len(n_categories), slots), jnp.result_type(float))
+        return out.at[col_id, local].set(flat.astype(out.dtype))
     return column_counts(cat.astype(jnp.int32), valid[:, None], slots)
 
 
