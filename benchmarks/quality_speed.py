@@ -11,7 +11,8 @@ Heart-like tables (``heart_real.csv`` resampled with two seeds, continuous colum
   CONTINGENCY_SIMILARITY; exact, never subsampled) in a fresh process per size with the
   persistent compilation cache off: "cold" is the first ``run`` (tracing and compiling
   included), "warm" a ``run`` on another synthetic sample of the same shape (the fastest of
-  ``--repeat``).
+  ``--repeat``); the process's CPU time of each is printed too (all threads: less sensitive than
+  wall time to other work on a shared machine, but XLA's threads add theirs).
 Both start from DataFrames in memory (CSV reading and imports are reported apart).
 
 Usage: python benchmarks/quality_speed.py [--rows 100000 1000000] [--sdm /tmp/sdm/bin/python]
@@ -66,14 +67,16 @@ synths = [pd.read_csv(p, float_precision="round_trip") for p in (sys.argv[2], sy
 cts = json.loads(sys.argv[4])
 plan = tc.TableComparisonPlan(scores=["QUALITY_SCORE", "COLUMN_SHAPES", "COLUMN_PAIR_TRENDS"],
     score_collections=["KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY"])
-times, scores = [], []
+times, cpus, scores = [], [], []
 for synth in [synths[0]] + [synths[1]] * int(sys.argv[5]):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     spec = aj.TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real.columns if c not in cts])
     res = plan.run(real, synth, spec)
     times.append(time.perf_counter() - t0)
+    cpus.append(time.process_time() - c0)
     scores.append(res.scores["QUALITY_SCORE"])
-print(json.dumps({"import": imported, "cold": times[0], "warm": min(times[1:]), "score": scores[0]}))
+print(json.dumps({"import": imported, "cold": times[0], "warm": min(times[1:]), "score": scores[0],
+                  "cold_cpu": cpus[0], "warm_cpu": min(cpus[1:])}))
 """
 
 
@@ -115,8 +118,8 @@ def main() -> None:
                 tree = "" if src is None else f" ({src})"
                 imports = "-" if sdm is None else f"{sdm['import']:.1f}"
                 print(f"{rows:>9} rows  {theirs}artifact-jax{tree} cold {ours['cold']:6.2f} s "
-                      f"warm {ours['warm']:6.2f} s | {ratio}{ours['score']:.6f} (exact); "
-                      f"imports {imports} / {ours['import']:.1f} s", flush=True)
+                      f"warm {ours['warm']:6.2f} s (CPU time cold {ours['cold_cpu']:.2f} s warm {ours['warm_cpu']:.2f} s) | "
+                      f"{ratio}{ours['score']:.6f} (exact); imports {imports} / {ours['import']:.1f} s", flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 

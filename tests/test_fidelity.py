@@ -228,6 +228,31 @@ def test_ks_statistic_bucketed_equals_the_full_sort_and_scipy(monkeypatch):
         assert math.isnan(float(fidelity.ks_statistic(jax.numpy.ones(3), empty, jax.numpy.ones(3), ~empty)))
 
 
+def test_ks_statistics_of_several_columns_share_one_fallback(monkeypatch):
+    """``ks_statistics`` reads the columns of ``[N, D]`` tables in place: every column bucketed, or
+    (one column with an infinite value) every column from the fallback sort; scipy's values
+    either way."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(11)
+    raw = _ks_cases(rng)
+    size = max(max(a.size, b.size) for a, b in raw.values())
+    xs, ws, expected = [[], []], [[], []], []
+    for a, b in raw.values():
+        wa, wb = rng.random(a.size) < 0.9, rng.random(b.size) < 0.95
+        expected.append(scipy_stats.ks_2samp(np.round(a[wa], 14), np.round(b[wb], 14)).statistic)
+        for side, (x, w) in enumerate(((a, wa), (b, wb))):
+            xs[side].append(np.append(x, np.zeros(size - x.size)))
+            ws[side].append(np.append(w, np.zeros(size - x.size, bool)))
+    finite = [i for i, name in enumerate(raw) if name != "infinite value"]
+    with jax.enable_x64(True), monkeypatch.context() as patch:
+        patch.setattr(fidelity, "KS_SORT_VALUES", 0)
+        program = jax.jit(fidelity.ks_statistics)
+        for columns in (finite, list(range(len(raw)))):
+            args = [jax.numpy.asarray(np.stack([v[side][i] for i in columns], axis=1))
+                    for side in (0, 1) for v in (xs, ws)]
+            assert np.asarray(program(*args)).tolist() == [expected[i] for i in columns]
+
+
 def test_pearson_gram_equals_the_masked_pairs_and_scipy():
     """Every value present: one Gram matrix (``_pearson_gram``); the masked per-pair pass and
     scipy agree, a constant column gives NaN."""

@@ -54,7 +54,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from artifact_jax.artifacts.config import check_choice
 from artifact_jax.artifacts.registry import (
@@ -171,9 +170,7 @@ def _category_counts(t: EncodedTable, layout: Layout) -> jax.Array:
 def column_shapes(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Any) -> dict[str, jax.Array]:
     """``{"ks": [Dc] KS statistic, "counts": [2, Dk, K] category counts (real, synthetic)}``."""
     del hp
-    # one column at a time (``lax.map``): each column's ``lax.cond`` then runs one branch (vmap would run both)
-    columns = (real.cts.T, cts_weight(real).T, synth.cts.T, cts_weight(synth).T)
-    ks = lax.map(lambda c: fidelity.ks_statistic(*c), columns) if layout.cts_features else jnp.zeros((0,), real.cts.dtype)
+    ks = fidelity.ks_statistics(real.cts, cts_weight(real), synth.cts, cts_weight(synth))
     counts = (jnp.stack([_category_counts(real, layout), _category_counts(synth, layout)]) if layout.cat_features
               else jnp.zeros((2, 0, 0), real.cts.dtype))
     return {"ks": ks, "counts": counts}

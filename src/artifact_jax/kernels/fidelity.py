@@ -1,8 +1,9 @@
 """SDMetrics 0.32 fidelity metrics as pure ``jnp`` kernels: exact, never subsampled.
 
-Column shapes: the Kolmogorov-Smirnov statistic from bucket counts and a sort of the few buckets
-where the maximum can lie (``ks_statistic``) and the total variation of two category count vectors with SDMetrics'
-regularisation of unseen values (``tv_complement``). Column pair trends: pairwise-complete
+Column shapes: the Kolmogorov-Smirnov statistic of every column of two tables from bucket
+counts and a sort of the few buckets where the maximum can lie (``ks_statistics``) and the total
+variation of two category count vectors with SDMetrics' regularisation of unseen values
+(``tv_complement``). Column pair trends: pairwise-complete
 Pearson / Spearman correlations (``pairwise_correlation``, one O(N) pass per column pair, the
 rows where either value is missing dropped as ``DataFrame.dropna`` does), and for every pair with
 a discrete column the contingency-table similarity and the real table's Cramer's V from ONE
@@ -27,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from artifact_jax.kernels import ordering
 from artifact_jax.kernels.associations import (
     _category_index,
     _changes,
@@ -57,19 +59,8 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
 
     .. math:: D = \max_{v} \big| F_r(v) - F_s(v) \big|, \quad F(v) = \#\{x_i \le v\} / n
 
-    over every value ``v`` of both samples, after SDMetrics' rounding to ``KS_DECIMALS`` decimals.
-    Exact, mostly without a sort: the values are counted into ``KS_BUCKETS`` equal-width buckets
-    of their range (one scatter); the gap :math:`g_k = F_r - F_s` at each bucket's end is exact
-    (cumulative counts), and inside bucket ``k`` the gap is bounded by
-    :math:`\max(g_{k-1} + r_k / n_r, \; s_k / n_s - g_{k-1})`. Only the buckets whose bound
-    reaches :math:`\max_k |g_k|` can hold the maximum: their values (typically a few thousand of
-    millions) are compacted and sorted (one int64 key and one int32 of bucket and sample label),
-    and the gap evaluated at each of their distinct values from the counts below the bucket
-    (looked up by the packed bucket) plus the counts inside it. When those values exceed
-    ``KS_CAPACITY`` (a column whose range is crowded into few buckets) or the range is not
-    finite, ``lax.cond`` sorts every value instead (``_max_gap``): the same integer counts, so the
-    same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
-    whole (``_ks_sorted``), which is faster there.
+    over every value ``v`` of both samples, after SDMetrics' rounding to ``KS_DECIMALS`` decimals
+    (``ks_statistics`` of one column: see there how).
 
     Args:
       x_real, x_synth: ``[N]``, ``[M]`` values.
@@ -84,15 +75,66 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
       >>> round(float(ks_statistic(jnp.array([1., 2., 3.]), t, jnp.array([3., 4., 5.]), t)), 6)
       0.666667
     """
+    return ks_statistics(x_real[:, None], w_real[:, None], x_synth[:, None], w_synth[:, None])[0]
+
+
+def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
+    r"""``ks_statistic`` of every column of two tables, one column at a time (``lax.map``).
+
+    Exact, mostly without a sort of the column (``_ks_bucketed``): the values are counted into
+    ``KS_BUCKETS`` equal-width buckets of their range (one scatter); the gap
+    :math:`g_k = F_r - F_s` at each bucket's end is exact (cumulative counts), and inside bucket
+    ``k`` the gap is bounded by :math:`\max(g_{k-1} + r_k / n_r, \; s_k / n_s - g_{k-1})`. Only
+    the buckets whose bound reaches :math:`\max_k |g_k|` can hold the maximum: their values
+    (typically a few thousand of millions) are compacted and sorted as ONE integer operand (the
+    value's order key and the sample's label in its lowest bit, negative and non-negative values
+    in two rows so that each key fits in one bit less), and the gap evaluated at each of their
+    distinct values from the counts below the value's bucket plus the counts inside it. A
+    constant column has :math:`D = 0`. When a column's candidates exceed ``KS_CAPACITY`` (a
+    column whose range is crowded into few buckets) or its range is not finite, ONE ``lax.cond``
+    sorts every value of every column instead (``_max_gap``): the same integer counts, so the
+    same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
+    whole (``_ks_sorted``), which is faster there. The columns are read in place (no transposed
+    copy of the tables).
+
+    Args:
+      x_real, x_synth: ``[N, D]``, ``[M, D]`` values.
+      w_real, w_synth: bool of the same shapes, the values that count.
+
+    Returns:
+      ``[D]`` statistics (NaN where either sample of the column is empty).
+    """
+    columns = jnp.arange(x_real.shape[1])
+
+    def each(kernel):
+        def one(d):  # column d of each table, read in place (cheaper than transposed copies)
+            return kernel(*(lax.dynamic_index_in_dim(a, d, axis=1, keepdims=False) for a in (x_real, w_real, x_synth, w_synth)))
+        return lax.map(one, columns)
+
+    if x_real.shape[1] == 0:
+        return jnp.zeros((0,), x_real.dtype)
     if x_real.shape[0] + x_synth.shape[0] <= KS_SORT_VALUES:
-        return _ks_sorted(x_real, w_real, x_synth, w_synth)
+        return each(_ks_sorted)
+    d, exact = each(_ks_bucketed)
+    return lax.cond(jnp.all(exact), lambda: d, lambda: each(_max_gap))  # cond runs one branch
+
+
+def _ks_bucketed(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``ks_statistic`` of one large column from its buckets (``ks_statistics``), and whether it is
+    exact (False: too many candidates, or a range that is not finite)."""
     dtype = x_real.dtype
     xr, xs = jnp.round(x_real, KS_DECIMALS), jnp.round(x_synth, KS_DECIMALS)
     n_r, n_s = jnp.sum(w_real, dtype=jnp.int32), jnp.sum(w_synth, dtype=jnp.int32)
     f_r, f_s = n_r.astype(dtype), n_s.astype(dtype)
     inf = jnp.asarray(jnp.inf, dtype)
-    lo = jnp.minimum(jnp.min(jnp.where(w_real, xr, inf)), jnp.min(jnp.where(w_synth, xs, inf)))
-    hi = jnp.maximum(jnp.max(jnp.where(w_real, xr, -inf)), jnp.max(jnp.where(w_synth, xs, -inf)))
+
+    def extremes(x, w):  # ONE pass (a two-output reduce); rounding is monotone, so round the extremes
+        return lax.reduce((jnp.where(w, x, inf), jnp.where(w, x, -inf)), (inf, -inf),
+                          lambda p, q: (jnp.minimum(p[0], q[0]), jnp.maximum(p[1], q[1])), (0,))
+
+    (lo_r, hi_r), (lo_s, hi_s) = extremes(x_real, w_real), extremes(x_synth, w_synth)
+    lo = jnp.round(jnp.minimum(lo_r, lo_s), KS_DECIMALS)
+    hi = jnp.round(jnp.maximum(hi_r, hi_s), KS_DECIMALS)
     spread = jnp.isfinite(lo) & jnp.isfinite(hi) & (hi > lo)
     scale = jnp.where(spread, KS_BUCKETS / jnp.where(spread, hi - lo, 1), 0)
 
@@ -124,17 +166,30 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
     taken = index < n
     value = jnp.where(index < n_real, xr.at[index].get(mode="fill", fill_value=0),
                       xs.at[index - n_real].get(mode="fill", fill_value=0))
-    # the compacted values sorted with their bucket and sample packed in ONE int32 operand; the
-    # counts below each value are looked up from its bucket after the sort
-    key, packed = lax.sort((_order_key(value, taken), 2 * bucket(value, taken) + (index < n_real)), num_keys=1)
-    upto_r = jnp.cumsum(packed & 1)
-    at = below[:, packed >> 1]
-    count_r, count_s = at[0] + upto_r, at[1] + jnp.arange(1, KS_CAPACITY + 1, dtype=jnp.int32) - upto_r
-    last = jnp.append(key[1:] != key[:-1], True) & (jnp.arange(KS_CAPACITY) < count)
+    # ONE integer sort of the compacted values: [2, C] (negative, non-negative), each key shifted
+    # into [0, 2**63) and the sample's label in the lowest bit; the rows concatenated are in order
+    key = _order_key(value, taken)
+    utype = jnp.uint64 if key.dtype == jnp.int64 else jnp.uint32
+    half = jnp.asarray(1 << (jnp.iinfo(utype).bits - 1), utype)
+    empty = jnp.asarray(jnp.iinfo(utype).max, utype)
+    negative = key < 0
+    shifted = lax.bitcast_convert_type(key, utype) + jnp.where(negative, half, 0).astype(utype)
+    packed = (shifted << 1) | (index < n_real).astype(utype)
+    u = jnp.sort(jnp.stack([jnp.where(taken & negative, packed, empty), jnp.where(taken & ~negative, packed, empty)]),
+                 axis=1)
+    row = jnp.arange(2 * KS_CAPACITY) < KS_CAPACITY  # the negative row
+    u = u.ravel()
+    counted = u != empty
+    sorted_value = ordering.from_key(lax.bitcast_convert_type((u >> 1) - jnp.where(row, half, 0).astype(utype), key.dtype), dtype)
+    at = below[:, bucket(sorted_value, counted)]  # the counts below each value's bucket
+    upto_r, upto = jnp.cumsum(jnp.stack([(u & 1).astype(jnp.int32) * counted, counted.astype(jnp.int32)]), axis=1)
+    count_r, count_s = at[0] + upto_r, at[1] + upto - upto_r  # (one cumsum: each is costly to compile)
+    last = jnp.append((u[1:] >> 1) != (u[:-1] >> 1), True) & counted
     bucketed = jnp.max(jnp.where(last, jnp.abs(_gap(count_r, count_s, f_r, f_s)), 0))
-    d = lax.cond(spread & (count <= KS_CAPACITY), lambda: jnp.maximum(low, bucketed),
-                 lambda: _max_gap(jnp.concatenate([xr, xs]), w, real, f_r, f_s))
-    return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
+    constant = jnp.isfinite(lo) & (lo == hi)  # D = 0: both samples end at their one value
+    nonempty = (n_r > 0) & (n_s > 0)
+    d = jnp.where(constant, low, jnp.maximum(low, bucketed))
+    return jnp.where(nonempty, d, jnp.nan), ~nonempty | constant | (spread & (count <= KS_CAPACITY))
 
 
 def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
@@ -180,15 +235,20 @@ def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth
     return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
 
 
-def _max_gap(x: jax.Array, valid: jax.Array, real: jax.Array, n_r: jax.Array, n_s: jax.Array) -> jax.Array:
-    r""":math:`\max |F_r - F_s|` over the distinct valid values of ``x`` (real and synthetic
-    values pooled, ``real`` their labels) from ONE sort of their order keys: the counts at the
-    last element of each run of equal values, divided as scipy divides them."""
-    key, label = lax.sort((_order_key(x, valid), real.astype(jnp.int32)), num_keys=1)
+def _max_gap(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
+    r"""``ks_statistic`` of one column from ONE sort of every value (``ks_statistics``' fallback:
+    the fewest operations to compile): the order keys of the rounded values with the sample's
+    label, the counts at the last element of each run of equal values."""
+    x = jnp.round(jnp.concatenate([x_real, x_synth]), KS_DECIMALS)
+    valid = jnp.concatenate([w_real, w_synth])
+    real = (jnp.arange(x.shape[0]) < x_real.shape[0]).astype(jnp.int32)
+    n_r, n_s = jnp.sum(w_real, dtype=jnp.int32), jnp.sum(w_synth, dtype=jnp.int32)
+    key, label = lax.sort((_order_key(x, valid), real), num_keys=1)
     upto = jnp.cumsum(label)
     count_r, count_s = upto, jnp.arange(1, x.shape[0] + 1, dtype=jnp.int32) - upto
-    last = jnp.append(key[1:] != key[:-1], True) & (jnp.arange(x.shape[0]) < jnp.sum(valid, dtype=jnp.int32))
-    return jnp.max(jnp.where(last, jnp.abs(_gap(count_r, count_s, n_r, n_s)), 0))
+    last = jnp.append(key[1:] != key[:-1], True) & (jnp.arange(x.shape[0]) < n_r + n_s)
+    d = jnp.max(jnp.where(last, jnp.abs(_gap(count_r, count_s, n_r.astype(x.dtype), n_s.astype(x.dtype))), 0))
+    return jnp.where((n_r > 0) & (n_s > 0), d, jnp.nan)
 
 
 def _gap(count_r: jax.Array, count_s: jax.Array, n_r: jax.Array, n_s: jax.Array) -> jax.Array:
@@ -498,7 +558,7 @@ def _joint_gram(codes: jax.Array, valid: jax.Array, n_categories: Sequence[int],
     others = [b for b in range(len(n_categories)) if b not in left]
     k_other = np.asarray([n_categories[b] for b in others], np.int32)
     c_other = int(k_other.sum())
-    cell = jnp.sum(codes[:, left] * strides[None, :], axis=1)
+    cell = jnp.sum(codes[:, left] * strides[None, :], axis=1, dtype=jnp.int32)
     # one scatter: each row's joint cell alone ([J]), and with each other column's code ([J, C_other])
     code_other = codes[:, others] + np.concatenate([[0], np.cumsum(k_other)[:-1]]).astype(np.int32)[None, :]
     flat = jnp.concatenate([cell[:, None], joint + cell[:, None] * c_other + code_other], axis=1)
@@ -643,8 +703,8 @@ def contingency_similarity(
       ``([P] similarity, [P] real Cramer's V)``.
     """
     dtype = jnp.result_type(float)
-    n_r = jnp.sum(valid_real).astype(dtype)
-    n_s = jnp.sum(valid_synth).astype(dtype)
+    n_r = jnp.sum(valid_real, dtype=jnp.int32).astype(dtype)  # (int32: no [N] int64 copy)
+    n_s = jnp.sum(valid_synth, dtype=jnp.int32).astype(dtype)
     if not pairs:
         return jnp.zeros((0,), dtype), jnp.zeros((0,), dtype)
     dense = np.asarray([n_categories[a] * n_categories[b] <= DENSE_PAIR_CELLS for a, b in pairs])
