@@ -409,8 +409,10 @@ def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int
     slots = max(n_categories, default=0)
     if not n_categories:
         return jnp.zeros((0, 0), jnp.result_type(float))
-    if _small_onehot(cat, valid, n_categories):  # row sums of the Gram's one-hot (XLA builds it once)
-        flat = jnp.sum(category_onehot(cat, valid, n_categories), axis=1, dtype=jnp.int32)
+    if _small_onehot(cat, valid, n_categories):  # row sums of the Gram's int8 one-hot (XLA builds it once)
+        onehot = category_onehot(cat, valid, n_categories)
+        flat = lax.dot_general(onehot, jnp.ones(onehot.shape[1], jnp.int8), (((1,), (0,)), ((), ())),
+                               preferred_element_type=jnp.int32)
         col_id, local = _category_index(n_categories)
         out = jnp.zeros((len(n_categories), slots), jnp.result_type(float))
         return out.at[col_id, local].set(flat.astype(out.dtype))
