@@ -678,14 +678,14 @@ def association_matrix(
       valid: ``[N]`` bool; False marks padding rows, which have no influence at all. Or int
         row counts summing to at most N (a bootstrap replicate: ``registry.row_weights``): the
         matrix of the table with row ``i`` repeated ``valid[i]`` times. PEARSON with a ``[C, C]``
-        Gram reads the counts as weights (weighted centring, moments and histograms, no
+        Gram reads the counts as weights (``association_from_counts``: weighted sums, no
         gathered rows); the other cases rebuild the repeated rows first.
       n_categories: static number of codes per categorical column.
       order: static output feature order, a permutation of ``("cts", i)`` / ``("cat", j)`` pairs.
       categorical: ``"CRAMERS_V"`` or ``"THEILS_U"`` (names or the reference's enum members).
       continuous: ``"PEARSON"``, ``"SPEARMAN"`` or ``"KENDALL"``.
-      shifted: ``shifted_rows(cts, mask)`` of the same rows, or ``None``. With int row counts,
-        PEARSON and a ``[C, C]`` Gram, the matrix is then ``association_from_counts``.
+      shifted: ``shifted_rows(cts, mask)`` of the same rows (built once for many row counts), or
+        ``None`` (built here when the row counts need it).
 
     Returns:
       ``[D, D]`` matrix in ``order`` (D = Dc + Dk), dtype of ``cts``.
@@ -723,46 +723,31 @@ def association_matrix(
     if not jnp.issubdtype(cat.dtype, jnp.integer):
         raise ValueError(f"cat must hold integer category codes; got dtype {cat.dtype}.")
     dc, dk = cts.shape[1], cat.shape[1]
-    if shifted is not None and jnp.issubdtype(valid.dtype, jnp.integer) and continuous == "PEARSON" and _use_gram(n_categories):
-        return association_from_counts(cts, cat, valid, shifted, n_categories=n_categories, order=order, categorical=categorical)
+    if jnp.issubdtype(valid.dtype, jnp.integer):
+        if continuous == "PEARSON" and _use_gram(n_categories):  # row counts as weights: sums of the rows
+            rows = shifted if shifted is not None else shifted_rows(cts, valid > 0)
+            return association_from_counts(cts, cat, valid, rows, n_categories=n_categories, order=order,
+                                           categorical=categorical)
+        cts, cat, valid = _repeat_rows(cts, cat, valid)  # ranks, pair by pair: on the rows
+    valid = valid.astype(bool)
     perm, col_id = _layout(n_categories, order, dc, dk)
     dtype = cts.dtype
-    if not jnp.issubdtype(valid.dtype, jnp.integer):
-        valid = valid.astype(bool)
-    elif continuous != "PEARSON" or not _use_gram(n_categories):  # ranks, pair by pair: on the rows
-        cts, cat, valid = _repeat_rows(cts, cat, valid)
     n = jnp.sum(valid.astype(dtype))
 
     # The O(N) work: exact integer counts and contingency tables and per-category sums of the
     # centred values (``category_counts``/``category_gram``/``category_sums``), and the centred
     # cross products. Too many categories for a [C, C] Gram: the tables pair by pair, below.
-    # With row counts, each sum weighs row i by valid[i]: the sums of the repeated rows.
-    if _is_mask(valid):
-        x = weighted = _centred(cts, valid, n)
-    else:
-        w = valid.astype(dtype)[:, None]
-        x = cts - jnp.sum(cts * w, axis=0, keepdims=True) / n
-        x, weighted = lax.optimization_barrier((x, x * w))
-    if not _is_mask(valid) and dk and _use_gram(n_categories) and _use_joint_grid(n_categories, cat.shape[0]):
-        # Row counts: ONE weighted scatter of [1, x] over the joint grid gives the counts, the
-        # tables and the per-category sums (the same sums as the three reductions below).
-        grid = _joint_sums(cat, valid, jnp.concatenate([jnp.ones_like(x[:, :1]), x], axis=1), n_categories)
-        counts = jnp.concatenate([_marginal(grid[..., :1], (j,))[:, 0] for j in range(dk)])
-        cross = jnp.concatenate([_marginal(grid[..., 1:], (j,)) for j in range(dk)], axis=0)
-        table = _grid_gram(grid[..., 0], n_categories)
-    else:
-        counts = _flat_counts(cat, valid, n_categories).astype(dtype)  # [C], shared with JS by XLA's CSE
-        cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
-        table = None
-    value_blocks, weighted_blocks = [x], [weighted]
+    x = _centred(cts, valid, n)
+    counts = _flat_counts(cat, valid, n_categories).astype(dtype)  # [C], shared with JS by XLA's CSE
+    cross = category_sums(cat, valid, x, n_categories)  # [C, Dc] per-category sums of the centred columns
+    value_blocks = [x]
     if continuous != "PEARSON" and dc:
         dense, average, ties = jax.vmap(_ranks, in_axes=(1, None))(cts, valid)  # [Dc, N], [Dc, N], [Dc]
         if continuous == "SPEARMAN":
             rank = jnp.where(valid[:, None], average.T, 0)
             value_blocks.append(jnp.where(valid[:, None], rank - jnp.sum(rank, axis=0, keepdims=True) / n, 0))
-            weighted_blocks.append(value_blocks[-1])
     values = jnp.concatenate(value_blocks, axis=1)
-    value_gram = jnp.matmul(jnp.concatenate(weighted_blocks, axis=1).T, values, precision=_HIGHEST)
+    value_gram = jnp.matmul(values.T, values, precision=_HIGHEST)
     # Continuous x continuous.
     if continuous == "PEARSON":
         cc = _pearson(value_gram[:dc, :dc])
@@ -778,10 +763,10 @@ def association_matrix(
     if not _use_gram(n_categories):
         kk = _pairwise_associations(cat, valid, counts, n_categories, categorical, n)
     else:
-        table = category_gram(cat, valid, n_categories).astype(dtype) if table is None else table
+        table = category_gram(cat, valid, n_categories).astype(dtype)
         kk = (_cramers_v if categorical == "CRAMERS_V" else _theils_u)(table, counts, col_id, dk, n)
-    lo, hi = masked_range(cts, jnp.broadcast_to(_mask(valid)[:, None], cts.shape))
-    sums = (cross, jnp.sum(weighted, axis=0), jnp.diagonal(value_gram)[:dc])
+    lo, hi = masked_range(cts, jnp.broadcast_to(valid[:, None], cts.shape))
+    sums = (cross, jnp.sum(x, axis=0), jnp.diagonal(value_gram)[:dc])
     return _assemble(cc, kk, sums, counts, lo == hi, n, col_id, perm)
 
 
