@@ -579,9 +579,9 @@ class Plan:
 BOOTSTRAP_MEMORY = 1 << 28
 #: Rows (of the largest input) one chunk of bootstrap replicates may hold: on CPU a ``vmap``-ed
 #: scatter, gather, reduction or sort runs 2-4x slower per replicate than the same work replicate
-#: by replicate, even in a batch of one (measured at 10k and 100k
-#: rows), while small tables gain from batching. Inputs of more than half this many rows run one
-#: at a time, in a plain ``lax.map`` (``_map_chunks``).
+#: by replicate, even in a batch of one (measured at 10k and 100k rows), while small tables gain
+#: from batching. Inputs of more than half this many rows run one at a time, in a plain
+#: ``lax.map`` (``_map_chunks``).
 BOOTSTRAP_ROWS = 1 << 13
 #: Rows (of the samples) one ``vmap``-ed chunk of ``run_many`` samples may hold: their programs
 #: (a sort, histograms and tables per sample, no row-count scatters) gain from batching up to
