@@ -583,11 +583,11 @@ BOOTSTRAP_MEMORY = 1 << 28
 #: from batching. Inputs of more than half this many rows run one at a time, in a plain
 #: ``lax.map`` (``_map_chunks``).
 BOOTSTRAP_ROWS = 1 << 13
-#: Rows (of the samples) one ``vmap``-ed chunk of ``run_many`` samples may hold: their programs
-#: (a sort, histograms and tables per sample, no row-count scatters) gain from batching up to
-#: ~32k rows (measured on 64 / 32 / 8 samples of 2k / 10k / 100k rows: chunks of 16 / 2-4 / 1
-#: fastest, 28 vs 39, 78 vs 89 and 233 vs 263 ms against the next best).
-MANY_ROWS = 1 << 15
+#: Rows (of the samples) one ``vmap``-ed chunk of ``run_many`` samples may hold: small samples
+#: gain from batching, larger ones run fastest one by one (their int8 one-hot products and sorts
+#: batch badly). Measured (fastest chunk vs chunk 1): 32 x 1k: 8 vs 11 ms; 64 x 2k: chunks of
+#: 4-16, 27 vs 45 ms; 32 x 3k: even; 32 x 5k and 32 x 10k: chunk 1, 26-30 vs 35 and 59 vs 77 ms.
+MANY_ROWS = 1 << 13
 
 
 class Bootstrap(NamedTuple):
