@@ -157,23 +157,23 @@ def pairs(layout: Layout) -> tuple[tuple, tuple, tuple, tuple]:
     return tuple(cts), tuple(cts_keys), tuple(disc), tuple(disc_keys)
 
 
-def _category_counts(t: EncodedTable, layout: Layout) -> jax.Array:
-    """``[Dk, K]`` counts of each code over the valid rows, the missing-value slot zeroed
-    (SDMetrics drops NaN before TV and coverage; unseen values keep their own slots)."""
-    counts = associations.category_counts(t.cat, t.valid, layout.n_categories)
-    missing = jnp.arange(counts.shape[1])[None, :] == jnp.asarray(layout.vocab_sizes)[:, None]
+def _tv_counts(counts: jax.Array, layout: Layout) -> jax.Array:
+    """``[..., Dk, K]`` category counts with the missing-value slot zeroed (SDMetrics drops NaN
+    before TV and coverage; unseen values keep their own slots)."""
+    missing = jnp.arange(counts.shape[-1])[None, :] == jnp.asarray(layout.vocab_sizes)[:, None]
     return jnp.where(missing, 0, counts)
 
 
 # ---- device parts ---------------------------------------------------------------------------
-@hyperparams_free
-def column_shapes(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Any) -> dict[str, jax.Array]:
-    """``{"ks": [Dc] KS statistic, "counts": [2, Dk, K] category counts (real, synthetic)}``."""
-    del hp
+def _column_shapes(real: EncodedTable, synth: EncodedTable, layout: Layout, counts: jax.Array | None) -> dict[str, jax.Array]:
+    """``{"ks": [Dc] KS statistic, "counts": [2, Dk, K] category counts (real, synthetic)}``;
+    ``counts``: the categorical columns' counts when the contingency tables gave them."""
     ks = fidelity.ks_statistics(real.cts, cts_weight(real), synth.cts, cts_weight(synth))
-    counts = (jnp.stack([_category_counts(real, layout), _category_counts(synth, layout)]) if layout.cat_features
-              else jnp.zeros((2, 0, 0), real.cts.dtype))
-    return {"ks": ks, "counts": counts}
+    if not layout.cat_features:
+        return {"ks": ks, "counts": jnp.zeros((2, 0, 0), real.cts.dtype)}
+    if counts is None:
+        counts = jnp.stack([associations.category_counts(t.cat, t.valid, layout.n_categories) for t in (real, synth)])
+    return {"ks": ks, "counts": _tv_counts(counts[:, :, : max(layout.n_categories)], layout)}
 
 
 def _discrete_codes(t: EncodedTable, layout: Layout) -> jax.Array:
@@ -194,28 +194,30 @@ def correlations(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Co
     ])}
 
 
-@hyperparams_free
-def contingencies(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Any) -> dict[str, jax.Array]:
+def _contingencies(real: EncodedTable, synth: EncodedTable, layout: Layout) -> tuple[dict[str, jax.Array], jax.Array | None]:
     """``{"contingency": [Pd], "association": [Pd]}``: the contingency similarity and the real
-    Cramer's V of each pair with a categorical feature, all tables from one joint pass."""
-    del hp
+    Cramer's V of each pair with a categorical feature, all tables from one joint pass; and the
+    categorical columns' ``[2, Dk, K]`` counts, the tables' marginals (None without pairs)."""
     disc_pairs = pairs(layout)[2]
     if not disc_pairs:
         empty = jnp.zeros((0,), real.cts.dtype)
-        return {"contingency": empty, "association": empty}
+        return {"contingency": empty, "association": empty}, None
     n_categories = tuple(layout.n_categories) + (fidelity.N_PAIR_BINS + 2,) * len(layout.cts_features)
-    contingency, association = fidelity.contingency_similarity(
-        _discrete_codes(real, layout), real.valid, _discrete_codes(synth, layout), synth.valid, n_categories, disc_pairs
+    contingency, association, counts = fidelity.contingency_similarity(
+        _discrete_codes(real, layout), real.valid, _discrete_codes(synth, layout), synth.valid, n_categories, disc_pairs,
+        marginals=True,
     )
-    return {"contingency": contingency, "association": association}
+    return {"contingency": contingency, "association": association}, counts[:, : len(layout.cat_features)]
 
 
 @reads_hyperparams(CoefficientHyperparams)
 def quality(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: CoefficientHyperparams) -> dict[str, Any]:
     """THE device pass of the quality artifacts (they all read it, so a plan traces it once):
-    ``{"shapes": column_shapes, "pairs": correlations + contingencies}``."""
-    return {"shapes": column_shapes(real, synth, layout, None),
-            "pairs": {**correlations(real, synth, layout, hp), **contingencies(real, synth, layout, None)}}
+    ``{"shapes": {"ks", "counts"}, "pairs": {"correlation", "contingency", "association"}}``; the
+    category counts of the column shapes are the contingency tables' marginals."""
+    tables, counts = _contingencies(real, synth, layout)
+    return {"shapes": _column_shapes(real, synth, layout, counts),
+            "pairs": {**correlations(real, synth, layout, hp), **tables}}
 
 
 def _statistic_part(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: StatisticSimilarityHyperparams):

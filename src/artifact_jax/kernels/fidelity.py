@@ -106,35 +106,42 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
     """
     columns = jnp.arange(x_real.shape[1])
 
-    def each(kernel):
-        def one(d):  # column d of each table, read in place (cheaper than transposed copies)
-            return kernel(*(lax.dynamic_index_in_dim(a, d, axis=1, keepdims=False) for a in (x_real, w_real, x_synth, w_synth)))
-        return lax.map(one, columns)
+    def each(kernel, *per_column):
+        def one(args):  # column d of each table, read in place (cheaper than transposed copies)
+            d, *rest = args
+            return kernel(*(lax.dynamic_index_in_dim(a, d, axis=1, keepdims=False) for a in (x_real, w_real, x_synth, w_synth)),
+                          *rest)
+        return lax.map(one, (columns, *per_column))
 
     if x_real.shape[1] == 0:
         return jnp.zeros((0,), x_real.dtype)
     if x_real.shape[0] + x_synth.shape[0] <= KS_SORT_VALUES:
         return each(_ks_sorted)
-    d, exact = each(_ks_bucketed)
+    # every column's extremes in ONE pass over the rows (per column, each pass reads every row)
+    (lo_r, hi_r), (lo_s, hi_s) = _extremes(x_real, w_real), _extremes(x_synth, w_synth)
+    d, exact = each(_ks_bucketed, jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s))
     return lax.cond(jnp.all(exact), lambda: d, lambda: each(_max_gap))  # cond runs one branch
 
 
-def _ks_bucketed(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> tuple[jax.Array, jax.Array]:
+def _extremes(x: jax.Array, w: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``[D]`` minimum and maximum of each column over ``w`` (``inf`` / ``-inf`` for none), in ONE
+    pass (a two-output reduce)."""
+    inf = jnp.asarray(jnp.inf, x.dtype)
+    return lax.reduce((jnp.where(w, x, inf), jnp.where(w, x, -inf)), (inf, -inf),
+                      lambda p, q: (jnp.minimum(p[0], q[0]), jnp.maximum(p[1], q[1])), (0,))
+
+
+def _ks_bucketed(
+    x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array, lo: jax.Array, hi: jax.Array
+) -> tuple[jax.Array, jax.Array]:
     """``ks_statistic`` of one large column from its buckets (``ks_statistics``), and whether it is
-    exact (False: too many candidates, or a range that is not finite)."""
+    exact (False: too many candidates, or a range that is not finite); ``lo``, ``hi``: the
+    extremes of the column's values in both samples (``inf``, ``-inf`` for none)."""
     dtype = x_real.dtype
     xr, xs = jnp.round(x_real, KS_DECIMALS), jnp.round(x_synth, KS_DECIMALS)
     n_r, n_s = jnp.sum(w_real, dtype=jnp.int32), jnp.sum(w_synth, dtype=jnp.int32)
     f_r, f_s = n_r.astype(dtype), n_s.astype(dtype)
-    inf = jnp.asarray(jnp.inf, dtype)
-
-    def extremes(x, w):  # ONE pass (a two-output reduce); rounding is monotone, so round the extremes
-        return lax.reduce((jnp.where(w, x, inf), jnp.where(w, x, -inf)), (inf, -inf),
-                          lambda p, q: (jnp.minimum(p[0], q[0]), jnp.maximum(p[1], q[1])), (0,))
-
-    (lo_r, hi_r), (lo_s, hi_s) = extremes(x_real, w_real), extremes(x_synth, w_synth)
-    lo = jnp.round(jnp.minimum(lo_r, lo_s), KS_DECIMALS)
-    hi = jnp.round(jnp.maximum(hi_r, hi_s), KS_DECIMALS)
+    lo, hi = jnp.round(lo, KS_DECIMALS), jnp.round(hi, KS_DECIMALS)  # rounding is monotone
     spread = jnp.isfinite(lo) & jnp.isfinite(hi) & (hi > lo)
     scale = jnp.where(spread, KS_BUCKETS / jnp.where(spread, hi - lo, 1), 0)
 
@@ -630,7 +637,17 @@ def _gram_pairs(
     cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1)), jnp.nan)
     ia = np.asarray([row[a] for a, _ in pairs], np.int32)
     ib = np.asarray([pos[b] for _, b in pairs], np.int32)
-    return (1 - 0.5 * tv)[ia, ib], cramer[ia, ib]
+    first = row_id == 0  # the synthetic marginals likewise, both in ``_marginals``' layout
+    counts = _marginals(jnp.stack([col_counts, jnp.sum(g_s[first], axis=0)]), sizes, used, len(n_categories))
+    return (1 - 0.5 * tv)[ia, ib], cramer[ia, ib], counts
+
+
+def _marginals(flat: jax.Array, sizes: Sequence[int], used: Sequence[int], n_columns: int) -> jax.Array:
+    """``[T, C]`` counts of the codes of the ``used`` columns (``sizes`` codes each, concatenated)
+    as ``[T, n_columns, max(sizes)]`` (``category_counts``' layout; other slots and columns 0)."""
+    col_id, local = _category_index(tuple(sizes))
+    out = jnp.zeros((flat.shape[0], n_columns, max(sizes)), flat.dtype)
+    return out.at[:, np.asarray(used, np.int32)[col_id], local].set(flat)
 
 
 #: A pair's contingency table is a dense histogram up to this many cells (one scatter for all
@@ -662,6 +679,7 @@ def _dense_pairs(
     t_r, t_s = tables(codes_r, valid_r), tables(codes_s, valid_s)
     tv = jax.ops.segment_sum(jnp.abs(t_r / n_r - t_s / n_s), pair_of, len(pairs), indices_are_sorted=True)
     counts = category_counts(codes_r, valid_r, n_categories)  # [Dd, K] marginals of the real table
+    marginals = jnp.stack([counts, category_counts(codes_s, valid_s, n_categories)])
     expected = counts[ia[pair_of], code_a] * counts[ib[pair_of], code_b] / n_r
     seen = expected > 0
     chi2 = jax.ops.segment_sum(jnp.where(seen, (t_r - expected) ** 2 / jnp.where(seen, expected, 1), 0), pair_of,
@@ -669,7 +687,7 @@ def _dense_pairs(
     observed = jnp.sum(counts > 0, axis=1)
     dof = jnp.minimum(observed[ia], observed[ib]) - 1
     cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1).astype(dtype)), jnp.nan)
-    return 1 - 0.5 * tv, cramer
+    return 1 - 0.5 * tv, cramer, marginals
 
 
 def contingency_similarity(
@@ -679,7 +697,9 @@ def contingency_similarity(
     valid_synth: jax.Array,
     n_categories: tuple[int, ...],
     pairs: Sequence[tuple[int, int]],
-) -> tuple[jax.Array, jax.Array]:
+    *,
+    marginals: bool = False,
+) -> tuple[jax.Array, ...]:
     r"""SDMetrics' ContingencySimilarity of column pairs, and the real tables' Cramer's V.
 
     .. math:: 1 - \tfrac12 \sum_{i,j} \Big| \frac{R_{ij}}{n_r} - \frac{S_{ij}}{n_s} \Big|
@@ -698,27 +718,30 @@ def contingency_similarity(
       valid_real, valid_synth: ``[N]``, ``[M]`` row masks.
       n_categories: static code slots per column.
       pairs: static ``(a, b)`` column pairs.
+      marginals: also return each column's counts (static).
 
     Returns:
-      ``([P] similarity, [P] real Cramer's V)``.
+      ``([P] similarity, [P] real Cramer's V)``; with ``marginals``, also ``[2, Dd, max(n_categories)]``
+      counts of each code of each column over the valid rows (real, synthetic; as
+      ``category_counts``), the tables' own marginals when their pass covers every column.
     """
     dtype = jnp.result_type(float)
     n_r = jnp.sum(valid_real, dtype=jnp.int32).astype(dtype)  # (int32: no [N] int64 copy)
     n_s = jnp.sum(valid_synth, dtype=jnp.int32).astype(dtype)
-    if not pairs:
-        return jnp.zeros((0,), dtype), jnp.zeros((0,), dtype)
-    dense = np.asarray([n_categories[a] * n_categories[b] <= DENSE_PAIR_CELLS for a, b in pairs])
+    counts = None
+    dense = np.asarray([n_categories[a] * n_categories[b] <= DENSE_PAIR_CELLS for a, b in pairs], bool)
     score = jnp.zeros((len(pairs),), dtype)
     cramer = jnp.zeros((len(pairs),), dtype)
     if dense.any():
         chosen = [p for p, d in zip(pairs, dense, strict=True) if d]
         used = {c for p in chosen for c in p}
         tables = _gram_pairs if sum(n_categories[c] for c in used) <= GRAM_CODES else _dense_pairs
-        s_dense, v_dense = tables(codes_real, valid_real, codes_synth, valid_synth, n_categories, chosen, n_r, n_s)
+        s_dense, v_dense, counts = tables(codes_real, valid_real, codes_synth, valid_synth, n_categories, chosen, n_r, n_s)
         score, cramer = score.at[np.flatnonzero(dense)].set(s_dense), cramer.at[np.flatnonzero(dense)].set(v_dense)
+        counts = counts if used == set(range(len(n_categories))) else None
     if not dense.all():  # pairs of two columns with many categories: one sorted pass each, in one loop
         big = [p for p, d in zip(pairs, dense, strict=True) if not d]
-        counts_r = category_counts(codes_real, valid_real, n_categories)  # [Dd, K]
+        counts_r = counts[0] if counts is not None else category_counts(codes_real, valid_real, n_categories)
         index = jnp.asarray(np.asarray(big, np.int32))
         kb = jnp.asarray(np.asarray([n_categories[b] for _, b in big], np.int32))
         ct_r, ct_s = codes_real.T, codes_synth.T
@@ -729,4 +752,8 @@ def contingency_similarity(
 
         s_big, v_big = lax.map(one, (index, kb))
         score, cramer = score.at[np.flatnonzero(~dense)].set(s_big), cramer.at[np.flatnonzero(~dense)].set(v_big)
-    return score, cramer
+    if not marginals:
+        return score, cramer
+    if counts is None:
+        counts = jnp.stack([category_counts(c, v, n_categories) for c, v in ((codes_real, valid_real), (codes_synth, valid_synth))])
+    return score, cramer, counts
