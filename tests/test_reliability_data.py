@@ -76,6 +76,17 @@ def test_nan_results_are_flagged_with_the_column_and_the_reason(tables, tmp_path
         assert np.isnan(tc.mean_js_distance(real, synthetic, spec))
 
 
+def test_a_pair_with_a_constant_column_is_flagged_with_that_column(tables):
+    """A correlation with a column of one repeated value is undefined: its pair entries name the
+    column and the value, not a generic reason."""
+    real, synthetic = (df.assign(year=2013.0) for df in tables)
+    spec = aj.TabularDataSpec.from_df(real, cat_features=["k"])
+    res = aj.TableComparisonPlan(score_collections=["CORRELATION_SIMILARITY"]).run(real, synthetic, spec)
+    assert {f.key for f in res.flags} == {"x|year"}
+    assert res.flags[0].reason == ("real column 'year' holds one value (2013) in all 12 rows (a correlation needs two); "
+                                   "synthetic column 'year' holds one value (2013) in all 12 rows (a correlation needs two)")
+
+
 def test_finite_results_warn_nothing(tables):
     real, synthetic = tables
     with warnings.catch_warnings():

@@ -405,8 +405,9 @@ def decode_categories(codes: np.ndarray, vocabulary: tuple[str, ...]) -> np.ndar
 
 def column_problems(layout: Layout, tables: Sequence[EncodedTable], names: Sequence[str]) -> dict[str, str]:
     """Why a feature's results can be NaN: ``{feature: reason}`` for the features of encoded
-    ``tables`` that have no values, no value among the spec's categories, or fewer than two
-    values (a standard deviation needs two); features without a problem are left out.
+    ``tables`` that have no values, no value among the spec's categories, fewer than two values
+    (a standard deviation needs two) or one value repeated (a correlation needs two distinct);
+    features without a problem are left out.
 
     Host-side and cheap (counts over the codes); plans call it only when a result is not finite.
 
@@ -420,11 +421,16 @@ def column_problems(layout: Layout, tables: Sequence[EncodedTable], names: Seque
     for t in tables:
         valid = np.asarray(t.valid, bool)
         codes = np.asarray(t.cat)[valid]
+        present = ~np.asarray(t.cts_missing, bool) & valid[:, None]
+        cts = np.asarray(t.cts)
+        with np.errstate(invalid="ignore"):
+            lo, hi = np.where(present, cts, np.inf).min(axis=0), np.where(present, cts, -np.inf).max(axis=0)
         summaries.append((
             int(valid.sum()),
-            (~np.asarray(t.cts_missing, bool) & valid[:, None]).sum(axis=0).tolist(),
+            present.sum(axis=0).tolist(),
             [int((codes[:, j] != k + MISSING).sum()) for j, k in enumerate(layout.vocab_sizes)],
             [int((codes[:, j] < k).sum()) for j, k in enumerate(layout.vocab_sizes)],
+            [float(v) if v == h else None for v, h in zip(lo.tolist(), hi.tolist(), strict=True)],
         ))  # fmt: skip
     return problems_from_counts(layout, summaries, names)
 
@@ -432,17 +438,23 @@ def column_problems(layout: Layout, tables: Sequence[EncodedTable], names: Seque
 def problems_from_counts(layout: Layout, summaries: Sequence[tuple], names: Sequence[str]) -> dict[str, str]:
     """``column_problems`` from counts: per table ``(rows, present values per continuous column,
     non-missing values per categorical column, values among the spec's categories per categorical
-    column)`` (what a stream of batches adds up)."""
+    column[, the value of each continuous column whose present values are all equal, else None])``
+    (what a stream of batches adds up)."""
     problems: dict[str, list[str]] = {}
     for f, k in zip(layout.cat_features, layout.vocab_sizes, strict=True):
         if k == 0:
             problems.setdefault(f, []).append(f"the spec lists no categories for {f!r}")
-    for (rows, present, non_missing, in_vocab), name in zip(summaries, names, strict=True):
-        for f, n in zip(layout.cts_features, present, strict=True):
+    for summary, name in zip(summaries, names, strict=True):
+        rows, present, non_missing, in_vocab = summary[:4]
+        constant = summary[4] if len(summary) > 4 else [None] * len(present)
+        for f, n, value in zip(layout.cts_features, present, constant, strict=True):
             if n == 0:
                 problems.setdefault(f, []).append(f"{name} column {f!r} has no values (all {rows} are missing)")
             elif n < 2:
                 problems.setdefault(f, []).append(f"{name} column {f!r} has only {n} value (spreads need 2)")
+            elif value is not None:
+                problems.setdefault(f, []).append(
+                    f"{name} column {f!r} holds one value ({value:g}) in all {n} rows (a correlation needs two)")
         for f, k, filled, known in zip(layout.cat_features, layout.vocab_sizes, non_missing, in_vocab, strict=True):
             if k == 0:
                 continue

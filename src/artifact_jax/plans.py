@@ -112,7 +112,7 @@ def flag_non_finite(res: Results, problems: Callable[[], Mapping[str | None, str
       res: the results to check.
       problems: called only when something is not finite: ``{feature: reason}`` of the inputs
         (``None`` keys a reason for the whole input); a flagged collection entry takes its
-        key's reason, a flagged score every reason.
+        key's reason (a pair ``"a|b"`` those of ``a`` and ``b``), a flagged score every reason.
 
     Returns:
       The flags, in the order of ``NUMERIC_KINDS``.
@@ -132,7 +132,8 @@ def flag_non_finite(res: Results, problems: Callable[[], Mapping[str | None, str
     every = "; ".join(dict.fromkeys(known.values()))
     flags = []
     for kind, name, key in bad:
-        reason = known.get(key) if key is not None else None
+        parts = [] if key is None else [key] if key in known else key.split("|")
+        reason = "; ".join(known[p] for p in parts if p in known)
         flags.append(Flag(kind, name, key, reason or known.get(None) or every or GENERIC_REASON))
     return flags
 
