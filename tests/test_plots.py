@@ -255,6 +255,27 @@ def test_pmf_bars_are_category_shares(results, tables):
     assert ax.get_ylim()[0] == 0.0  # bars stand on the axis, as with ax.bar
 
 
+def test_a_pmf_of_many_categories_draws_the_most_frequent_and_one_other_bar():
+    """An id-like column (5,000 categories) draws ``MAX_PMF_BARS`` bars: the most frequent
+    categories, in decreasing order, then one bar holding the rest of each share."""
+    from artifact_jax.plots.table_comparison import MAX_PMF_BARS
+
+    rng = np.random.default_rng(0)
+    ids = [f"id{i}" for i in range(5000)]
+    real = pd.DataFrame({"k": np.append(["common"] * 3000, rng.choice(ids, 7000))})
+    synthetic = pd.DataFrame({"k": np.append(["common"] * 2000, rng.choice(ids, 8000))})
+    spec = TabularDataSpec.from_df(real)
+    ax = TableComparisonPlan(plots=["PDF"]).run(real, synthetic, spec).plots["PDF"].axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(labels) == MAX_PMF_BARS and labels[0] == "common"
+    assert labels[-1] == f"other ({spec.cat_unique_count_map['k'] - MAX_PMF_BARS + 1} categories)"
+    for bars, t in zip(ax.collections, (real, synthetic), strict=True):
+        heights = np.array([path.vertices[:, 1].max() for path in bars.get_paths()])
+        shares = t["k"].value_counts(normalize=True)
+        np.testing.assert_allclose(heights[0], shares["common"], rtol=1e-12)
+        np.testing.assert_allclose(heights.sum(), shares.reindex(spec.cat_unique_map["k"]).sum(), rtol=1e-12)
+
+
 def test_no_pyplot_figures_are_left_behind(results):
     import matplotlib.pyplot as plt
 

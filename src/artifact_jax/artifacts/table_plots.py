@@ -332,12 +332,14 @@ def _pdf_panels(numbers: dict[str, Any], ctx: Context) -> list[tuple]:
 
 
 def pdf_plot(numbers: dict[str, Any], hp: PDFPlotHyperparams, ctx: Context) -> Any:
-    """One panel per feature (PMF bars for categorical, histogram + KDE for continuous)."""
+    """One panel per feature (PMF bars for categorical, histogram + KDE for continuous). A
+    categorical feature of more than ``plots.table_comparison.MAX_PMF_BARS`` (40) categories draws
+    the 39 most frequent and one "other" bar holding the rest of each share."""
     return _paint().pdf_figure(_pdf_panels(numbers, ctx), hp.n_cols, hp.dpi)
 
 
 def pdf_plots(numbers: dict[str, Any], hp: PDFPlotsHyperparams, ctx: Context) -> dict[str, Any]:
-    """``{feature: figure}`` for every feature, in spec order."""
+    """``{feature: figure}`` for every feature, in spec order (bars as ``pdf_plot``)."""
     return _paint().pdf_figures(_pdf_panels(numbers, ctx), hp.dpi)
 
 

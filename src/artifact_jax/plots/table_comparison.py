@@ -24,8 +24,29 @@ CDFPanel = tuple[str, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarra
 HEATMAP_KEYS = ("Real", "Synthetic", "Absolute Difference")
 
 
-def _draw_pdf_panel(ax: Any, panel: PDFPanel) -> None:
+#: A categorical PDF panel draws at most this many bars: beyond, the most frequent categories
+#: and one bar for all the others (thousands of bars and vertical labels, e.g. an id column,
+#: took ~25 s to build and render and could not be read).
+MAX_PMF_BARS = 40
+
+
+def _shown(panel: PDFPanel) -> PDFPanel:
+    """``panel`` as drawn: a categorical one of more than ``MAX_PMF_BARS`` categories keeps the
+    ``MAX_PMF_BARS - 1`` most frequent (real + synthetic share; spec order among ties), in
+    decreasing order, then ``"other (N categories)"`` holding the rest of each share."""
     feature, categories, real, synthetic = panel
+    if categories is None or len(categories) <= MAX_PMF_BARS:
+        return panel
+    real, synthetic = np.asarray(real, np.float64), np.asarray(synthetic, np.float64)
+    top = np.argsort(-(real + synthetic), kind="stable")[: MAX_PMF_BARS - 1]
+    rest = len(categories) - len(top)
+    labels = [str(categories[i]) for i in top] + [f"other ({rest} categories)"]
+    return feature, labels, np.append(real[top], real.sum() - real[top].sum()), np.append(
+        synthetic[top], synthetic.sum() - synthetic[top].sum())
+
+
+def _draw_pdf_panel(ax: Any, panel: PDFPanel) -> None:
+    feature, categories, real, synthetic = _shown(panel)
     if categories is None:
         common.draw_pdf(ax, real, synthetic, feature)
     else:
@@ -33,8 +54,8 @@ def _draw_pdf_panel(ax: Any, panel: PDFPanel) -> None:
 
 
 def _pdf_margins(panels: Sequence[PDFPanel]) -> common.Margins:
-    """Room under the panels for the longest vertical category label."""
-    labels = [c for _, cats, _, _ in panels for c in (cats or ())]
+    """Room under the panels for the longest vertical category label (of the bars drawn)."""
+    labels = [c for _, cats, _, _ in map(_shown, panels) for c in (cats or ())]
     longest = max((common.text_inches(str(c), 10) for c in labels), default=0.0)
     return common.Margins(bottom=min(max(0.7, 0.5 + longest), 1.8))  # very long labels overflow
 
