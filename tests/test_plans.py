@@ -278,16 +278,19 @@ SORTED = textwrap.dedent(
 
 def test_a_program_stored_when_the_xla_cache_held_it_still_runs(tmp_path):
     """A stored program whose key changed (e.g. a new artifact_jax) while its XLA program did not:
-    the executable JAX's XLA cache hands back is not stored again (its re-serialisation loses
-    functions: the next process failed with ``NOT_FOUND: Function wrapped_iota not found``)."""
+    the executable JAX's XLA cache hands back is not the one stored (its re-serialisation loses
+    functions: the next process failed with ``NOT_FOUND: Function wrapped_iota not found``); a
+    fresh compile is, so the next process loads it and runs."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_COMPILATION_CACHE="true")
-    outs = []
+    outs, stored = [], tmp_path / "artifact-jax-programs"
     for step in range(3):
         if step == 1:  # the XLA cache (if anything filled it) stays, the stored program goes
-            shutil.rmtree(tmp_path / "artifact-jax-programs")
+            shutil.rmtree(stored)
         outs.append(subprocess.run([sys.executable, "-c", SORTED, str(tmp_path)], capture_output=True, text=True,
                                    env=env, timeout=120))
         assert outs[-1].returncode == 0, outs[-1].stderr[-3000:]
+        assert len(list(stored.glob("*.executable"))) == 1  # stored again at step 1
+        assert len(list(tmp_path.glob("jit_sorted*"))) == 1  # the fresh compile wrote nothing there
     assert outs[0].stdout == outs[1].stdout == outs[2].stdout
 
 

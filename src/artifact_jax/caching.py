@@ -168,6 +168,26 @@ def _lapack_ready() -> bool:
     return True
 
 
+def _compile_afresh(fn: Callable[..., Any], args: tuple, name: str, compiler_options: dict[str, Any] | None) -> Any:
+    """``fn`` lowered and compiled with JAX's persistent XLA cache off (neither read nor
+    written): JAX decides once per process whether the cache is on, so it is reset before
+    (off) and after (on again, as configured)."""
+    from jax.experimental.compilation_cache import compilation_cache
+
+    def fresh(*a: Any) -> Any:  # a new function: no in-memory cache hands back the loaded copy
+        return fn(*a)
+
+    fresh.__name__ = fresh.__qualname__ = name
+    enabled = jax.config.jax_enable_compilation_cache
+    try:
+        jax.config.update("jax_enable_compilation_cache", False)
+        compilation_cache.reset_cache()
+        return jax.jit(fresh, compiler_options=compiler_options or None).lower(*args).compile()
+    finally:
+        jax.config.update("jax_enable_compilation_cache", enabled)
+        compilation_cache.reset_cache()
+
+
 _XLA_CACHE_HITS = threading.local()  # per thread: compiles answered by JAX's persistent XLA cache
 
 
@@ -206,8 +226,10 @@ def _load_or_compile(fn: Callable[..., Any], args: tuple, path: Path, name: str,
         # JAX's XLA cache had it (same program, new key: e.g. another artifact_jax version). An
         # executable XLA:CPU loaded from there serialises without some of its functions (jaxlib
         # 0.10: the process that loads the copy fails with ``NOT_FOUND: Function ... not found``),
-        # so none is stored: later processes trace and lower, and load it from the XLA cache again.
-        return compiled
+        # so this process compiles it once more with that cache off, and stores the fresh one:
+        # later processes load it without tracing (storing none cost every later process the trace
+        # and lowering, ~1.2 s for the default plan with plots).
+        compiled = _compile_afresh(inner, args, name, compiler_options)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
