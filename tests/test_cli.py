@@ -288,6 +288,11 @@ def test_compare_with_holdout_and_target_adds_privacy_and_utility(tmp_path, caps
     argv = ["compare", str(tmp_path / "train.csv"), str(synthetic), "--no-plots", "--out", str(out)]
     rc = main([*argv, "--target", "HeartDisease"])
     assert rc == 2 and "--holdout" in capsys.readouterr().err
+    # a bad label is refused before the table comparison runs (nothing printed but the error)
+    for bad, why in (("Heart", "is not a column of the real table"), ("ChestPainType", "must be binary")):
+        rc = main([*argv, "--holdout", str(tmp_path / "holdout.csv"), "--target", bad])
+        printed = capsys.readouterr()
+        assert rc == 2 and why in printed.err and not printed.out
     rc = main([*argv, "--holdout", str(tmp_path / "holdout.csv"), "--target", "HeartDisease"])
     assert rc == 0
     results = json.loads((out / "results.json").read_text())

@@ -364,6 +364,8 @@ def compare_command(args: argparse.Namespace) -> int:
         raise ValueError("--target names the label of the train-on-synthetic test, which tests on --holdout: pass both.")
     holdout = (_dataset(args.holdout, "--holdout") if Path(args.holdout).is_dir() else read_table(args.holdout)) \
         if args.holdout else None
+    if args.target and not streamed:  # a bad label fails now, not after the table comparison
+        _check_target({"real": real, "synthetic": synthetic, "holdout": holdout}, args.target)
     with phase("artifacts (encode, program, host parts, figures)"):
         results = plan.run_stream(*batches, spec) if streamed else plan.run(real, synthetic, spec)
     with phase("privacy and utility"):
@@ -401,6 +403,16 @@ def compare_command(args: argparse.Namespace) -> int:
     if profile is not None:
         print("\n" + profile.report())
     return 0
+
+
+def _check_target(tables: dict[str, Any], target: str) -> None:
+    """``ValueError`` unless every table has the binary, complete label column ``target``."""
+    from artifact_jax.utility import target_labels
+
+    for name, df in tables.items():
+        if isinstance(df, pd.DataFrame) and target not in df.columns:
+            raise ValueError(f"--target {target!r} is not a column of the {name} table; its columns are {list(df.columns)}.")
+    target_labels({k: v for k, v in tables.items() if isinstance(v, pd.DataFrame)}, target)
 
 
 def _sections(real: Any, synthetic: pd.DataFrame, spec: Any, holdout: Any,
