@@ -37,7 +37,7 @@ COLUMN_STATS = (
 )
 
 #: What each headline metric means and which direction is good: ``NAME -> (sentence, good)``
-#: with ``good`` ``"higher"`` or ``"lower"``.
+#: with ``good`` ``"higher"``, ``"lower"`` or ``"0.5"`` (closer to 0.5 is better).
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     "QUALITY_SCORE": ("Overall quality, 0-1: the mean of the column-shape and pair-trend properties "
                       "(SDMetrics' QualityReport score).", "higher"),
@@ -73,7 +73,7 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "NNDR": ("Median ratio of the nearest to the second-nearest training row's distance: near 1 = "
              "no synthetic row sits on top of one real row.", "higher"),
     "EXACT_MATCH_RATE": ("Share of synthetic rows identical to a training row.", "lower"),
-    "DETECTION_AUC": ("ROC AUC of a classifier telling real from synthetic rows: 0.5 = indistinguishable.", "lower"),
+    "DETECTION_AUC": ("ROC AUC of a classifier telling real from synthetic rows: 0.5 = indistinguishable.", "0.5"),
     "LOGISTIC_DETECTION": ("SDMetrics' detection score 1 - (2 max(AUC, 0.5) - 1): 1 = indistinguishable.", "higher"),
 }
 
