@@ -192,12 +192,16 @@ def _keep(key: tuple, fig: Figure) -> Figure:
     return fig
 
 
-def legend(ax: Axes, **kwargs) -> Legend:
+def legend(ax: Axes, **kwargs) -> Legend | None:
     """``ax.legend(**kwargs)``; inside ``reusing``, the axes' earlier legend if it lists the
-    same labels (building a legend's boxes costs about as much as drawing it)."""
+    same labels (building a legend's boxes costs about as much as drawing it). None, and no
+    legend, when nothing drawn has a label (a column with no values: matplotlib would warn)."""
     state = _REUSE.get()
     earlier = state.legends.pop(ax, None) if state is not None else None
-    if earlier is not None and [t.get_text() for t in earlier.get_texts()] == ax.get_legend_handles_labels()[1]:
+    labels = ax.get_legend_handles_labels()[1]
+    if not labels:
+        return None
+    if earlier is not None and [t.get_text() for t in earlier.get_texts()] == labels:
         ax.legend_ = earlier
         return earlier
     return ax.legend(**kwargs)
