@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import warnings
 
 import matplotlib.image
 import numpy as np
@@ -343,6 +344,17 @@ def _mixed(n: int, seed: int) -> pd.DataFrame:
     df.loc[::7, "x"] = np.nan
     df.loc[::5, "c"] = None
     return df
+
+
+def test_an_all_missing_column_draws_without_warnings():
+    """The PDF panel of a column with no values has nothing to label: no legend, no warning."""
+    real, synthetic = (_mixed(60, s).assign(empty=np.nan) for s in (0, 1))
+    spec = TabularDataSpec.from_df(real)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fig = TableComparisonPlan(plots=["PDF"]).run(real, synthetic, spec).plots["PDF"]
+    empty = next(ax for ax in fig.axes if "empty" in ax.get_title())
+    assert empty.get_legend() is None
 
 
 def test_categorical_only_and_missing_values():
