@@ -375,9 +375,13 @@ def evaluate(
         wide = _extended(spec, {f: list({**unseen[0][f], **unseen[1][f]}) for f in spec.cat_features})
         layout = Layout.from_spec(wide)
         if needs.categorical and sum(layout.n_categories) > associations.GRAM_CATEGORIES:
+            widest = sorted(zip(layout.n_categories, layout.cat_features, strict=True), reverse=True)[:3]
             raise ValueError(
                 f"run_stream: CORRELATION_DISTANCE needs the contingency tables of {sum(layout.n_categories)} "
-                f"categories, more than {associations.GRAM_CATEGORIES}; use the in-memory plan.run."
+                f"categories (most in {', '.join(f'{f!r}: {k}' for k, f in widest)}), more than "
+                f"{associations.GRAM_CATEGORIES} streamed; use the in-memory plan.run (the CLI: the tables as "
+                "files, not dataset directories), leave CORRELATION_DISTANCE out of the plan (--plan), or those "
+                "columns out of the spec."
             )
         lo = jnp.minimum(scans[0]["lo"], scans[1]["lo"])
         hi = jnp.maximum(scans[0]["hi"], scans[1]["hi"])
