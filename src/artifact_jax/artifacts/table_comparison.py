@@ -9,6 +9,7 @@ histograms between ``JS_DISTANCE`` and ``MEAN_JS_DISTANCE`` and the sorts betwee
 from __future__ import annotations
 
 import dataclasses
+import functools
 from types import MappingProxyType
 from typing import Any
 
@@ -153,7 +154,7 @@ def association_matrices(
     rows); the others rebuild the repeated rows (``associations.association_matrix``)."""
 
     def matrix(t: EncodedTable, rows: Any) -> jax.Array:
-        return associations.association_matrix(
+        return _association_matrix(
             t.cts,
             t.cat,
             t.valid,
@@ -179,6 +180,21 @@ def shifted_tables(real: EncodedTable, synth: EncodedTable, layout: Layout) -> t
 association_matrices.prepare = shifted_tables
 
 
+# The per-table kernels are jitted functions with static options: called for the real and then
+# the synthetic table of one shape, the second call reuses the first one's trace (and lowering);
+# XLA inlines the calls, so the compiled program is the same.
+_association_matrix = jax.jit(
+    associations.association_matrix, static_argnames=("n_categories", "order", "categorical", "continuous")
+)
+_describe_counts = jax.jit(statistics.describe_counts, static_argnames="stats")
+
+
+@functools.partial(jax.jit, static_argnames="stats")
+def _describe_table(t: EncodedTable, stats: tuple[str, ...]) -> dict[str, jax.Array]:
+    """``statistics.describe`` of a table's continuous values that count (``cts_weight``)."""
+    return statistics.describe(t.cts, cts_weight(t), stats)
+
+
 def describe_columns(
     real: EncodedTable, synth: EncodedTable, stats: tuple[str, ...], ranked: Any = None, moments: Any = None
 ) -> dict[str, jax.Array]:
@@ -188,8 +204,8 @@ def describe_columns(
 
     def table(t: EncodedTable, multiset: Any, counted: Any) -> dict[str, jax.Array]:
         if t.valid.dtype != jnp.bool_:  # row counts (a bootstrap replicate, ``registry.row_weights``)
-            return statistics.describe_counts(t.cts, cts_weight(t), stats, ranked=multiset, moments=counted)
-        return statistics.describe(t.cts, cts_weight(t), stats)
+            return _describe_counts(t.cts, cts_weight(t), stats, ranked=multiset, moments=counted)
+        return _describe_table(t, stats)
 
     r = table(real, ranked and ranked[0], moments and moments[0])
     s = table(synth, ranked and ranked[1], moments and moments[1])

@@ -17,6 +17,7 @@ discordant pairs (a wavelet-matrix inversion count), so nothing leaves the devic
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any, NamedTuple
@@ -335,10 +336,13 @@ def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[
     dump = c * c
     upper = jnp.zeros(dump + 1, jnp.int32)
     add = jnp.ones((), jnp.int32) if _is_mask(valid) else valid.astype(jnp.int32)
-    for a in range(len(n_categories)):
-        for b in range(a + 1, len(n_categories)):
-            flat = (codes[a] + offsets[a]) * c + codes[b] + offsets[b]
-            upper = upper.at[jnp.where(codes[a] >= 0, flat, dump)].add(add, mode="promise_in_bounds")
+    dk = len(n_categories)
+    col = [codes[a] + offsets[a] for a in range(dk)]  # each row's Gram index in column a, built once
+    row = [col[a] * c for a in range(dk - 1)]  # ... times C: its offset in the flat [C, C] Gram
+    kept = [codes[a] >= 0 for a in range(dk - 1)]
+    for a in range(dk):
+        for b in range(a + 1, dk):
+            upper = upper.at[jnp.where(kept[a], row[a] + col[b], dump)].add(add, mode="promise_in_bounds")
     upper = upper[:dump].reshape(c, c)
     counts = _flat_counts(cat, valid, n_categories).astype(jnp.int32)
     return upper + upper.T + jnp.diag(counts)
@@ -406,6 +410,11 @@ def category_counts(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int
       >>> category_counts(cat, jnp.array([True, True, False]), (3, 2)).tolist()
       [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]
     """
+    return _category_counts(cat, valid, tuple(int(k) for k in n_categories))
+
+
+@functools.partial(jax.jit, static_argnames="n_categories")  # one trace per table shape
+def _category_counts(cat: jax.Array, valid: jax.Array, n_categories: tuple[int, ...]) -> jax.Array:
     slots = max(n_categories, default=0)
     if not n_categories:
         return jnp.zeros((0, 0), jnp.result_type(float))

@@ -11,6 +11,7 @@ extension applies. Edges are computed in the data dtype: with float64 inputs (un
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -20,6 +21,7 @@ import numpy as np
 from artifact_jax.kernels.ordering import float_key, from_key, sort_valid
 
 
+@jax.jit  # traced once per shape however many kernels of a program ask for it
 def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Per-column minimum and maximum of ``x[weight]`` (``+inf``/``-inf`` for an empty column).
 
@@ -99,6 +101,7 @@ def bin_edges(lo: jax.Array, hi: jax.Array, n_bins: int) -> jax.Array:
     return edges.at[..., 0].add(-adjust)
 
 
+@jax.jit
 def bin_index(x: jax.Array, edges: jax.Array) -> jax.Array:
     """Right-closed bin of each value, ``searchsorted(edges, x, "left") - 1`` clipped to range.
 
@@ -121,6 +124,7 @@ def bin_index(x: jax.Array, edges: jax.Array) -> jax.Array:
     return k
 
 
+@functools.partial(jax.jit, static_argnames="n_slots")
 def column_counts(index: jax.Array, weight: jax.Array, n_slots: int) -> jax.Array:
     r"""Counts of ``index`` per column over the entries that count, in one integer scatter.
 

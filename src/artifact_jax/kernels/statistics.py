@@ -21,6 +21,31 @@ def _lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
     return jnp.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
+# The pieces of ``describe`` every statistic shares are jitted functions: within one trace
+# (e.g. a plan calling ``describe`` per statistic and per table) each is traced and lowered
+# once per input shape, and XLA inlines the calls.
+@jax.jit
+def _counted_mean(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(full, n, mean)`` of ``x[weight]`` per column (``full``: every entry counts)."""
+    # A plain reduction is ~10x faster on CPU than one fused with the mask, so the mask is
+    # applied only when some entry does not count (``cond`` runs one branch).
+    full = jnp.all(weight)
+    n_rows = jnp.full(weight.shape[1:], weight.shape[0], jnp.int32)
+    n = jax.lax.cond(full, lambda w: n_rows, lambda w: jnp.sum(w, axis=0, dtype=jnp.int32), weight).astype(x.dtype)
+    xm = jax.lax.cond(full, lambda x, w: x, lambda x, w: jnp.where(w, x, 0), x, weight)
+    return full, n, xm.sum(axis=0) / n
+
+
+@jax.jit
+def _variance(x: jax.Array, weight: jax.Array, full: jax.Array, n: jax.Array, mean: jax.Array) -> jax.Array:
+    """The ddof = 1 variance of ``x[weight]`` per column from ``_counted_mean`` (NaN for ``n < 2``)."""
+    dev = jax.lax.cond(full, lambda d, w: d, lambda d, w: jnp.where(w, d, 0), x - mean, weight)
+    return jnp.where(n > 1, (dev * dev).sum(axis=0) / (n - 1), jnp.asarray(jnp.nan, x.dtype))
+
+
+_sort_valid = jax.jit(sort_valid, static_argnames="axis")
+
+
 def describe(
     x: jax.Array, weight: jax.Array, stats: Sequence[str] = STATISTICS, *, sorted: bool = False
 ) -> dict[str, jax.Array]:
@@ -56,18 +81,11 @@ def describe(
         raise ValueError(f"Unknown statistics {unknown}; known: {', '.join(STATISTICS)}.")
     nan = jnp.asarray(jnp.nan, x.dtype)
     out: dict[str, jax.Array] = {}
-    # A plain reduction is ~10x faster on CPU than one fused with the mask, so the mask is
-    # applied only when some entry does not count (``cond`` runs one branch).
-    full = jnp.all(weight)
-    n_rows = jnp.full(weight.shape[1:], weight.shape[0], jnp.int32)
-    n = jax.lax.cond(full, lambda w: n_rows, lambda w: jnp.sum(w, axis=0, dtype=jnp.int32), weight).astype(x.dtype)
-    xm = jax.lax.cond(full, lambda x, w: x, lambda x, w: jnp.where(w, x, 0), x, weight)
-    mean = xm.sum(axis=0) / n
+    full, n, mean = _counted_mean(x, weight)
     if "MEAN" in stats:
         out["MEAN"] = mean
     if "STD" in stats or "VARIANCE" in stats:
-        dev = jax.lax.cond(full, lambda d, w: d, lambda d, w: jnp.where(w, d, 0), x - mean, weight)
-        var = jnp.where(n > 1, (dev * dev).sum(axis=0) / (n - 1), nan)
+        var = _variance(x, weight, full, n, mean)
         if "VARIANCE" in stats:
             out["VARIANCE"] = var
         if "STD" in stats:
@@ -89,7 +107,7 @@ def describe(
             ranks = jnp.searchsorted(jnp.cumsum(weight, dtype=jnp.int32), ranks + 1, side="left")
             ranks = jnp.minimum(ranks, x.shape[0] - 1)
         else:
-            ordered = sort_valid(x, weight, axis=0)
+            ordered = _sort_valid(x, weight)
         v = jnp.take_along_axis(ordered, ranks, axis=0)
         for i, s in enumerate(wanted):
             out[s] = jnp.where(n > 0, _lerp(v[2 * i], v[2 * i + 1], pos[i] - lo[i]), nan)
