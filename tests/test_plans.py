@@ -45,6 +45,16 @@ def test_new_sample_of_same_shape_does_not_recompile(heart_real, heart_synthetic
     assert first.scores["MEAN_JS_DISTANCE"] != second.scores["MEAN_JS_DISTANCE"] != third.scores["MEAN_JS_DISTANCE"]
 
 
+def test_quick_compile_options_fall_back_where_xla_lacks_one(monkeypatch):
+    """Small tables compile with ``PLAN_QUICK_COMPILE`` where XLA knows its options; an XLA that
+    rejects one (a removed debug option) gets ``QUICK_COMPILE``, not a compile error."""
+    small, large = np.zeros((100, 1)), np.zeros((plans.QUICK_COMPILE_ROWS + 1, 1))
+    assert plans.compile_options(small) == plans.PLAN_QUICK_COMPILE and plans.compile_options(large) == ()
+    assert not plans._known_options.__wrapped__((("xla_no_such_option", True),))
+    monkeypatch.setattr(plans, "PLAN_QUICK_COMPILE", (*plans.QUICK_COMPILE, ("xla_no_such_option", True)))
+    assert plans.compile_options(small) == plans.QUICK_COMPILE
+
+
 def test_jit_equals_eager_and_vmap_equals_loop(heart_real, heart_synthetic, heart_spec):
     plan = aj.TableComparisonPlan(**NUMERIC)
     samples = [_resample(heart_synthetic, s) for s in range(3)]

@@ -265,9 +265,18 @@ def _program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[...,
 PLAN_QUICK_COMPILE = (*QUICK_COMPILE, ("xla_cpu_use_fusion_emitters", False))
 
 
+#: jax versions whose XLA is known to take these options (others, and other options, are probed
+#: once per process: a trivial compile, ~20 ms that a process loading its stored programs would
+#: not pay).
+PLAN_QUICK_COMPILE_JAX = ("0.10.",)
+_TESTED_OPTIONS = PLAN_QUICK_COMPILE
+
+
 @functools.cache
 def _known_options(options: tuple[tuple[str, Any], ...]) -> bool:
     """Whether this XLA compiles with ``options`` (a newer one may drop a debug option)."""
+    if options == _TESTED_OPTIONS and jax.__version__.startswith(PLAN_QUICK_COMPILE_JAX):
+        return True
     try:
         jax.jit(lambda x: x + 1).lower(np.int32(0)).compile(compiler_options=dict(options))
     except Exception:  # noqa: BLE001 - "No such compile option": compile without it
