@@ -36,7 +36,7 @@ from artifact_jax.kernels.associations import (
     _order_key,
     category_counts,
 )
-from artifact_jax.kernels.histograms import _rounded
+from artifact_jax.kernels.histograms import _rounded, masked_range
 
 #: SDMetrics' KSComplement rounds values to ``sys.float_info.dig - 1`` decimals before the test.
 KS_DECIMALS = sys.float_info.dig - 1
@@ -118,17 +118,9 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
     if x_real.shape[0] + x_synth.shape[0] <= KS_SORT_VALUES:
         return each(_ks_sorted)
     # every column's extremes in ONE pass over the rows (per column, each pass reads every row)
-    (lo_r, hi_r), (lo_s, hi_s) = _extremes(x_real, w_real), _extremes(x_synth, w_synth)
+    (lo_r, hi_r), (lo_s, hi_s) = masked_range(x_real, w_real), masked_range(x_synth, w_synth)
     d, exact = each(_ks_bucketed, jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s))
     return lax.cond(jnp.all(exact), lambda: d, lambda: each(_max_gap))  # cond runs one branch
-
-
-def _extremes(x: jax.Array, w: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``[D]`` minimum and maximum of each column over ``w`` (``inf`` / ``-inf`` for none), in ONE
-    pass (a two-output reduce)."""
-    inf = jnp.asarray(jnp.inf, x.dtype)
-    return lax.reduce((jnp.where(w, x, inf), jnp.where(w, x, -inf)), (inf, -inf),
-                      lambda p, q: (jnp.minimum(p[0], q[0]), jnp.maximum(p[1], q[1])), (0,))
 
 
 def _ks_bucketed(
@@ -626,8 +618,8 @@ def _gram_pairs(
                                    col_id, len(used), indices_are_sorted=True).T
 
     tv = blocks(jnp.abs(g_r / n_r - g_s / n_s))
-    # the real marginals: every valid row has one code in the first left column's block
-    col_counts = jnp.sum(g_r[row_id == 0], axis=0)  # [C]
+    # the marginals: every valid row has one code in the first left column's block
+    col_counts, synth_counts = (jnp.sum(g[row_id == 0], axis=0) for g in (g_r, g_s))  # [C] each
     row_counts = col_counts[np.concatenate([np.flatnonzero(col_id == pos[c]) for c in left])]
     expected = row_counts[:, None] * col_counts[None, :] / n_r
     seen = expected > 0
@@ -637,8 +629,7 @@ def _gram_pairs(
     cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1)), jnp.nan)
     ia = np.asarray([row[a] for a, _ in pairs], np.int32)
     ib = np.asarray([pos[b] for _, b in pairs], np.int32)
-    first = row_id == 0  # the synthetic marginals likewise, both in ``_marginals``' layout
-    counts = _marginals(jnp.stack([col_counts, jnp.sum(g_s[first], axis=0)]), sizes, used, len(n_categories))
+    counts = _marginals(jnp.stack([col_counts, synth_counts]), sizes, used, len(n_categories))
     return (1 - 0.5 * tv)[ia, ib], cramer[ia, ib], counts
 
 
