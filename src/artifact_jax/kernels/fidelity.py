@@ -544,8 +544,10 @@ def _joint_gram(codes: jax.Array, valid: jax.Array, n_categories: Sequence[int],
     r"""``onehot_gram`` from joint counts: O(N) scatters, then O(J C) work, not O(N C^2).
 
     Each row's joint cell :math:`j` of the left columns (mixed radix, :math:`J = \prod_l K_l`
-    cells) is counted alone (:math:`h_j`) and with each other column's code (:math:`T_b`,
-    ``[J, K_b]``), all in one scatter. With :math:`A` the static
+    cells) is counted with each other column's code (:math:`T_b`, ``[J, K_b]``), all in one
+    scatter; the cell counts :math:`h_j = \sum_c T_b[j, c]` are any one table's row sums (every
+    valid row has one code per column), counted alone only when every column is a left one.
+    With :math:`A` the static
     ``[J, C_left]`` one-hot of the left codes of each cell, :math:`G = A^\top [\,\ldots, \mathrm{diag}(h)
     A_b, \ldots, T_b, \ldots]`, the columns in ``codes``' order: float32 sums of integer counts,
     exact below :math:`2^{24}` rows (the caller's condition).
@@ -558,16 +560,20 @@ def _joint_gram(codes: jax.Array, valid: jax.Array, n_categories: Sequence[int],
     k_other = np.asarray([n_categories[b] for b in others], np.int32)
     c_other = int(k_other.sum())
     cell = jnp.sum(codes[:, left] * strides[None, :], axis=1, dtype=jnp.int32)
-    # one scatter: each row's joint cell alone ([J]), and with each other column's code ([J, C_other])
-    code_other = codes[:, others] + np.concatenate([[0], np.cumsum(k_other)[:-1]]).astype(np.int32)[None, :]
-    flat = jnp.concatenate([cell[:, None], joint + cell[:, None] * c_other + code_other], axis=1)
-    total = joint * (1 + c_other)
+    # one scatter: each row's joint cell with each other column's code ([J, C_other]), or alone ([J])
+    alone = not others
+    offsets = np.concatenate([[0], np.cumsum(k_other)[:-1]]).astype(np.int32)
+    flat = cell[:, None] if alone else cell[:, None] * c_other + codes[:, others] + offsets[None, :]
+    total = joint * max(c_other, 1)
     hist = jnp.zeros(total + 1, jnp.int32).at[jnp.where(valid[:, None], flat, total).ravel()].add(
-        1, mode="promise_in_bounds").astype(dtype)
+        1, mode="promise_in_bounds")[:total]
+    tables = hist.reshape(joint, max(c_other, 1))
+    h = (tables[:, 0] if alone else jnp.sum(tables[:, : k_other[0]], axis=1)).astype(dtype)
+    tables = tables.astype(dtype)
     left_id, left_local = _category_index(tuple(sizes))  # the left codes of each cell, one-hot: [J, C_left]
     j = jnp.arange(joint, dtype=jnp.int32)[:, None]
     onehot = (j // strides[left_id][None, :] % np.asarray(sizes, np.int32)[left_id][None, :] == left_local[None, :]).astype(dtype)
-    right = jnp.concatenate([hist[:joint, None] * onehot, hist[joint:total].reshape(joint, c_other)], axis=1)
+    right = h[:, None] * onehot if alone else jnp.concatenate([h[:, None] * onehot, tables], axis=1)
     gram = lax.dot_general(onehot, right, (((0,), (0,)), ((), ())), precision=lax.Precision.HIGHEST)
     position = {c: i for i, c in enumerate([*left, *others])}  # [left codes, other codes] -> codes' order
     starts = np.concatenate([[0], np.cumsum([n_categories[c] for c in [*left, *others]])])
