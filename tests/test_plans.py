@@ -226,7 +226,10 @@ CACHED = textwrap.dedent(
     synth = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(list("abd"), 200)})
     spec = aj.TabularDataSpec.from_df(real)
     res = aj.compare(real, synth, spec, plots=False)
-    print(json.dumps({"plan_traced": any("plan" in name for name in traced), **res.to_dict()}))
+    # a KDE beside quick parts: two programs (the optimised one compiled beside), both stored
+    kde = aj.TableComparisonPlan(score_collections=["JS_DISTANCE"], plots=["PDF"]).run(real, synth, spec)
+    print(json.dumps({"plan_traced": any("plan" in name for name in traced), **res.to_dict(),
+                      "kde_js": kde.score_collections["JS_DISTANCE"]}))
     """
 )
 
@@ -243,7 +246,31 @@ def test_a_second_process_loads_the_compiled_program_from_the_cache(tmp_path):
     first, second = (json.loads(out.stdout.strip().splitlines()[-1]) for out in runs)
     assert first.pop("plan_traced") and not second.pop("plan_traced")  # the second process loads the executable
     assert first == second and first["scores"]["MEAN_JS_DISTANCE"] > 0
-    assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 1
+    assert first["kde_js"] == first["score_collections"]["JS_DISTANCE"]
+    assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 3
+
+
+def test_optimised_parts_compile_as_a_second_program_beside_the_quick_one(heart_real, heart_synthetic, heart_spec):
+    """Small inputs compile quickly, but a KDE runs ~3x longer unoptimised: the PDF plot's part
+    (marked ``registry.optimised``) is a second, fully optimised program, compiled beside the
+    quick one; the numbers are those of one program compiled without options."""
+    from artifact_jax.profiling import Profile
+
+    plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], plots=["PDF", "CDF"])
+    names, parts = plan._parts()
+    groups = plans._split_optimised(names, parts, plans.PLAN_QUICK_COMPILE)
+    assert [[name for name, _ in g[0]] for g in groups] == [["scores/MEAN_JS_DISTANCE", "plots/CDF"], ["plots/PDF"]]
+    assert [g[2] for g in groups] == [plans.PLAN_QUICK_COMPILE, ()]
+    assert plans._split_optimised(names, parts, ()) == [(names, parts, ())]  # large inputs: one program
+    profile = Profile()
+    with jax.enable_x64(True):
+        encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
+        split = plan.evaluate(encoded)
+        whole = jax.device_get(plan.compile(static=encoded.static)(*encoded.inputs))
+    assert {"table_comparison_plan", "table_comparison_plan_optimised"} <= set(profile.programs)
+    assert set(split) == set(whole)
+    for name in whole:
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15), split[name], whole[name])
 
 
 LAPACK = textwrap.dedent(

@@ -14,7 +14,8 @@ import pickle
 import platform
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,19 +140,54 @@ def stored_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "prog
     it. Without the persistent cache, or for sharded inputs, it is ``fn(*args)`` (``fn`` is
     jitted). ``name`` names the program in JAX's compile logs and ``profiling``.
     """
-    folder = jax.config.jax_compilation_cache_dir
-    leaves, in_tree = jax.tree.flatten(args)
-    sharded = any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves)
-    if not (folder and jax.config.jax_enable_compilation_cache) or sharded:
-        return fn(*args)
-    full = hashlib.sha256(
-        repr((key, str(in_tree), [(np.shape(x), str(jnp.result_type(x))) for x in leaves], jax.__version__, _machine(),
-              bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((compiler_options or {}).items()))).encode()
-    ).hexdigest()
-    if full not in _LOADED:
-        _LOADED[full] = _load_or_compile(fn, args, Path(folder) / "artifact-jax-programs" / f"{full}.executable", name,
-                                         compiler_options)
-    return _LOADED[full](*args)
+    return stored_calls([(fn, key, args, name, compiler_options)])[0]
+
+
+def stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]]) -> list[Any]:
+    """``stored_call`` of several programs ``(fn, key, args, name, compiler_options)``, their
+    compiles side by side: the programs neither loaded nor stored are traced and lowered one
+    after another on this thread, then compiled on a thread pool (XLA compiles without the GIL,
+    so two programs take about as long as the longer one on two cores), then all are called.
+
+    Without the persistent cache the compiled programs are kept in this process only (one
+    call alone is ``fn(*args)``: jit's own cache); a ``None`` key or sharded inputs call
+    ``fn(*args)``.
+    """
+    folder = jax.config.jax_compilation_cache_dir if jax.config.jax_enable_compilation_cache else None
+    programs: list[str | None] = []  # the key in _LOADED of each call, None: fn(*args)
+    todo = []
+    for fn, key, args, name, options in calls:
+        leaves, in_tree = jax.tree.flatten(args)
+        sharded = any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves)
+        if key is None or sharded or not (folder or len(calls) > 1):
+            programs.append(None)
+            continue
+        full = hashlib.sha256(
+            repr((key, str(in_tree), [(np.shape(x), str(jnp.result_type(x))) for x in leaves], jax.__version__,
+                  _machine(), bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((options or {}).items()))).encode()
+        ).hexdigest()
+        programs.append(full)
+        if full in _LOADED or any(full == job[0] for job in todo):
+            continue
+        path = Path(folder) / "artifact-jax-programs" / f"{full}.executable" if folder else None
+        if path is not None and (loaded := _load(path)) is not None:
+            _LOADED[full] = loaded
+            continue
+        todo.append((full, *_lower(fn, args, name, options), args, name, options, path))
+    if len(todo) > 1:
+        x64 = bool(jax.config.jax_enable_x64)  # thread-local: the workers' copy is set from this thread's
+
+        def job(work: tuple) -> Any:
+            with jax.enable_x64(x64):
+                return _compile_and_store(*work[1:])
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+            compiled = list(pool.map(job, todo))
+    else:
+        compiled = [_compile_and_store(*work[1:]) for work in todo]
+    _LOADED.update((work[0], c) for work, c in zip(todo, compiled, strict=True))
+    return [fn(*args) if full is None else _LOADED[full](*args)
+            for (fn, _, args, _, _), full in zip(calls, programs, strict=True)]
 
 
 _LOADED: dict[str, Callable[..., Any]] = {}
@@ -172,12 +208,21 @@ def _compile_afresh(fn: Callable[..., Any], args: tuple, name: str, compiler_opt
     """``fn`` lowered and compiled with JAX's persistent XLA cache off (neither read nor
     written): JAX decides once per process whether the cache is on, so it is reset before
     (off) and after (on again, as configured)."""
-    from jax.experimental.compilation_cache import compilation_cache
 
     def fresh(*a: Any) -> Any:  # a new function: no in-memory cache hands back the loaded copy
         return fn(*a)
 
     fresh.__name__ = fresh.__qualname__ = name
+    with _AFRESH:
+        return _compile_with_cache_off(fresh, args, compiler_options)
+
+
+_AFRESH = threading.Lock()  # the XLA cache setting is process-wide: one afresh compile at a time
+
+
+def _compile_with_cache_off(fresh: Callable[..., Any], args: tuple, compiler_options: dict[str, Any] | None) -> Any:
+    from jax.experimental.compilation_cache import compilation_cache
+
     enabled = jax.config.jax_enable_compilation_cache
     try:
         jax.config.update("jax_enable_compilation_cache", False)
@@ -201,8 +246,8 @@ def _listen_for_xla_cache_hits() -> None:
     jax.monitoring.register_event_listener(_count_xla_cache_hit)
 
 
-def _load_or_compile(fn: Callable[..., Any], args: tuple, path: Path, name: str,
-                     compiler_options: dict[str, Any] | None = None) -> Callable[..., Any]:
+def _load(path: Path) -> Callable[..., Any] | None:
+    """The executable stored at ``path``, or ``None`` (not stored yet, or unreadable)."""
     from jax.experimental import serialize_executable
 
     try:
@@ -211,13 +256,28 @@ def _load_or_compile(fn: Callable[..., Any], args: tuple, path: Path, name: str,
             return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
     except Exception:  # noqa: BLE001 - not stored yet, or unreadable: compile it afresh
         pass
-    inner = getattr(fn, "__wrapped__", fn)  # a jit with compiler options cannot be nested
+    return None
+
+
+def _lower(fn: Callable[..., Any], args: tuple, name: str, compiler_options: dict[str, Any] | None) -> tuple[Any, Callable]:
+    """``fn`` traced and lowered for ``args`` as a jitted function called ``name`` (``fn`` may be
+    a jit already: a jit with compiler options cannot be nested), and the function it wraps."""
+    inner = getattr(fn, "__wrapped__", fn)
 
     def call(*a: Any) -> Any:
         return inner(*a)
 
     call.__name__ = call.__qualname__ = name
-    lowered = jax.jit(call, compiler_options=compiler_options or None).lower(*args)
+    return jax.jit(call, compiler_options=compiler_options or None).lower(*args), inner
+
+
+def _compile_and_store(lowered: Any, inner: Callable[..., Any], args: tuple, name: str,
+                       compiler_options: dict[str, Any] | None, path: Path | None) -> Any:
+    """``lowered`` compiled, and stored at ``path`` (unless ``None``)."""
+    from jax.experimental import serialize_executable
+
+    if path is None:
+        return lowered.compile()
     lapack = "lapack" in lowered.as_text()
     _listen_for_xla_cache_hits()
     hits = getattr(_XLA_CACHE_HITS, "count", 0)

@@ -203,9 +203,10 @@ class Toolkit(NamedTuple):
       export: ``(exported, split) -> (name, bytes, filename)``: the inputs a tracker keeps.
       diagnose: ``Encoded -> {feature or None: reason}``, what in the inputs can make a result
         NaN (called only when one is; ``None``: a generic reason).
-      quick_compile: compile small inputs with ``QUICK_COMPILE`` (``compile_options``) when the
-        plan has no plots: for toolkits whose numbers are mostly bookkeeping (histograms, counts,
-        sorts), not for compute-bound ones (``privacy``'s distance tiles run ~5x slower unoptimised).
+      quick_compile: compile small inputs with ``QUICK_COMPILE`` (``compile_options``), the parts
+        marked ``registry.optimised`` excepted: for toolkits whose numbers are mostly bookkeeping
+        (histograms, counts, sorts), not for compute-bound ones (``privacy``'s distance tiles run
+        ~5x slower unoptimised).
     """
 
     name: str
@@ -282,6 +283,23 @@ def _known_options(options: tuple[tuple[str, Any], ...]) -> bool:
     except Exception:  # noqa: BLE001 - "No such compile option": compile without it
         return False
     return True
+
+
+def _split_optimised(
+    names: tuple[tuple[str, int], ...], parts: tuple[tuple[Callable[..., Any], Any], ...], options: tuple[tuple[str, Any], ...]
+) -> list[tuple[tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...], tuple[tuple[str, Any], ...]]]:
+    """``[(names, parts, options)]`` of the programs that compute ``parts``: one, or, when
+    ``options`` compile quickly and some part is marked ``registry.optimised``, the other parts
+    with ``options`` and the marked ones fully optimised (``names`` renumbered for each)."""
+    marked = [getattr(getattr(device, "func", device), "optimised", False) for device, _ in parts]
+    if not options or not any(marked):
+        return [(names, parts, options)]
+    groups = []
+    for slow, opts in ((False, options), (True, ())):
+        index = {i: k for k, i in enumerate(i for i, m in enumerate(marked) if m == slow)}
+        if index:
+            groups.append((tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), opts))
+    return groups
 
 
 def compile_options(inputs: Any) -> tuple[tuple[str, Any], ...]:
@@ -419,6 +437,10 @@ class Plan:
         """
         names, parts = self._parts()
         static = static if static is not None else self.toolkit.static(spec)
+        return self._program(names, parts, static, options)
+
+    def _program(self, names: tuple[tuple[str, int], ...], parts: tuple[tuple[Callable[..., Any], Any], ...], static: Any,
+                 options: tuple[tuple[str, Any], ...]) -> Program:
         key = caching.stable_key((self.toolkit.device_args, parts, static, options))
         return Program(_program(self.toolkit.device_args, parts, static, options), names, key)
 
@@ -431,27 +453,25 @@ class Plan:
         )  # fmt: skip
         return names, tuple(slots)
 
-    @property
-    def _quick(self) -> bool:
-        """Whether small inputs compile with ``QUICK_COMPILE``: the toolkit allows it and no
-        artifact is a plot (t-SNE, the eigensolvers and KDEs run up to ~7x slower unoptimised)."""
-        return self.toolkit.quick_compile and not any(e.kind.startswith("plot") for e in self.entries)
-
     def evaluate(self, encoded: Encoded) -> dict[str, Any]:
         """Run the compiled program on encoded inputs; returns numpy numbers.
 
-        With the persistent compilation cache on (``caching.use_compilation_cache``), the
-        traced program is kept there too, so a new process neither traces nor compiles it.
+        Small inputs of a ``quick_compile`` toolkit compile quickly (``compile_options``); the
+        parts marked ``registry.optimised`` (KDEs, projections: several times slower
+        unoptimised) then form a second, fully optimised program, compiled beside the first
+        (``caching.stored_calls``). With the persistent compilation cache on
+        (``caching.use_compilation_cache``), the traced programs are kept there too, so a new
+        process neither traces nor compiles them.
         """
         if not any(e.artifact.device is not None for e in self.entries):
             return {}
-        options = compile_options(encoded.inputs) if self._quick else ()
-        program = self.compile(static=encoded.static, options=options)
-        if program.key is None:
-            return jax.device_get(program(*encoded.inputs))
-        out = jax.device_get(caching.stored_call(program.run, program.key, encoded.inputs, f"{self.toolkit.name}_plan",
-                                                 compiler_options=dict(options)))
-        return {name: out[i] for name, i in program.names}
+        options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
+        groups = _split_optimised(*self._parts(), options)
+        programs = [self._program(names, parts, encoded.static, opts) for names, parts, opts in groups]
+        calls = [(p.run, p.key, encoded.inputs, f"{self.toolkit.name}_plan" + ("_optimised" if i else ""), dict(opts))
+                 for i, (p, (_, _, opts)) in enumerate(zip(programs, groups, strict=True))]
+        outs = jax.device_get(caching.stored_calls(calls))
+        return {name: out[i] for p, out in zip(programs, outs, strict=True) for name, i in p.names}
 
     def finalize(self, numbers: Mapping[str, Any], spec: Any, *host: Any, batched: bool = False) -> Results | list[Results]:
         """``Results`` from the program's output (numpy or device arrays); ``host`` are the

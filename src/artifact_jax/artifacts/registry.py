@@ -80,6 +80,15 @@ def hyperparams_free(device: Callable[..., Any]) -> Callable[..., Any]:
     return device
 
 
+def optimised(device: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a device part whose run is several times slower compiled without XLA's optimisation
+    (loops of transcendental functions: KDEs, t-SNE, eigensolvers). Where the engine compiles
+    small inputs quickly (``plans.compile_options``), it compiles such parts as a program of
+    their own, fully optimised, beside the quick program of the others."""
+    device.optimised = True
+    return device
+
+
 def row_weights(device: Callable[..., Any] | None = None, *, when: Callable[[Any], bool] | None = None) -> Any:
     """Mark a device part that also reads inputs whose ``valid`` holds int32 row counts (a row
     counted ``c`` times weighs as ``c`` copies; 0 leaves it out) instead of a bool mask. The

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from artifact_jax.artifacts.binary_types import DescriptiveStatistic
-from artifact_jax.artifacts.registry import Artifact, Context, hyperparams_free, reads_hyperparams
+from artifact_jax.artifacts.registry import Artifact, Context, hyperparams_free, optimised, reads_hyperparams
 from artifact_jax.artifacts.table_comparison import (
     AssociationHyperparams,
     association_matrices,
@@ -229,6 +229,7 @@ def category_shares(t: EncodedTable, layout: Layout) -> jax.Array:
     return counts / t.valid.sum().astype(dtype)
 
 
+@optimised
 @reads_hyperparams(DensityHyperparams)
 def pdf_numbers(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: DensityHyperparams) -> dict[str, Any]:
     """Category shares and, per continuous column, density histogram and KDE curve; ``[2, ...]``."""
@@ -275,6 +276,7 @@ def _with_difference(m: np.ndarray) -> np.ndarray:
     return np.concatenate([m, np.abs(m[0] - m[1])[None]])
 
 
+@optimised
 def projection_numbers(
     method: str, real: EncodedTable, synth: EncodedTable, layout: Layout, hp: ProjectionHyperparams
 ) -> dict[str, Any]:
