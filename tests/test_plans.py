@@ -247,27 +247,33 @@ def test_a_second_process_loads_the_compiled_program_from_the_cache(tmp_path):
     assert first.pop("plan_traced") and not second.pop("plan_traced")  # the second process loads the executable
     assert first == second and first["scores"]["MEAN_JS_DISTANCE"] > 0
     assert first["kde_js"] == first["score_collections"]["JS_DISTANCE"]
-    assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 3
+    # compare's three programs (reference, fidelity, diagnostics), the PDF's two (JS, KDE)
+    assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 5
 
 
-def test_optimised_parts_compile_as_a_second_program_beside_the_quick_one(heart_real, heart_synthetic, heart_spec):
-    """Small inputs compile quickly, but a KDE runs ~3x longer unoptimised: the PDF plot's part
-    (marked ``registry.optimised``) is a second, fully optimised program, compiled beside the
-    quick one; the numbers are those of one program compiled without options."""
+def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_part(heart_real, heart_synthetic, heart_spec):
+    """Small inputs compile quickly, as one program per module of the parts (compiled side by
+    side, one a core), but a KDE runs ~3x longer unoptimised: the PDF plot's part (marked
+    ``registry.optimised``) is a program of its own, fully optimised. The numbers are those of
+    one program compiled without options."""
     from artifact_jax.profiling import Profile
 
-    plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], plots=["PDF", "CDF"])
+    plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE", "QUALITY_SCORE"], plots=["PDF", "CDF"])
     names, parts = plan._parts()
-    groups = plans._split_optimised(names, parts, plans.PLAN_QUICK_COMPILE)
-    assert [[name for name, _ in g[0]] for g in groups] == [["scores/MEAN_JS_DISTANCE", "plots/CDF"], ["plots/PDF"]]
-    assert [g[2] for g in groups] == [plans.PLAN_QUICK_COMPILE, ()]
-    assert plans._split_optimised(names, parts, ()) == [(names, parts, ())]  # large inputs: one program
+    groups = plans._split(names, parts, plans.PLAN_QUICK_COMPILE)
+    assert [(label, [name for name, _ in g], options) for label, g, _, options in groups] == [
+        ("table_comparison", ["scores/MEAN_JS_DISTANCE"], plans.PLAN_QUICK_COMPILE),
+        ("fidelity", ["scores/QUALITY_SCORE"], plans.PLAN_QUICK_COMPILE),
+        ("pdf_numbers", ["plots/PDF"], ()),
+        ("table_plots", ["plots/CDF"], plans.PLAN_QUICK_COMPILE),
+    ]
+    assert plans._split(names, parts, ()) == [("", names, parts, ())]  # large inputs: one program
     profile = Profile()
     with jax.enable_x64(True):
         encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
         split = plan.evaluate(encoded)
         whole = jax.device_get(plan.compile(static=encoded.static)(*encoded.inputs))
-    assert {"table_comparison_plan", "table_comparison_plan_optimised"} <= set(profile.programs)
+    assert {"table_comparison_plan_fidelity", "table_comparison_plan_pdf_numbers"} <= set(profile.programs)
     assert set(split) == set(whole)
     for name in whole:
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15), split[name], whole[name])

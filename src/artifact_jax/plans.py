@@ -285,21 +285,28 @@ def _known_options(options: tuple[tuple[str, Any], ...]) -> bool:
     return True
 
 
-def _split_optimised(
+def _split(
     names: tuple[tuple[str, int], ...], parts: tuple[tuple[Callable[..., Any], Any], ...], options: tuple[tuple[str, Any], ...]
-) -> list[tuple[tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...], tuple[tuple[str, Any], ...]]]:
-    """``[(names, parts, options)]`` of the programs that compute ``parts``: one, or, when
-    ``options`` compile quickly and some part is marked ``registry.optimised``, the other parts
-    with ``options`` and the marked ones fully optimised (``names`` renumbered for each)."""
-    marked = [getattr(getattr(device, "func", device), "optimised", False) for device, _ in parts]
-    if not options or not any(marked):
-        return [(names, parts, options)]
+) -> list[tuple[str, tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...], tuple[tuple[str, Any], ...]]]:
+    """``[(label, names, parts, options)]``: the programs that compute ``parts``. One (label
+    ``""``) for large inputs (no ``options``); for small ones (``options`` compile quickly), one
+    per module of the parts, and one per function of the parts marked ``registry.optimised``,
+    fully optimised: programs that ``caching.stored_calls`` compiles side by side (XLA compiles
+    one program on one core; what the groups share, a small table's counts, is computed twice).
+    ``names`` are renumbered for each."""
+    if not options:
+        return [("", names, parts, options)]
+    labels = []
+    for device, _ in parts:
+        fn = getattr(device, "func", device)
+        optimised = getattr(fn, "optimised", False)
+        labels.append((getattr(fn, "__name__", "?") if optimised else str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1],
+                       () if optimised else options))
     groups = []
-    for slow, opts in ((False, options), (True, ())):
-        index = {i: k for k, i in enumerate(i for i, m in enumerate(marked) if m == slow)}
-        if index:
-            groups.append((tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), opts))
-    return groups
+    for label in dict.fromkeys(labels):
+        index = {i: k for k, i in enumerate(i for i, m in enumerate(labels) if m == label)}
+        groups.append((label[0], tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), label[1]))
+    return groups if len(groups) > 1 else [("", names, parts, options)]
 
 
 def compile_options(inputs: Any) -> tuple[tuple[str, Any], ...]:
@@ -456,20 +463,20 @@ class Plan:
     def evaluate(self, encoded: Encoded) -> dict[str, Any]:
         """Run the compiled program on encoded inputs; returns numpy numbers.
 
-        Small inputs of a ``quick_compile`` toolkit compile quickly (``compile_options``); the
-        parts marked ``registry.optimised`` (KDEs, projections: several times slower
-        unoptimised) then form a second, fully optimised program, compiled beside the first
-        (``caching.stored_calls``). With the persistent compilation cache on
+        Small inputs of a ``quick_compile`` toolkit compile quickly (``compile_options``), as
+        one program per module of the parts, and the parts marked ``registry.optimised`` (KDEs,
+        projections: several times slower unoptimised) fully optimised, all compiled side by
+        side (``_split``, ``caching.stored_calls``). With the persistent compilation cache on
         (``caching.use_compilation_cache``), the traced programs are kept there too, so a new
         process neither traces nor compiles them.
         """
         if not any(e.artifact.device is not None for e in self.entries):
             return {}
         options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
-        groups = _split_optimised(*self._parts(), options)
-        programs = [self._program(names, parts, encoded.static, opts) for names, parts, opts in groups]
-        calls = [(p.run, p.key, encoded.inputs, f"{self.toolkit.name}_plan" + ("_optimised" if i else ""), dict(opts))
-                 for i, (p, (_, _, opts)) in enumerate(zip(programs, groups, strict=True))]
+        groups = _split(*self._parts(), options)
+        programs = [self._program(names, parts, encoded.static, opts) for _, names, parts, opts in groups]
+        calls = [(p.run, p.key, encoded.inputs, "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts))
+                 for p, (label, _, _, opts) in zip(programs, groups, strict=True)]
         outs = jax.device_get(caching.stored_calls(calls))
         return {name: out[i] for p, out in zip(programs, outs, strict=True) for name, i in p.names}
 
