@@ -71,6 +71,60 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return df
 
 
+def _iso_dates(values: pd.Series) -> bool:
+    """Every non-missing value is a string holding an ISO-8601 date (at least one value)."""
+    from artifact_jax.encoding import ISO_DATE
+
+    if not (pd.api.types.is_string_dtype(values.dtype) or pd.api.types.is_object_dtype(values.dtype)):
+        return False
+    values = pd.Series(values.dropna().unique(), dtype=object)  # each distinct value once
+
+    def dates(v: pd.Series) -> bool:
+        return bool(v.map(lambda x: isinstance(x, str)).all() and v.str.fullmatch(ISO_DATE).all())
+
+    # the first few values first: an id column of a million names is no date, and costs 50 matches
+    return bool(len(values)) and dates(values[:50]) and dates(values[50:])
+
+
+def parse_dates(tables: dict[str, pd.DataFrame | None], columns: Sequence[str]) -> dict[str, pd.DataFrame | None]:
+    """The tables with each of ``columns`` (the continuous features) that a CSV left as ISO-8601
+    date strings in the real table parsed as datetimes (nanoseconds since the epoch, as
+    Parquet's datetimes are compared); a value of another table that is not such a date is a
+    ``ValueError`` naming the table, the column and the value. Other columns are untouched."""
+    from artifact_jax.encoding import ISO_DATE
+
+    real = tables["real"]
+    dated = [c for c in columns if real is not None and c in real.columns
+             and (pd.api.types.is_datetime64_any_dtype(real[c].dtype) or _iso_dates(real[c]))]
+    out = dict(tables)
+    for name, df in tables.items():
+        if df is None or not dated:
+            continue
+        df = df.copy(deep=False)
+        for c in dated:
+            if c not in df.columns or pd.api.types.is_datetime64_any_dtype(df[c].dtype):
+                continue
+            text = df[c].dropna().astype(str)
+            bad = text[~text.str.fullmatch(ISO_DATE)]
+            if len(bad):
+                raise ValueError(f"{name}: continuous column {c!r} holds ISO-8601 dates in the real table but "
+                                 f"{bad.iloc[0]!r} here; clean it or declare the column categorical.")
+            try:
+                df[c] = pd.to_datetime(df[c].astype(object), format="ISO8601",
+                                       utc=bool(text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$").any()))
+            except (ValueError, OverflowError) as e:
+                raise ValueError(f"{name}: continuous column {c!r} holds a date pandas cannot read: {e}") from e
+        out[name] = df
+    return out
+
+
+def date_notes(real: pd.DataFrame, spec: Any) -> list[str]:
+    """One note per categorical feature whose every value is an ISO-8601 date string: it is
+    compared as categories (one per distinct date), probably not what was meant."""
+    return [f"note: column {c!r} holds dates and is compared as categories (one per distinct value); "
+            f"pass --cts {c} to compare it as a datetime." for c in spec.cat_features if _iso_dates(real[c])]
+
+
 def _split_names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
@@ -264,11 +318,12 @@ def _score_line(results: Any, name: str, value: Any) -> str:
     return line + (f"  ({'closer to 0.5' if good == '0.5' else good} is better)" if good else "")
 
 
-def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = None) -> str:
+def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = None, spec: Any = None) -> str:
     """A readable table: the scores (with intervals and noise floor when computed), the columns
-    with the largest JS distance, the worst column pairs, further ``sections`` (privacy,
-    utility), then every flagged (not finite) result and why."""
-    from artifact_jax.report import HEADLINE, pair_scores
+    with the largest JS distance (the means of a datetime column of ``spec`` as dates), the
+    worst column pairs, further ``sections`` (privacy, utility), then every flagged (not
+    finite) result and why."""
+    from artifact_jax.report import HEADLINE, datetime_features, pair_scores, time_text
 
     names = [n for n in HEADLINE if n in results.scores] + [n for n in results.scores if n not in HEADLINE]
     lines = ["Scores"] + [_score_line(results, n, results.scores[n]) for n in names]
@@ -281,6 +336,8 @@ def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = 
         for col, value in ranked[:worst]:
             m = means.get(col)
             extra = f"  {m[0]:>12.4g} {m[1]:>12.4g}" if m is not None else ""
+            if m is not None and col in datetime_features(spec):
+                extra = f"  {time_text(m[0], 'mean') or 'null'} {time_text(m[1], 'mean') or 'null'}"
             lines.append(f"  {col:<24} {value:>9.6f}{extra}" if _finite(value) else f"  {col:<24} {'null':>9}  (flagged)")
     pairs = sorted((v, ab) for ab, v in pair_scores(results).items() if _finite(v))
     if pairs:
@@ -344,16 +401,24 @@ def compare_command(args: argparse.Namespace) -> int:
             real = synthetic = None
         else:
             real, synthetic = read_table(args.real), read_table(args.synthetic)
+    notes: list[str] = []  # printed after the results: an error stays one line on stderr
     with phase("spec"):
         kinds = {"cts_features": _split_names(args.cts), "cat_features": _split_names(args.cat)}
         if args.spec:
             spec = TabularDataSpec.from_json(args.spec)
+            if not streamed:
+                real, synthetic = parse_dates({"real": real, "synthetic": synthetic}, spec.cts_features).values()
         elif streamed:  # one pass over the real dataset: every category of every batch
             from artifact_jax.streaming import spec_from_batches
 
             spec = spec_from_batches(batches[0], **kinds)
         else:
+            real, synthetic = parse_dates({"real": real, "synthetic": synthetic}, kinds["cts_features"] or []).values()
             spec = TabularDataSpec.from_df(real, **kinds)
+            notes += date_notes(real, spec)
+        if not streamed and (extra := [str(c) for c in synthetic.columns if str(c) not in spec.features]):
+            notes.append(f"note: the synthetic table's columns {extra[:10]} are not features of the spec and are "
+                         f"left out of every score (SDMetrics' Data Structure would count them as a difference).")
         plan = _stream_plan(args.plan, args.config) if streamed else _plan(args.plan, args.config, plots=not args.no_plots)
     out = Path(args.out)
     check_out_dir(out)  # refuse before the work, not after
@@ -365,6 +430,8 @@ def compare_command(args: argparse.Namespace) -> int:
         raise ValueError("--target names the label of the train-on-synthetic test, which tests on --holdout: pass both.")
     holdout = (_dataset(args.holdout, "--holdout") if Path(args.holdout).is_dir() else read_table(args.holdout)) \
         if args.holdout else None
+    if isinstance(holdout, pd.DataFrame) and not streamed:  # dates parsed as in the real table
+        holdout = parse_dates({"real": real, "holdout": holdout}, spec.cts_features)["holdout"]
     if args.target and not streamed:  # a bad label fails now, not after the table comparison
         _check_target({"real": real, "synthetic": synthetic, "holdout": holdout}, args.target)
     with phase("artifacts (encode, program, host parts, figures)"):
@@ -392,8 +459,10 @@ def compare_command(args: argparse.Namespace) -> int:
             write_report(results, folder, spec=spec, sections={t: res for t, (_, res) in sections.items()})
 
     write_output(out, write)  # local results first: a tracking failure below loses nothing
-    print(summary(results, sections={t: res for t, (_, res) in sections.items()}))
+    print(summary(results, sections={t: res for t, (_, res) in sections.items()}, spec=spec))
     print(f"\nWrote {out / 'results.json'}")
+    for note in notes:
+        print(f"artifact-jax: {note}", file=sys.stderr)
     n_flags = len(results.flags) + sum(len(res.flags) for _, res in sections.values())
     if n_flags:
         print(f"artifact-jax: warning: {n_flags} result(s) are not finite; results.json lists them "

@@ -19,6 +19,7 @@ Validation happens here, before ``jit``: every error names the table and the col
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:
     return df.set_axis([str(c) for c in df.columns], axis=1)
 
 
+#: An ISO-8601 date or date-time, as ``DataFrame.to_csv`` writes a datetime column.
+ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+
+
 def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.ndarray) -> None:
     """Write one continuous column (``pd.to_numeric`` semantics, 0.0 where missing) and its mask."""
     dtype = series.dtype
@@ -107,6 +112,9 @@ def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.
         values = np.where(series.isna().to_numpy(), np.nan, series.array.as_unit("ns").asi8.astype(np.float64))
     elif numeric:  # nullable numbers: no parsing
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(series, skipna=True) in ("date", "datetime"):
+        # datetime.date / datetime.datetime objects: as a datetime64 column (naive read as UTC)
+        return _continuous(pd.Series(pd.to_datetime(series, utc=True), name=series.name), table, out, out_missing)
     else:
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(values)
@@ -114,9 +122,11 @@ def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.
         bad = missing & series.notna().to_numpy()
         if bad.any():
             example = series[bad].iloc[0]
+            dates = isinstance(example, str) and re.fullmatch(ISO_DATE, example.strip())
             raise ValueError(
                 f"{table}: continuous column {series.name!r} holds non-numeric values "
-                f"(e.g. {example!r}); declare it categorical or clean it."
+                f"(e.g. {example!r}); declare it categorical or clean it"
+                + (" (dates: convert the column with pd.to_datetime)." if dates else ".")
             )
     if np.isinf(values).any():
         raise ValueError(f"{table}: continuous column {series.name!r} holds infinite values.")
@@ -142,6 +152,11 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     if pd.api.types.is_float_dtype(getattr(uniques, "dtype", None)):  # 1.0 -> "1" (spec.category_name)
         return np.asarray(codes), category_strings(np.asarray(uniques, dtype=np.float64))
+    kind = getattr(uniques, "dtype", None)
+    if pd.api.types.is_datetime64_any_dtype(kind) or pd.api.types.is_timedelta64_dtype(kind):
+        # the spec's strings (``astype(str)``): dates at midnight read "2012-01-01", where
+        # ``str(Timestamp)`` writes "2012-01-01 00:00:00" and no value would match the spec
+        return np.asarray(codes), [category_name(u) for u in pd.Index(uniques).astype(str)]
     return np.asarray(codes), [category_name(str(u)) for u in np.asarray(uniques, dtype=object)]
 
 

@@ -129,13 +129,32 @@ def _fmt(value: Any) -> str:
     return f"{v:.4g}" if abs(v) >= 1e4 or (0 < abs(v) < 1e-3) else f"{v:.4f}"
 
 
+def time_text(value: Any, stat: str) -> str | None:
+    """A datetime column's statistic (nanoseconds since the epoch, as encoded) as a time: the
+    mean, min and max as an instant (``2013-12-31 12:00:00``), the std as a duration (``421
+    days 17:32:10``), to the second; ``None`` when missing or not finite."""
+    from artifact_jax.lazy import pd
+
+    if value is None or not math.isfinite(float(value)):
+        return None
+    kind = pd.Timedelta if stat == "std" else pd.Timestamp
+    return str(kind(round(float(value)), unit="ns").round("s"))
+
+
+def datetime_features(spec: Any) -> set[str]:
+    """The spec's continuous features that hold datetimes (compared as nanoseconds)."""
+    dtypes = getattr(spec, "cts_dtypes", None) or {}
+    return {f for f, d in dtypes.items() if "datetime64" in str(d)}
+
+
 def column_table(results: Any, spec: Any = None) -> list[dict[str, Any]]:
     """Per-column rows, worst JS distance first.
 
     Each row: ``feature``, ``kind`` (``"continuous"``/``"categorical"``), ``js`` (or ``None``),
     ``{stat}_real`` / ``{stat}_synthetic`` for mean, std, min and max (continuous columns, when the
-    results hold those array collections) and the column's entry of each ``COLUMN_SCORES``
-    collection the results hold, under the collection's name.
+    results hold those array collections; nanoseconds for a datetime column, which has
+    ``"datetime": True``) and the column's entry of each ``COLUMN_SCORES`` collection the
+    results hold, under the collection's name.
 
     Args:
       results: a ``Results`` (scores, score_collections, array_collections).
@@ -152,11 +171,13 @@ def column_table(results: Any, spec: Any = None) -> list[dict[str, Any]]:
     else:
         cts = {f for name, _ in COLUMN_STATS for f in arrays.get(name, {})}
         features = list(dict.fromkeys([*js, *sorted(cts - set(js))]))
-    rows = []
+    rows, dated = [], datetime_features(spec)
     for order, f in enumerate(features):
         value = js.get(f)
         value = value if value is None or math.isfinite(value) else None  # a flagged NaN: no rank
         row: dict[str, Any] = {"feature": f, "kind": "continuous" if f in cts else "categorical", "js": value, "_order": order}
+        if f in dated:
+            row["datetime"] = True
         for name, stat in COLUMN_STATS:
             pair = arrays.get(name, {}).get(f)
             if pair is not None:
@@ -353,7 +374,8 @@ def _columns_html(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in rows:
         cls = ' class="worst"' if worst is not None and r["js"] == worst else ""
         stats = "".join(_cell(r[n]) if n in r else "<td>&mdash;</td>" for n, _ in scores)
-        stats += "".join(f"<td>{_fmt(r.get(f'{s}_real'))}</td><td>{_fmt(r.get(f'{s}_synthetic'))}</td>" for _, s in COLUMN_STATS)
+        show = (lambda v, s: html.escape(time_text(v, s) or "") or "&mdash;") if r.get("datetime") else (lambda v, s: _fmt(v))
+        stats += "".join(f"<td>{show(r.get(f'{s}_real'), s)}</td><td>{show(r.get(f'{s}_synthetic'), s)}</td>" for _, s in COLUMN_STATS)
         out.append(
             f'<tr{cls}><td class="name">{html.escape(r["feature"])}</td><td class="name">{r["kind"]}</td>'
             f"<td>{_fmt(r['js'])}</td>{stats}</tr>"
