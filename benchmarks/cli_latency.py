@@ -8,7 +8,7 @@ month, hour), ``--rows`` real rows vs ``--rows`` other rows as the synthetic tab
   empty compilation cache ("cold": a first run) and with the cache it filled ("warm");
 * the same with ``--plan`` naming exactly the reference's numeric artifacts (the default plan
   also computes the quality and diagnostic artifacts), cold and warm;
-* the default ``artifact-jax compare`` (plots and report.html), warm;
+* the default ``artifact-jax compare`` (plots and report.html), cold and warm;
 * artifact-core 0.2.1 in its own venv (``--ref-python``, created at /tmp/ref if missing): one
   process that reads the CSVs, builds the spec and computes the same numeric artifacts (the two
   scores, JS_DISTANCE and the eight juxtapositions) through its ``TableComparisonEngine``,
@@ -120,12 +120,14 @@ def main() -> None:
     same = work / "same.json"  # the reference's numeric artifacts, nothing more
     same.write_text(json.dumps({"scores": ["MEAN_JS_DISTANCE", "CORRELATION_DISTANCE"], "score_collections": ["JS_DISTANCE"],
                                 "array_collections": [f"{s}_JUXTAPOSITION" for s in STATS]}))
-    rows: dict[str, list[float]] = {"cold": [], "warm": [], "cold_same": [], "warm_same": [], "plots": [], "ref": []}
+    rows: dict[str, list[float]] = {"cold": [], "warm": [], "cold_same": [], "warm_same": [], "cold_plots": [], "plots": [],
+                                    "ref": []}
     for r in range(args.rounds):
         cache = work / f"cache{r}"  # a new, empty compilation cache: a first run
         rows["cold"].append(timed([*compare, "--no-plots", "--compilation-cache", str(cache), "--out", str(work / "o")], env))
         rows["cold_same"].append(timed([*compare, "--no-plots", "--plan", str(same), "--compilation-cache",
                                         str(work / f"same{r}"), "--out", str(work / "o")], env))
+        rows["cold_plots"].append(timed([*compare, "--compilation-cache", str(work / f"plots{r}"), "--out", str(work / "p")], env))
     cache = work / "cache0"  # filled by the first cold run
     for _ in range(args.rounds):
         rows["warm"].append(timed([*compare, "--no-plots", "--compilation-cache", str(cache), "--out", str(work / "o")], env))
@@ -147,6 +149,7 @@ def main() -> None:
         "warm": "artifact-jax compare --no-plots, filled cache",
         "cold_same": "  the reference's artifacts only (--plan), empty cache",
         "warm_same": "  the reference's artifacts only (--plan), filled cache",
+        "cold_plots": "artifact-jax compare (plots + report), empty cache",
         "plots": "artifact-jax compare (plots + report), filled cache",
     }
     for key, label in names.items():
