@@ -146,8 +146,9 @@ def stored_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "prog
 def stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]]) -> list[Any]:
     """``stored_call`` of several programs ``(fn, key, args, name, compiler_options)``, their
     compiles side by side: the programs neither loaded nor stored are traced and lowered one
-    after another on this thread, then compiled on a thread pool (XLA compiles without the GIL,
-    so two programs take about as long as the longer one on two cores), then all are called.
+    after another on this thread, each compiled on a thread pool as soon as it is lowered (XLA
+    compiles without the GIL: two programs take about as long as the longer one on two cores,
+    and the first compiles while the next are traced), then all are called.
 
     Without the persistent cache the compiled programs are kept in this process only (one
     call alone is ``fn(*args)``: jit's own cache); a ``None`` key or sharded inputs call
@@ -155,7 +156,7 @@ def stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, st
     """
     folder = jax.config.jax_compilation_cache_dir if jax.config.jax_enable_compilation_cache else None
     programs: list[str | None] = []  # the key in _LOADED of each call, None: fn(*args)
-    todo = []
+    pending = []  # (full, fn, args, name, options, path) of the programs to trace and compile
     for fn, key, args, name, options in calls:
         leaves, in_tree = jax.tree.flatten(args)
         sharded = any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves)
@@ -167,25 +168,27 @@ def stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, st
                   _machine(), bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((options or {}).items()))).encode()
         ).hexdigest()
         programs.append(full)
-        if full in _LOADED or any(full == job[0] for job in todo):
+        if full in _LOADED or any(full == job[0] for job in pending):
             continue
         path = Path(folder) / "artifact-jax-programs" / f"{full}.executable" if folder else None
         if path is not None and (loaded := _load(path)) is not None:
             _LOADED[full] = loaded
             continue
-        todo.append((full, *_lower(fn, args, name, options), args, name, options, path))
-    if len(todo) > 1:
+        pending.append((full, fn, args, name, options, path))
+    if len(pending) == 1:
+        full, fn, args, name, options, path = pending[0]
+        _LOADED[full] = _compile_and_store(*_lower(fn, args, name, options), args, name, options, path)
+    elif pending:
         x64 = bool(jax.config.jax_enable_x64)  # thread-local: the workers' copy is set from this thread's
 
-        def job(work: tuple) -> Any:
+        def compile_one(*work: Any) -> Any:
             with jax.enable_x64(x64):
-                return _compile_and_store(*work[1:])
+                return _compile_and_store(*work)
 
-        with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
-            compiled = list(pool.map(job, todo))
-    else:
-        compiled = [_compile_and_store(*work[1:]) for work in todo]
-    _LOADED.update((work[0], c) for work, c in zip(todo, compiled, strict=True))
+        with ThreadPoolExecutor(max_workers=min(len(pending), os.cpu_count() or 1)) as pool:
+            futures = [(full, pool.submit(compile_one, *_lower(fn, args, name, options), args, name, options, path))
+                       for full, fn, args, name, options, path in pending]  # (lowered in turn, here)
+            _LOADED.update((full, future.result()) for full, future in futures)
     return [fn(*args) if full is None else _LOADED[full](*args)
             for (fn, _, args, _, _), full in zip(calls, programs, strict=True)]
 
