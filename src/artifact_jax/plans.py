@@ -291,7 +291,7 @@ def _split(
     """``[(label, names, parts, options)]``: the programs that compute ``parts``. One (label
     ``""``) for large inputs (no ``options``); for small ones (``options`` compile quickly), one
     per module of the parts, and one per function of the parts marked ``registry.optimised``,
-    fully optimised: programs that ``caching.stored_calls`` compiles side by side (XLA compiles
+    fully optimised (these first: their compiles are the longest): programs that ``caching.stored_calls`` compiles side by side (XLA compiles
     one program on one core; what the groups share, a small table's counts, is computed twice).
     ``names`` are renumbered for each."""
     if not options:
@@ -303,7 +303,8 @@ def _split(
         labels.append((getattr(fn, "__name__", "?") if optimised else str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1],
                        () if optimised else options))
     groups = []
-    for label in dict.fromkeys(labels):
+    for label in sorted(dict.fromkeys(labels), key=lambda label: label[1] == options):  # optimised ones first:
+        # the longest compiles start first, and the quick programs are traced meanwhile
         index = {i: k for k, i in enumerate(i for i, m in enumerate(labels) if m == label)}
         groups.append((label[0], tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), label[1]))
     return groups if len(groups) > 1 else [("", names, parts, options)]
