@@ -267,3 +267,28 @@ def test_intervals_cover_the_population_value():
         lo, hi = res.intervals["MEAN_JUXTAPOSITION"]["v"]
         hits_real += lo[0] <= 0 <= hi[0]
     assert 0.90 <= hits_difference / 80 <= 0.99 and 0.90 <= hits_real / 80 <= 0.99
+
+
+def test_small_replicates_compile_quickly_large_ones_fully(monkeypatch):
+    """A first bootstrap of a small table is mostly the compile: replicates holding at most
+    ``QUICK_COMPILE_ROWS * BOOTSTRAP_QUICK`` rows in all compile with ``compile_options``; more
+    (or a part marked ``registry.optimised``), fully optimised."""
+    seen = []
+    program = plans._bootstrap_program
+
+    def record(*args):
+        seen.append(args[-1])
+        return program(*args)
+
+    monkeypatch.setattr(plans, "_bootstrap_program", record)
+    rng = np.random.default_rng(3)
+    real, synth = _table(rng, 200), _table(rng, 150)
+    spec = aj.TabularDataSpec.from_df(real)
+    plan = tc.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"])
+    with jax.enable_x64(True):
+        encoded = plan.encode(real, synth, spec)
+        small = plan.replicate(encoded, 8, jax.random.PRNGKey(0))
+        monkeypatch.setattr(plans, "BOOTSTRAP_QUICK", 0)
+        full = plan.replicate(encoded, 8, jax.random.PRNGKey(0))
+    assert seen == [plans.compile_options(encoded.inputs), ()] and seen[0]
+    np.testing.assert_allclose(small["scores/MEAN_JS_DISTANCE"], full["scores/MEAN_JS_DISTANCE"], rtol=1e-12)
