@@ -92,3 +92,17 @@ def test_report_and_summary_show_datetime_statistics_as_times(tmp_path, capsys):
     assert "2012-01-10 " in next(line for line in out.splitlines() if line.strip().startswith("date "))
     assert "columns ['extra'] are not features of the spec" in err
     assert "<td>2012-01-01 00:00:00</td>" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_naive_and_tz_aware_datetimes_are_refused_by_name():
+    """A datetime column naive in the real table and UTC in the synthetic one would be compared
+    as if the naive instants were UTC (as categories: every value unseen): a ValueError names the
+    column and the tables; two time zones are instants, compared as such."""
+    days = pd.date_range("2020-01-01", periods=40, freq="D")
+    real = pd.DataFrame({"t": days, "x": np.arange(40.0)})
+    synth = pd.DataFrame({"t": days.tz_localize("UTC"), "x": np.arange(40.0)})
+    spec = aj.TabularDataSpec.from_df(real, cts_features=["t", "x"])
+    with pytest.raises(ValueError, match=r"column 't' holds datetimes with a time zone \(UTC\) in synthetic and without one in real"):
+        tc.compute("MEAN_JS_DISTANCE", real, synth, spec)
+    paris = real.assign(t=days.tz_localize("Europe/Paris"))
+    assert np.isfinite(tc.compute("MEAN_JS_DISTANCE", paris, synth, spec))

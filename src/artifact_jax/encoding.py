@@ -210,6 +210,26 @@ def _vocab_codes(series: pd.Series, vocabulary: Sequence[str], out: np.ndarray) 
     return False
 
 
+def _check_time_zones(tables: Sequence[pd.DataFrame], names: Sequence[str], spec: TabularDataSpec) -> None:
+    """Refuse a datetime feature with a time zone in one table and none in another: its naive
+    instants would be compared as UTC (as categories, no value would match)."""
+    for f in spec.features:
+        zones = {}
+        for df, name in zip(tables, names, strict=True):
+            dtype = df[f].dtype
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                zones[name] = str(dtype.tz)
+            elif pd.api.types.is_datetime64_dtype(dtype):
+                zones[name] = None
+        if None in zones.values() and any(zones.values()):
+            aware = next(n for n, z in zones.items() if z)
+            naive = next(n for n, z in zones.items() if z is None)
+            raise ValueError(
+                f"column {f!r} holds datetimes with a time zone ({zones[aware]}) in {aware} and without one in {naive}; "
+                f"give both the same kind (Series.dt.tz_localize or .dt.tz_convert(None))."
+            )
+
+
 #: Tables with fewer cells than this (all tables together) are encoded on the calling thread.
 INLINE_CELLS = 200_000
 
@@ -260,6 +280,7 @@ def encode_tables(
     """
     names = list(names) if names is not None else [f"table {i}" for i in range(len(tables))]
     tables = [_check_table(df, spec, name) for df, name in zip(tables, names, strict=True)]
+    _check_time_zones(tables, names, spec)
     pads = list(pad_to) if isinstance(pad_to, Sequence) else [pad_to] * len(tables)
     if together := _encode_together(tables, spec, pads, dtype, unseen_slots):
         return together
