@@ -275,6 +275,10 @@ def test_a_pmf_of_many_categories_draws_the_most_frequent_and_one_other_bar():
         shares = t["k"].value_counts(normalize=True)
         np.testing.assert_allclose(heights[0], shares["common"], rtol=1e-12)
         np.testing.assert_allclose(heights.sum(), shares.reindex(spec.cat_unique_map["k"]).sum(), rtol=1e-12)
+    # the "other" bar (~0.68) would flatten the rest: clipped at 1.25 x the tallest shown bar, its shares written on it
+    other = [path.vertices[:, 1].max() for bars in ax.collections[:2] for path in bars.get_paths()[-1:]]
+    assert ax.get_ylim()[1] == pytest.approx(1.25 * 0.3)
+    assert [t.get_text() for t in ax.texts] == [f"{other[0]:.2f} / {other[1]:.2f}"]
 
 
 def test_no_pyplot_figures_are_left_behind(results):

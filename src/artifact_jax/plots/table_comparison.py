@@ -33,7 +33,8 @@ MAX_PMF_BARS = 40
 def _shown(panel: PDFPanel) -> PDFPanel:
     """``panel`` as drawn: a categorical one of more than ``MAX_PMF_BARS`` categories keeps the
     ``MAX_PMF_BARS - 1`` most frequent (real + synthetic share; spec order among ties), in
-    decreasing order, then ``"other (N categories)"`` holding the rest of each share."""
+    decreasing order, then ``"other (N categories)"`` holding the rest of each share (drawn
+    clipped, its shares written on it, when it is over twice the tallest other bar)."""
     feature, categories, real, synthetic = panel
     if categories is None or len(categories) <= MAX_PMF_BARS:
         return panel
@@ -49,8 +50,15 @@ def _draw_pdf_panel(ax: Any, panel: PDFPanel) -> None:
     feature, categories, real, synthetic = _shown(panel)
     if categories is None:
         common.draw_pdf(ax, real, synthetic, feature)
-    else:
-        common.draw_pmf(ax, categories, real, synthetic, feature)
+        return
+    common.draw_pmf(ax, categories, real, synthetic, feature)
+    if len(categories) < len(panel[1]):  # the "other" bar: clipped where it would flatten the rest
+        shown = max(np.max(real[:-1], initial=0), np.max(synthetic[:-1], initial=0))
+        if shown > 0 and max(real[-1], synthetic[-1]) > 2 * shown:
+            ax.set_ylim(0, 1.25 * shown)
+            ax.text(len(categories) - 1, 1.22 * shown, f"{real[-1]:.2f} / {synthetic[-1]:.2f}", ha="center", va="top",
+                    rotation="vertical", fontsize=7, clip_on=True,
+                    bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1})
 
 
 def _pdf_margins(panels: Sequence[PDFPanel]) -> common.Margins:
