@@ -291,23 +291,27 @@ def _split(
     """``[(label, names, parts, options)]``: the programs that compute ``parts``. One (label
     ``""``) for large inputs (no ``options``); for small ones (``options`` compile quickly), one
     per module of the parts, and one per function of the parts marked ``registry.optimised``,
-    fully optimised (these first: their compiles are the longest): programs that ``caching.stored_calls`` compiles side by side (XLA compiles
-    one program on one core; what the groups share, a small table's counts, is computed twice).
-    ``names`` are renumbered for each."""
+    fully optimised (these first: their compiles are the longest). ``caching.stored_calls``
+    compiles them side by side (XLA compiles one program on one core; what the groups share, a
+    small table's counts, is computed twice). ``names`` are renumbered for each."""
     if not options:
         return [("", names, parts, options)]
     labels = []
     for device, _ in parts:
-        fn = getattr(device, "func", device)
-        optimised = getattr(fn, "optimised", False)
-        labels.append((getattr(fn, "__name__", "?") if optimised else str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1],
-                       () if optimised else options))
+        fn = getattr(device, "func", device)  # (a functools.partial's function)
+        labels.append((getattr(fn, "__name__", type(fn).__name__), ()) if _optimised(device)
+                      else (str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1], options))
     groups = []
     for label in sorted(dict.fromkeys(labels), key=lambda label: label[1] == options):  # optimised ones first:
         # the longest compiles start first, and the quick programs are traced meanwhile
         index = {i: k for k, i in enumerate(i for i, m in enumerate(labels) if m == label)}
         groups.append((label[0], tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), label[1]))
     return groups if len(groups) > 1 else [("", names, parts, options)]
+
+
+def _optimised(device: Callable[..., Any]) -> bool:
+    """Whether a device part (or a ``functools.partial`` of one) is marked ``registry.optimised``."""
+    return bool(getattr(getattr(device, "func", device), "optimised", False))
 
 
 def compile_options(inputs: Any) -> tuple[tuple[str, Any], ...]:
@@ -587,8 +591,8 @@ class Plan:
         rows = max(np.shape(x.valid)[0] for x in encoded.inputs)
         chunk = chunk or int(np.clip(min(BOOTSTRAP_MEMORY // max(4 * row_bytes, 1), BOOTSTRAP_ROWS // rows), 1, n))
         chunk = -(-n // -(-n // chunk))  # equal chunks: no remainder program to compile
-        optimised = any(getattr(getattr(device, "func", device), "optimised", False) for device, _ in parts)
-        quick = self.toolkit.quick_compile and not optimised and rows * n <= QUICK_COMPILE_ROWS * BOOTSTRAP_QUICK
+        quick = self.toolkit.quick_compile and not any(_optimised(device) for device, _ in parts) \
+            and rows * n <= QUICK_COMPILE_ROWS * BOOTSTRAP_QUICK
         options = compile_options(encoded.inputs) if quick else ()
         program = _bootstrap_program(self.toolkit.device_args, parts, encoded.static, chunk, options)
         replicates = np.arange(-(-n // chunk) * chunk, dtype=np.int32)  # the last chunk's extras are dropped
