@@ -106,3 +106,19 @@ def test_naive_and_tz_aware_datetimes_are_refused_by_name():
         tc.compute("MEAN_JS_DISTANCE", real, synth, spec)
     paris = real.assign(t=days.tz_localize("Europe/Paris"))
     assert np.isfinite(tc.compute("MEAN_JS_DISTANCE", paris, synth, spec))
+
+
+def test_pdf_and_cdf_panels_of_a_datetime_column_tick_dates():
+    """A continuous datetime column is compared in nanoseconds; its PDF and CDF panels label the
+    x ticks as dates (they read ~1.3e18 before), other panels keep their numbers."""
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2012-01-01")
+    real = pd.DataFrame({"date": start + pd.to_timedelta(rng.integers(0, 1400, 300), unit="D"), "x": rng.normal(size=300)})
+    synth = pd.DataFrame({"date": start + pd.to_timedelta(rng.integers(0, 1400, 200), unit="D"), "x": rng.normal(size=200)})
+    spec = aj.TabularDataSpec.from_df(real, cts_features=["date", "x"])
+    plots = aj.TableComparisonPlan(plots=["PDF", "CDF"]).run(real, synth, spec).plots
+    for fig in plots.values():
+        fig.canvas.draw()
+        date_ticks, x_ticks = ([t.get_text() for t in ax.get_xticklabels() if t.get_text()] for ax in fig.axes[:2])
+        assert all(pd.Timestamp(t).year in range(2011, 2017) for t in date_ticks) and len(date_ticks) >= 3
+        assert all("-" not in t.replace("\u2212", "") for t in x_ticks)  # plain numbers

@@ -333,16 +333,26 @@ def _pdf_panels(numbers: dict[str, Any], ctx: Context) -> list[tuple]:
     return panels
 
 
+def _dated(figures: Any, ctx: Context) -> Any:
+    """``figures`` (one, or a dict) with the x ticks of datetime features' panels as dates."""
+    dated = {f for f, d in ctx.spec.cts_dtypes.items() if "datetime64" in str(d)}
+    if dated:
+        from artifact_jax.plots.common import datetime_axes
+
+        datetime_axes(figures.values() if isinstance(figures, dict) else [figures], dated)
+    return figures
+
+
 def pdf_plot(numbers: dict[str, Any], hp: PDFPlotHyperparams, ctx: Context) -> Any:
     """One panel per feature (PMF bars for categorical, histogram + KDE for continuous). A
     categorical feature of more than ``plots.table_comparison.MAX_PMF_BARS`` (40) categories draws
     the 39 most frequent and one "other" bar holding the rest of each share."""
-    return _paint().pdf_figure(_pdf_panels(numbers, ctx), hp.n_cols, hp.dpi)
+    return _dated(_paint().pdf_figure(_pdf_panels(numbers, ctx), hp.n_cols, hp.dpi), ctx)
 
 
 def pdf_plots(numbers: dict[str, Any], hp: PDFPlotsHyperparams, ctx: Context) -> dict[str, Any]:
     """``{feature: figure}`` for every feature, in spec order (bars as ``pdf_plot``)."""
-    return _paint().pdf_figures(_pdf_panels(numbers, ctx), hp.dpi)
+    return _dated(_paint().pdf_figures(_pdf_panels(numbers, ctx), hp.dpi), ctx)
 
 
 def _cdf_panels(numbers: Any, ctx: Context) -> list[tuple]:
@@ -358,12 +368,12 @@ def _cdf_panels(numbers: Any, ctx: Context) -> list[tuple]:
 
 def cdf_plot(numbers: Any, hp: GridHyperparams, ctx: Context) -> Any:
     """One ECDF panel per continuous feature."""
-    return _paint().cdf_figure(_cdf_panels(numbers, ctx), hp.n_cols, hp.dpi)
+    return _dated(_paint().cdf_figure(_cdf_panels(numbers, ctx), hp.n_cols, hp.dpi), ctx)
 
 
 def cdf_plots(numbers: Any, hp: SingleFigureHyperparams, ctx: Context) -> dict[str, Any]:
     """``{continuous feature: figure}``."""
-    return _paint().cdf_figures(_cdf_panels(numbers, ctx), hp.dpi)
+    return _dated(_paint().cdf_figures(_cdf_panels(numbers, ctx), hp.dpi), ctx)
 
 
 def _statistic(numbers: Any, stat: str) -> tuple[str, np.ndarray, np.ndarray]:

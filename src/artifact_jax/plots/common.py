@@ -16,7 +16,7 @@ import contextlib
 import contextvars
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import matplotlib as mpl
@@ -399,6 +399,22 @@ def draw_pdf(
     ax.set_ylabel("Probability Density (log scale)" if log else "Probability Density", fontsize=AXIS_FONT_SIZE)
     set_title(ax, f"PDF Comparison: {feature}")
     legend(ax, loc="upper right")
+
+
+def datetime_axes(figures: Iterable[Figure], features: Collection[str]) -> None:
+    """Label the x ticks of the panels of datetime ``features`` (titled ``"...: feature"``;
+    values in nanoseconds since the epoch, as encoded) as dates, or to the minute under a
+    two-day span."""
+    from matplotlib.ticker import FuncFormatter
+
+    for fig in figures:
+        for ax in fig.axes:
+            if ax.get_title().rsplit(": ", 1)[-1] in features:
+                lo, hi = ax.get_xlim()
+                unit = "D" if hi - lo >= 2 * 86_400e9 else "m"
+                ax.xaxis.set_major_formatter(FuncFormatter(
+                    lambda v, _, unit=unit: str(np.datetime64(int(v), "ns").astype(f"datetime64[{unit}]"))))
+                ax.tick_params(axis="x", labelrotation=20)
 
 
 def draw_cdf(
