@@ -210,30 +210,26 @@ def _lapack_ready() -> bool:
 def _compile_afresh(fn: Callable[..., Any], args: tuple, name: str, compiler_options: dict[str, Any] | None) -> Any:
     """``fn`` lowered and compiled with JAX's persistent XLA cache off (neither read nor
     written): JAX decides once per process whether the cache is on, so it is reset before
-    (off) and after (on again, as configured)."""
+    (off) and after (on again, as configured); the setting is process-wide, so one such
+    compile runs at a time (``stored_calls`` compiles on a thread pool)."""
+    from jax.experimental.compilation_cache import compilation_cache
 
     def fresh(*a: Any) -> Any:  # a new function: no in-memory cache hands back the loaded copy
         return fn(*a)
 
     fresh.__name__ = fresh.__qualname__ = name
     with _AFRESH:
-        return _compile_with_cache_off(fresh, args, compiler_options)
+        enabled = jax.config.jax_enable_compilation_cache
+        try:
+            jax.config.update("jax_enable_compilation_cache", False)
+            compilation_cache.reset_cache()
+            return jax.jit(fresh, compiler_options=compiler_options or None).lower(*args).compile()
+        finally:
+            jax.config.update("jax_enable_compilation_cache", enabled)
+            compilation_cache.reset_cache()
 
 
-_AFRESH = threading.Lock()  # the XLA cache setting is process-wide: one afresh compile at a time
-
-
-def _compile_with_cache_off(fresh: Callable[..., Any], args: tuple, compiler_options: dict[str, Any] | None) -> Any:
-    from jax.experimental.compilation_cache import compilation_cache
-
-    enabled = jax.config.jax_enable_compilation_cache
-    try:
-        jax.config.update("jax_enable_compilation_cache", False)
-        compilation_cache.reset_cache()
-        return jax.jit(fresh, compiler_options=compiler_options or None).lower(*args).compile()
-    finally:
-        jax.config.update("jax_enable_compilation_cache", enabled)
-        compilation_cache.reset_cache()
+_AFRESH = threading.Lock()
 
 
 _XLA_CACHE_HITS = threading.local()  # per thread: compiles answered by JAX's persistent XLA cache

@@ -323,7 +323,8 @@ def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = 
     with the largest JS distance (the means of a datetime column of ``spec`` as dates), the
     worst column pairs, further ``sections`` (privacy, utility), then every flagged (not
     finite) result and why."""
-    from artifact_jax.report import HEADLINE, datetime_features, pair_scores, time_text
+    from artifact_jax.report import HEADLINE, pair_scores, time_text
+    from artifact_jax.spec import datetime_features
 
     names = [n for n in HEADLINE if n in results.scores] + [n for n in results.scores if n not in HEADLINE]
     lines = ["Scores"] + [_score_line(results, n, results.scores[n]) for n in names]
@@ -333,10 +334,11 @@ def summary(results: Any, *, worst: int = 10, sections: dict[str, Any] | None = 
         means = results.array_collections.get("MEAN_JUXTAPOSITION", {})
         lines += ["", f"Worst columns by JS distance (of {len(js)})", f"  {'column':<24} {'JS':>9}  {'mean real':>12} {'mean synth':>12}"]
         ranked = sorted(js.items(), key=lambda kv: (not _finite(kv[1]), -kv[1] if _finite(kv[1]) else 0.0))
+        dated = datetime_features(spec)
         for col, value in ranked[:worst]:
             m = means.get(col)
             extra = f"  {m[0]:>12.4g} {m[1]:>12.4g}" if m is not None else ""
-            if m is not None and col in datetime_features(spec):
+            if m is not None and col in dated:
                 extra = f"  {time_text(m[0], 'mean') or 'null'} {time_text(m[1], 'mean') or 'null'}"
             lines.append(f"  {col:<24} {value:>9.6f}{extra}" if _finite(value) else f"  {col:<24} {'null':>9}  (flagged)")
     pairs = sorted((v, ab) for ab, v in pair_scores(results).items() if _finite(v))

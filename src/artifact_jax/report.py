@@ -141,12 +141,6 @@ def time_text(value: Any, stat: str) -> str | None:
     return str(kind(round(float(value)), unit="ns").round("s"))
 
 
-def datetime_features(spec: Any) -> set[str]:
-    """The spec's continuous features that hold datetimes (compared as nanoseconds)."""
-    dtypes = getattr(spec, "cts_dtypes", None) or {}
-    return {f for f, d in dtypes.items() if "datetime64" in str(d)}
-
-
 def column_table(results: Any, spec: Any = None) -> list[dict[str, Any]]:
     """Per-column rows, worst JS distance first.
 
@@ -171,6 +165,8 @@ def column_table(results: Any, spec: Any = None) -> list[dict[str, Any]]:
     else:
         cts = {f for name, _ in COLUMN_STATS for f in arrays.get(name, {})}
         features = list(dict.fromkeys([*js, *sorted(cts - set(js))]))
+    from artifact_jax.spec import datetime_features
+
     rows, dated = [], datetime_features(spec)
     for order, f in enumerate(features):
         value = js.get(f)

@@ -111,6 +111,13 @@ def category_name(text: str) -> str:
     return text
 
 
+def datetime_features(spec: Any) -> set[str]:
+    """The continuous features of ``spec`` (or ``None``) that hold datetimes (compared as
+    nanoseconds since the epoch)."""
+    dtypes = getattr(spec, "cts_dtypes", None) or {}
+    return {f for f, d in dtypes.items() if "datetime64" in str(d)}
+
+
 def category_strings(values: Any) -> list[str]:
     """``category_name(str(v))`` of each value (floats without the regex pass)."""
     array = np.asarray(values)

@@ -44,6 +44,7 @@ from artifact_jax.artifacts.types import by_statistic
 from artifact_jax.encoding import EncodedTable, Layout
 from artifact_jax.kernels import density, projections
 from artifact_jax.kernels.statistics import STATISTICS
+from artifact_jax.spec import datetime_features
 
 # ---- hyperparameters ------------------------------------------------------------------------
 
@@ -335,8 +336,7 @@ def _pdf_panels(numbers: dict[str, Any], ctx: Context) -> list[tuple]:
 
 def _dated(figures: Any, ctx: Context) -> Any:
     """``figures`` (one, or a dict) with the x ticks of datetime features' panels as dates."""
-    dated = {f for f, d in ctx.spec.cts_dtypes.items() if "datetime64" in str(d)}
-    if dated:
+    if dated := datetime_features(ctx.spec):
         from artifact_jax.plots.common import datetime_axes
 
         datetime_axes(figures.values() if isinstance(figures, dict) else [figures], dated)
