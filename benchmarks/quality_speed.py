@@ -10,9 +10,11 @@ Heart-like tables (``heart_real.csv`` resampled with two seeds, continuous colum
   COLUMN_SHAPES, COLUMN_PAIR_TRENDS, KS_COMPLEMENT, TV_COMPLEMENT, CORRELATION_SIMILARITY,
   CONTINGENCY_SIMILARITY; exact, never subsampled) in a fresh process per size with the
   persistent compilation cache off: "cold" is the first ``run`` (tracing and compiling
-  included), "warm" a ``run`` on another synthetic sample of the same shape (the fastest of
-  ``--repeat``); the process's CPU time of each is printed too (all threads: less sensitive than
-  wall time to other work on a shared machine, but XLA's threads add theirs).
+  included), "warm" a ``run`` on another synthetic sample of the same shape, read afresh for
+  each run (the fastest of ``--repeat``), against the same real DataFrame (whose string columns'
+  codes ``from_df`` and encoding then reuse: ``arrow_codes``); the process's CPU time of each is
+  printed too (all threads: less sensitive than wall time to other work on a shared machine,
+  but XLA's threads add theirs). The spec is built per run (``from_df``), inside the timing.
 Both start from DataFrames in memory (CSV reading and imports are reported apart).
 
 Usage: python benchmarks/quality_speed.py [--rows 100000 1000000] [--sdm /tmp/sdm/bin/python]
@@ -63,12 +65,12 @@ import artifact_jax as aj
 from artifact_jax import table_comparison as tc
 imported = time.perf_counter() - t0
 real = pd.read_csv(sys.argv[1], float_precision="round_trip")
-synths = [pd.read_csv(p, float_precision="round_trip") for p in (sys.argv[2], sys.argv[3])]
 cts = json.loads(sys.argv[4])
 plan = tc.TableComparisonPlan(scores=["QUALITY_SCORE", "COLUMN_SHAPES", "COLUMN_PAIR_TRENDS"],
     score_collections=["KS_COMPLEMENT", "TV_COMPLEMENT", "CORRELATION_SIMILARITY", "CONTINGENCY_SIMILARITY"])
 times, cpus, scores = [], [], []
-for synth in [synths[0]] + [synths[1]] * int(sys.argv[5]):
+for path in [sys.argv[2]] + [sys.argv[3]] * int(sys.argv[5]):
+    synth = pd.read_csv(path, float_precision="round_trip")  # a new frame each time: nothing of it is known
     t0, c0 = time.perf_counter(), time.process_time()
     spec = aj.TabularDataSpec.from_df(real, cts_features=cts, cat_features=[c for c in real.columns if c not in cts])
     res = plan.run(real, synth, spec)

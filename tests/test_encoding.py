@@ -109,3 +109,27 @@ def test_small_tables_encoded_together_equal_table_by_table():
     frames[2].loc[3, "x"] = np.inf
     with pytest.raises(ValueError, match="t2"):
         encoding.encode_tables(frames, spec, names=names, pad_to=pads)
+
+
+def test_arrow_string_codes_are_reused_and_never_stale():
+    """``from_df`` remembers an Arrow string column's codes (``arrow_codes``) and encoding reuses
+    them; an edit makes pandas a new array, so the edited table is encoded afresh, and a spec
+    with another vocabulary gets its own codes."""
+    from artifact_jax import arrow_codes
+
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "k": pd.array(["b", None, "a", "b"], dtype="string[pyarrow]")})
+    spec = TabularDataSpec.from_df(df)
+    array = arrow_codes.strings(df["k"])
+    assert spec.cat_unique_map["k"] == ("b", "a") and arrow_codes._recall(array)[0] == ("b", "a")
+    assert encode(df, spec).cat[:, 0].tolist() == [0, 2, 1, 0]  # remembered: b, missing, a, b
+    df.loc[0, "k"] = "a"  # a new array: nothing remembered of it
+    assert arrow_codes.strings(df["k"]) is not array
+    assert encode(df, spec).cat[:, 0].tolist() == [1, 2, 1, 0]
+    other = TabularDataSpec(spec.features, spec.cts_dtypes, spec.cat_dtypes, {"k": ("a", "b")})
+    assert encode(df, other).cat[:, 0].tolist() == [0, 2, 0, 1]
+    assert encode(df, spec).cat[:, 0].tolist() == [1, 2, 1, 0]
+    del df, array  # the memo holds its arrays weakly
+    import gc
+
+    gc.collect()
+    assert all(ref() is not None for ref, *_ in arrow_codes._MEMO.values())

@@ -27,7 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from artifact_jax.lazy import pa, pc, pd
+from artifact_jax import arrow_codes
+from artifact_jax.lazy import pd
 from artifact_jax.spec import TabularDataSpec, as_pandas, category_name, category_strings
 
 MISSING = 0  # offset past the vocabulary: code K_j is missing; unseen values follow it
@@ -177,18 +178,16 @@ def _vocab_codes(series: pd.Series, vocabulary: Sequence[str], out: np.ndarray) 
     """Write final int32 codes (``K`` for missing) into ``out`` in one pass; False if a value is unseen.
 
     The fast path for the common column kinds: arrow strings are looked up with
-    ``pyarrow.compute.index_in``, small-range integers through a table indexed by value.
+    ``pyarrow.compute.index_in`` (or their codes found in ``arrow_codes``' memo, when the spec
+    was inferred from this very column), small-range integers through a table indexed by value.
     Anything else, and any column holding a value outside the vocabulary, returns False and
     goes through ``_factorize`` (which also numbers the distinct unseen values).
     """
-    k = len(vocabulary)
-    arrow_backed = getattr(series.dtype, "storage", None) == "pyarrow" or isinstance(series.dtype, pd.ArrowDtype)
-    array = series.array.__arrow_array__() if arrow_backed else None
-    if array is not None and (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        index = pc.index_in(array, value_set=pa.array(list(vocabulary), type=array.type))
-        if index.null_count != array.null_count:  # a non-missing value outside the vocabulary
+    if (array := arrow_codes.strings(series)) is not None:
+        codes = arrow_codes.codes(array, vocabulary)
+        if codes is None:
             return False
-        out[:] = index.fill_null(k).to_numpy()
+        out[:] = codes
         return True
     if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(series.dtype):
         values = series.to_numpy()

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from artifact_jax import arrow_codes
 from artifact_jax.lazy import is_pandas, pd
 
 # Dtype names of the reference's TABULAR_DATA_TYPE_REGISTRY (spec 2.1); the pandas ones are
@@ -139,6 +140,8 @@ def _categories(series: pd.Series) -> list[str]:
     That is the same list unless two distinct values are equal as keys but not as strings
     (``True`` and ``1`` in an object column): such columns take the reference's path.
     """
+    if (array := arrow_codes.strings(series)) is not None:  # one pass that encoding reuses
+        return list(dict.fromkeys(category_name(v) for v in arrow_codes.dictionary(array)))
     uniques = pd.Series(pd.unique(series), dtype=series.dtype).dropna()
     dtype = series.dtype
     exact = (
