@@ -228,6 +228,20 @@ def test_ks_statistic_bucketed_equals_the_full_sort_and_scipy(monkeypatch):
         assert math.isnan(float(fidelity.ks_statistic(jax.numpy.ones(3), empty, jax.numpy.ones(3), ~empty)))
 
 
+def test_set_bits_compacts_like_flatnonzero():
+    """The bucketed KS's compaction: the positions of the first ``capacity`` True values, in
+    order, from the mask's 32-bit words (lengths not a multiple of 32, fewer and more set bits
+    than the capacity, none)."""
+    rng = np.random.default_rng(8)
+    for n, share, capacity in ((1000, 0.01, 64), (1037, 0.5, 64), (4099, 0.002, 4), (70, 0.0, 8), (33, 1.0, 40)):
+        mask = rng.random(n) < share
+        words = fidelity._bit_words(jax.numpy.asarray(mask))
+        in_word = jax.lax.population_count(words).astype(np.int32)
+        got = np.asarray(fidelity._set_bits(words, in_word, np.cumsum(in_word), capacity, n))
+        want = np.flatnonzero(mask)[:capacity]
+        assert got.tolist() == [*want, *[n] * (capacity - want.size)], (n, share, capacity)
+
+
 def test_ks_statistics_of_several_columns_share_one_fallback(monkeypatch):
     """``ks_statistics`` reads the columns of ``[N, D]`` tables in place: every column bucketed, or
     (one column with an infinite value) every column from the fallback sort; scipy's values

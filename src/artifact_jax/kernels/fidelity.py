@@ -152,15 +152,18 @@ def _ks_bucketed(
     gap_start = jnp.concatenate([jnp.zeros(1, dtype), gap_end[:-1]])
     bound = jnp.maximum(gap_start + per_bucket[0] / f_r, per_bucket[1] / f_s - gap_start)
     candidate = (bound >= low * (1 - 1e-9)) & (per_bucket[0] + per_bucket[1] > 0)  # slack: rounding only
-    member = w & candidate[b]
-    count = jnp.sum(member, dtype=jnp.int32)
-    # ONE cumsum: the members' slots, and per bucket the candidates' counts below it
+    # the members (values in a candidate bucket) read the candidates materialised: XLA would
+    # otherwise recompute a bucket's bound for each of the N values (``_rounded``: a fusion edge)
+    words = _bit_words(w & (_rounded(candidate.astype(dtype)) > 0)[b])
+    in_word = lax.population_count(words).astype(jnp.int32)
+    # ONE cumsum: the members up to each word, and per bucket the candidates' counts below it
     kept = jnp.where(candidate, per_bucket, 0)
-    prefix = jnp.cumsum(jnp.concatenate([member.astype(jnp.int32), kept.ravel()]))
-    kept_upto = prefix[n:].reshape(2, KS_BUCKETS) - prefix[np.array([[n - 1], [n - 1 + KS_BUCKETS]])]
+    prefix = jnp.cumsum(jnp.concatenate([in_word, kept.ravel()]))
+    n_words = words.shape[0]
+    count = prefix[n_words - 1]
+    kept_upto = prefix[n_words:].reshape(2, KS_BUCKETS) - prefix[np.array([[n_words - 1], [n_words - 1 + KS_BUCKETS]])]
     below = upto - per_bucket - (kept_upto - kept)  # counts below the bucket less the compacted ones
-    dest = jnp.where(member, prefix[:n] - 1, KS_CAPACITY)
-    index = jnp.full(KS_CAPACITY + 1, n, jnp.int32).at[dest].set(jnp.arange(n, dtype=jnp.int32), mode="drop")[:-1]
+    index = _set_bits(words, in_word, prefix[:n_words], KS_CAPACITY, n)  # the first KS_CAPACITY members
     n_real = x_real.shape[0]
     taken = index < n
     value = jnp.where(index < n_real, xr.at[index].get(mode="fill", fill_value=0),
@@ -189,6 +192,33 @@ def _ks_bucketed(
     nonempty = (n_r > 0) & (n_s > 0)
     d = jnp.where(constant, low, jnp.maximum(low, bucketed))
     return jnp.where(nonempty, d, jnp.nan), ~nonempty | constant | (spread & (count <= KS_CAPACITY))
+
+
+def _bit_words(mask: jax.Array) -> jax.Array:
+    """``[ceil(N / 32)]`` uint32: bit ``j`` of word ``i`` is ``mask[32 i + j]``."""
+    bits = jnp.pad(mask, (0, -mask.shape[0] % 32)).reshape(-1, 32).astype(jnp.uint32)
+    return jnp.sum(bits << jnp.arange(32, dtype=jnp.uint32), axis=1, dtype=jnp.uint32)
+
+
+def _set_bits(words: jax.Array, in_word: jax.Array, upto: jax.Array, capacity: int, fill: int) -> jax.Array:
+    """``[capacity]`` int32: the positions of the first ``capacity`` set bits of ``words`` in
+    order, ``fill`` past the last. ``in_word``: each word's set bits; ``upto``: their cumsum.
+
+    A compaction that reads each word once (no prefix sum and scatter of ``N`` elements; ~3x
+    faster at 2M on CPU): each word's index is written at the slot of its first set bit and
+    carried forward (a running maximum: words without set bits share the next one's slot and
+    lose to it), and each slot's bit is the one set bit of its word with the slot's rank in the
+    word of set bits below it.
+    """
+    k = jnp.arange(capacity, dtype=jnp.int32)
+    first = upto - in_word
+    word = lax.cummax(jnp.zeros(capacity, jnp.int32).at[first].max(jnp.arange(words.shape[0], dtype=jnp.int32), mode="drop"))
+    rank = k - first[word]  # set bits of the word before slot k's
+    shift = jnp.arange(32, dtype=jnp.uint32)
+    bits = words[word][:, None]
+    below = lax.population_count(bits & ((jnp.uint32(1) << shift) - 1)).astype(jnp.int32)
+    bit = jnp.argmax(((bits >> shift) & 1).astype(bool) & (below == rank[:, None]), axis=1).astype(jnp.int32)
+    return jnp.where(k < upto[-1], 32 * word + bit, fill)
 
 
 def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
