@@ -367,3 +367,28 @@ def test_run_many_is_one_vmapped_call_equal_to_run(heart_real, heart_synthetic, 
     # another order), and with run_many
     assert first.scores == pytest.approx(second.scores, abs=1e-12)
     assert first.scores == pytest.approx(many[1].scores, abs=1e-12)
+
+
+def test_the_garbage_collector_is_paused_while_programs_are_traced_and_restored_after():
+    """``caching.stored_calls`` traces with Python's cyclic collector off (its collections walk
+    every object of the process) and leaves it as it found it."""
+    import gc
+
+    from artifact_jax import caching
+
+    seen = []
+
+    def program(x):
+        seen.append(gc.isenabled())  # at trace time
+        return x + 1
+
+    assert gc.isenabled()
+    assert int(caching.stored_call(jax.jit(program), None, (np.int32(1),), "gc-test")) == 2
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with caching.gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
