@@ -29,6 +29,7 @@ call, which XLA merges with the plot's (so no second, unbatched eigensolver).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -115,6 +116,7 @@ def _partners(r: jax.Array, m: int) -> jax.Array:
     return jnp.where(j == r, m - 1, partner)
 
 
+@functools.partial(jax.jit, static_argnames="sweeps")  # traced once for the projections that share a shape
 def jacobi_eigh(a: jax.Array, sweeps: int = 10) -> tuple[jax.Array, jax.Array]:
     r"""All eigenpairs of a small symmetric matrix by parallel-ordered Jacobi rotations, in plain XLA.
 
