@@ -318,3 +318,33 @@ def test_pair_trends_without_a_strong_real_trend_is_flagged_with_its_reason():
     assert res.scores["QUALITY_SCORE"] == pytest.approx(res.scores["COLUMN_SHAPES"], abs=1e-15)
     (flag,) = res.flags
     assert flag.name == "COLUMN_PAIR_TRENDS" and "strong trend in the real table" in flag.reason
+
+
+def test_complete_tables_compile_without_the_masked_branches_and_give_the_same_numbers(
+    heart_real, heart_synthetic, heart_spec, monkeypatch
+):
+    """Tables without a missing continuous value or a padding row are encoded by the plan with
+    ``Layout.complete``: the KS extremes and the Gram correlations (large-table paths, forced
+    here) compile without their masked branch beside them, and the numbers equal the general
+    program's (to float64 round-off); one NaN keeps the layout general."""
+    import dataclasses
+
+    from artifact_jax import plans
+
+    monkeypatch.setattr(fidelity, "PEARSON_GRAM_ROWS", 0)
+    monkeypatch.setattr(fidelity, "KS_SORT_VALUES", 0)
+    plans._program.cache_clear()  # programs traced with other constants must not answer
+    plan = tc.TableComparisonPlan(scores=["QUALITY_SCORE"], score_collections=["KS_COMPLEMENT", "CORRELATION_SIMILARITY"])
+    try:
+        with jax.enable_x64(True):
+            encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
+            assert encoded.static.complete
+            fast = plan.evaluate(encoded)
+            general = jax.device_get(plan.compile(static=dataclasses.replace(encoded.static, complete=False))(*encoded.inputs))
+            holey = heart_synthetic.assign(Age=heart_synthetic["Age"].where(heart_synthetic.index != heart_synthetic.index[0]))
+            assert not plan.encode(heart_real, holey, heart_spec).static.complete
+        assert set(fast) == set(general)
+        for name in fast:  # (another program: XLA may sum the contingency cells in another order)
+            jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15), fast[name], general[name])
+    finally:
+        plans._program.cache_clear()

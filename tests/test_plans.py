@@ -37,7 +37,9 @@ def test_new_sample_of_same_shape_does_not_recompile(heart_real, heart_synthetic
     plan = aj.TableComparisonPlan(**NUMERIC)
     first = plan.run(heart_real, heart_synthetic, heart_spec)
     options = plans.compile_options(np.zeros((len(heart_real), 1)))  # what evaluate uses for a small table
-    program = plan.compile(heart_spec, options=options).run
+    static = plan.encode(heart_real, heart_synthetic, heart_spec).static  # (Layout.complete: no NaN in heart)
+    assert static.complete
+    program = plan.compile(static=static, options=options).run
     traces = program._cache_size()
     second = plan.run(heart_real, _resample(heart_synthetic, 1), heart_spec)
     third = aj.TableComparisonPlan(**NUMERIC).run(heart_real, _resample(heart_synthetic, 2), heart_spec)

@@ -61,6 +61,10 @@ class Layout:
       vocab_sizes: ``K_j``, the spec's number of categories per categorical column.
       n_categories: ``K_j + 1 + U_j`` code slots per column (vocabulary, missing, unseen).
       order: ``("cts", i)`` / ``("cat", j)`` for each feature in spec order.
+      complete: the program is compiled only for tables without a missing continuous value or
+        a padding row (``complete``): kernels that take a faster path when every value counts
+        then compile that path alone, instead of choosing at run time (``lax.cond`` compiles
+        both). ``False`` (any table) unless the engine checked the tables it compiles for.
     """
 
     features: tuple[str, ...]
@@ -69,6 +73,7 @@ class Layout:
     vocab_sizes: tuple[int, ...]
     n_categories: tuple[int, ...]
     order: tuple[tuple[str, int], ...]
+    complete: bool = False
 
     @classmethod
     def from_spec(cls, spec: TabularDataSpec, unseen_slots: tuple[int, ...] | None = None) -> Layout:
@@ -80,6 +85,12 @@ class Layout:
         if len(unseen) != len(cat) or any(u < 1 for u in unseen):
             raise ValueError(f"unseen_slots={unseen} must give a count >= 1 for each of {len(cat)} columns.")
         return cls(tuple(spec.features), cts, cat, vocab, tuple(k + 1 + u for k, u in zip(vocab, unseen, strict=True)), order)
+
+
+def complete_tables(tables: Sequence[EncodedTable]) -> bool:
+    """Whether every continuous value of ``tables`` is present and no row is padding (host
+    arrays; ``Layout.complete``)."""
+    return all(bool(np.all(t.valid)) and not np.any(t.cts_missing) for t in tables)
 
 
 def _check_table(df: object, spec: TabularDataSpec, name: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ from artifact_jax.artifacts.types import (
     TableComparisonScoreCollectionType,
     TableComparisonScoreType,
 )
-from artifact_jax.encoding import Layout, column_problems, encode_tables, stack_tables
+from artifact_jax.encoding import Layout, column_problems, complete_tables, encode_tables, stack_tables
 from artifact_jax.lazy import is_pandas, pd
 from artifact_jax.plans import Encoded, Results
 from artifact_jax.spec import TabularDataSpec, as_pandas
@@ -140,6 +141,8 @@ class TableComparisonPlan(plans.Plan):
         layout, tables = encode_tables([real, synthetic], spec, names=["real", "synthetic"], dtype=dtype, pad_to=pads)
         if mesh is not None:
             tables = [plans.shard_rows(t, mesh) for t in tables]
+        elif complete_tables(tables):  # a program for these tables only: one branch of each check compiled
+            layout = dataclasses.replace(layout, complete=True)
         return Encoded(layout, tuple(tables), context, synthetic)
 
     def run_stream(

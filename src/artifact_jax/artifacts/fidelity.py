@@ -168,7 +168,7 @@ def _tv_counts(counts: jax.Array, layout: Layout) -> jax.Array:
 def _column_shapes(real: EncodedTable, synth: EncodedTable, layout: Layout, counts: jax.Array | None) -> dict[str, jax.Array]:
     """``{"ks": [Dc] KS statistic, "counts": [2, Dk, K] category counts (real, synthetic)}``;
     ``counts``: the categorical columns' counts when the contingency tables gave them."""
-    ks = fidelity.ks_statistics(real.cts, cts_weight(real), synth.cts, cts_weight(synth))
+    ks = fidelity.ks_statistics(real.cts, cts_weight(real), synth.cts, cts_weight(synth), layout.complete)
     if not layout.cat_features:
         return {"ks": ks, "counts": jnp.zeros((2, 0, 0), real.cts.dtype)}
     if counts is None:
@@ -182,7 +182,7 @@ def _discrete_codes(t: EncodedTable, layout: Layout) -> jax.Array:
     every column's codes fit (a quarter of the bytes to write and read: at 1M rows writing the
     int32 table cost more than the binning)."""
     weight = cts_weight(t)
-    lo, hi = histograms.masked_range(t.cts, weight)
+    lo, hi = histograms.masked_range(t.cts, weight, layout.complete)
     edges = fidelity.histogram_bin_edges(lo, hi, fidelity.N_PAIR_BINS)
     slots = max((*layout.n_categories, fidelity.N_PAIR_BINS + 2))
     dtype = jnp.int8 if slots <= np.iinfo(np.int8).max else jnp.int32
@@ -194,7 +194,7 @@ def correlations(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: Co
     """``{"correlation": [2, Pc]}``: the real and synthetic correlation of each continuous pair."""
     cts_pairs = pairs(layout)[0]
     return {"correlation": jnp.stack([
-        fidelity.pairwise_correlation(t.cts, cts_weight(t), cts_pairs, hp.coefficient) for t in (real, synth)
+        fidelity.pairwise_correlation(t.cts, cts_weight(t), cts_pairs, hp.coefficient, layout.complete) for t in (real, synth)
     ])}
 
 

@@ -78,7 +78,8 @@ def ks_statistic(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_syn
     return ks_statistics(x_real[:, None], w_real[:, None], x_synth[:, None], w_synth[:, None])[0]
 
 
-def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
+def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array,
+                  complete: bool = False) -> jax.Array:
     r"""``ks_statistic`` of every column of two tables, one column at a time (``lax.map``).
 
     Exact, mostly without a sort of the column (``_ks_bucketed``): the values are counted into
@@ -100,6 +101,7 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
     Args:
       x_real, x_synth: ``[N, D]``, ``[M, D]`` values.
       w_real, w_synth: bool of the same shapes, the values that count.
+      complete: (static) every value counts (``Layout.complete``).
 
     Returns:
       ``[D]`` statistics (NaN where either sample of the column is empty).
@@ -118,7 +120,7 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
     if x_real.shape[0] + x_synth.shape[0] <= KS_SORT_VALUES:
         return each(_ks_sorted)
     # every column's extremes in ONE pass over the rows (per column, each pass reads every row)
-    (lo_r, hi_r), (lo_s, hi_s) = masked_range(x_real, w_real), masked_range(x_synth, w_synth)
+    (lo_r, hi_r), (lo_s, hi_s) = masked_range(x_real, w_real, complete), masked_range(x_synth, w_synth, complete)
     d, exact = each(_ks_bucketed, jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s))
     return lax.cond(jnp.all(exact), lambda: d, lambda: each(_max_gap))  # cond runs one branch
 
@@ -382,7 +384,8 @@ def _masked_ranks(order: jax.Array, inverse: jax.Array, start: jax.Array, end: j
 
 
 def pairwise_correlation(
-    x: jax.Array, present: jax.Array, pairs: Sequence[tuple[int, int]], coefficient: str = "PEARSON"
+    x: jax.Array, present: jax.Array, pairs: Sequence[tuple[int, int]], coefficient: str = "PEARSON",
+    complete: bool = False,
 ) -> jax.Array:
     r"""Correlation of each column pair over the rows where both are present (pairwise deletion).
 
@@ -399,6 +402,8 @@ def pairwise_correlation(
       present: ``[N, D]`` bool, values that count (not missing, not padding).
       pairs: static ``(a, b)`` column pairs.
       coefficient: ``"PEARSON"`` or ``"SPEARMAN"`` (static).
+      complete: (static) every value counts (``Layout.complete``): the Gram matrix alone is
+        compiled, not the per-pair passes beside it.
 
     Returns:
       ``[len(pairs)]`` correlations.
@@ -406,6 +411,8 @@ def pairwise_correlation(
     if not pairs:
         return jnp.zeros((0,), x.dtype)
     if coefficient == "PEARSON" and x.shape[0] > PEARSON_GRAM_ROWS:  # ``cond`` runs one branch
+        if complete:
+            return _pearson_gram(x, pairs)
         return lax.cond(jnp.all(present), lambda: _pearson_gram(x, pairs), lambda: _pairwise(x, present, pairs, coefficient))
     return _pairwise(x, present, pairs, coefficient)
 

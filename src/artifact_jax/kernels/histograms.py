@@ -21,13 +21,14 @@ import numpy as np
 from artifact_jax.kernels.ordering import float_key, from_key, sort_valid
 
 
-@jax.jit  # traced once per shape however many kernels of a program ask for it
-def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]:
+@functools.partial(jax.jit, static_argnames="complete")  # traced once per shape however many kernels ask
+def masked_range(x: jax.Array, weight: jax.Array, complete: bool = False) -> tuple[jax.Array, jax.Array]:
     """Per-column minimum and maximum of ``x[weight]`` (``+inf``/``-inf`` for an empty column).
 
     Args:
       x: ``[N, D]`` values.
       weight: ``[N, D]`` bool, the values that count.
+      complete: (static) every value counts (``Layout.complete``): the plain extremes only.
 
     Returns:
       ``(lo [D], hi [D])``.
@@ -35,10 +36,13 @@ def masked_range(x: jax.Array, weight: jax.Array) -> tuple[jax.Array, jax.Array]
     # XLA on CPU runs a plain reduction ~10x faster than one fused with a select: take the
     # plain one when every value counts (the common case); ``cond`` runs only one branch
     # (under ``vmap`` it becomes a select and both run, still correct).
+    def plain(x, weight):
+        return jnp.min(x, axis=0), jnp.max(x, axis=0)
+
     def masked(x, weight):
         return jnp.min(jnp.where(weight, x, jnp.inf), axis=0), jnp.max(jnp.where(weight, x, -jnp.inf), axis=0)
 
-    return jax.lax.cond(jnp.all(weight), lambda x, w: (jnp.min(x, axis=0), jnp.max(x, axis=0)), masked, x, weight)
+    return plain(x, weight) if complete else jax.lax.cond(jnp.all(weight), plain, masked, x, weight)
 
 
 @jax.custom_batching.custom_vmap
