@@ -129,6 +129,10 @@ def _continuous(series: pd.Series, table: str, out: np.ndarray, out_missing: np.
         return _continuous(pd.Series(pd.to_datetime(series, utc=True), name=series.name), table, out, out_missing)
     else:
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isfinite(values).all():  # the common case in one pass: nothing missing, nothing infinite
+        out[:] = values
+        out_missing[:] = False
+        return
     missing = np.isnan(values)
     if missing.any() and not numeric:  # numbers: NaN/NA is all that turns NaN
         bad = missing & series.notna().to_numpy()
