@@ -62,9 +62,10 @@ class Layout:
       n_categories: ``K_j + 1 + U_j`` code slots per column (vocabulary, missing, unseen).
       order: ``("cts", i)`` / ``("cat", j)`` for each feature in spec order.
       complete: the program is compiled only for tables without a missing continuous value or
-        a padding row (``complete``): kernels that take a faster path when every value counts
-        then compile that path alone, instead of choosing at run time (``lax.cond`` compiles
-        both). ``False`` (any table) unless the engine checked the tables it compiles for.
+        a padding row (``complete_tables``): kernels that take a faster path when every value
+        counts then compile that path alone, instead of choosing at run time (``lax.cond``
+        compiles both). ``False`` (any table) unless the engine checked the tables it compiles
+        for; row counts in ``valid`` (a bootstrap's ``registry.row_weights`` parts) are not complete.
     """
 
     features: tuple[str, ...]
