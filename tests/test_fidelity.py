@@ -242,6 +242,26 @@ def test_set_bits_compacts_like_flatnonzero():
         assert got.tolist() == [*want, *[n] * (capacity - want.size)], (n, share, capacity)
 
 
+def test_ks_buckets_of_one_value_need_no_fallback(monkeypatch):
+    """Integer and rounded columns put many ties in the candidate buckets: those of one distinct
+    value are dropped (their gap is the one at the bucket's end), so such a column stays on the
+    bucketed path (exact, no sort of every value) even with a capacity far below its candidates;
+    a column of distinct values in a crowded bucket still falls back."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(5)
+    ints = rng.integers(0, 60, 30_000).astype(float), rng.integers(2, 61, 30_000).astype(float)
+    tail = np.append(rng.lognormal(0, 1, 29_999), 1e200), rng.lognormal(0, 1, 30_000)
+    monkeypatch.setattr(fidelity, "KS_CAPACITY", 64)
+    with jax.enable_x64(True):
+        program = jax.jit(lambda a, b, w: fidelity._ks_bucketed(a, w, b, w, jax.numpy.minimum(a.min(), b.min()),
+                                                                jax.numpy.maximum(a.max(), b.max())))
+        for (a, b), exact in ((ints, True), (tail, False)):
+            d, got_exact = program(jax.numpy.asarray(a), jax.numpy.asarray(b), jax.numpy.ones(a.size, bool))
+            assert bool(got_exact) is exact
+            if exact:
+                assert float(d) == scipy_stats.ks_2samp(a, b).statistic
+
+
 def test_ks_statistics_of_several_columns_share_one_fallback(monkeypatch):
     """``ks_statistics`` reads the columns of ``[N, D]`` tables in place: every column bucketed, or
     (one column with an infinite value) every column from the fallback sort; scipy's values
