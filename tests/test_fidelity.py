@@ -262,9 +262,9 @@ def test_ks_buckets_of_one_value_need_no_fallback(monkeypatch):
                 assert float(d) == scipy_stats.ks_2samp(a, b).statistic
 
 
-def test_ks_statistics_of_several_columns_share_one_fallback(monkeypatch):
-    """``ks_statistics`` reads the columns of ``[N, D]`` tables in place: every column bucketed, or
-    (one column with an infinite value) every column from the fallback sort; scipy's values
+def test_ks_statistics_of_several_columns_fall_back_one_by_one(monkeypatch):
+    """``ks_statistics`` reads the columns of ``[N, D]`` tables in place: every column bucketed, and
+    a column with an infinite value from the fallback sort (that column only); scipy's values
     either way."""
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(11)

@@ -94,9 +94,9 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
     constant column has :math:`D = 0`. Candidates beyond ``KS_CAPACITY`` first lose the buckets
     of one distinct value (the many ties of integer or rounded columns: the gap inside such a
     bucket is the one at its end). When a column's candidates still exceed ``KS_CAPACITY`` (a
-    column whose range is crowded into few buckets) or its range is not finite, ONE ``lax.cond``
-    sorts every value of every column instead (``_max_gap``): the same integer counts, so the
-    same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
+    column whose range is crowded into few buckets: a far outlier) or its range is not finite, a
+    ``lax.cond`` sorts every value of that column instead (``_max_gap``): the same integer
+    counts, so the same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
     whole (``_ks_sorted``), which is faster there. The columns are read in place (no transposed
     copy of the tables).
 
@@ -109,22 +109,24 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
       ``[D]`` statistics (NaN where either sample of the column is empty).
     """
     columns = jnp.arange(x_real.shape[1])
+    tables = (x_real, w_real, x_synth, w_synth)
 
-    def each(kernel, *per_column):
-        def one(args):  # column d of each table, read in place (cheaper than transposed copies)
-            d, *rest = args
-            return kernel(*(lax.dynamic_index_in_dim(a, d, axis=1, keepdims=False) for a in (x_real, w_real, x_synth, w_synth)),
-                          *rest)
-        return lax.map(one, (columns, *per_column))
+    def column(d):  # column d of each table, read in place (cheaper than transposed copies)
+        return [lax.dynamic_index_in_dim(a, d, axis=1, keepdims=False) for a in tables]
 
     if x_real.shape[1] == 0:
         return jnp.zeros((0,), x_real.dtype)
     if x_real.shape[0] + x_synth.shape[0] <= KS_SORT_VALUES:
-        return each(_ks_sorted)
+        return lax.map(lambda d: _ks_sorted(*column(d)), columns)
+
+    def bucketed_or_sorted(args):  # the fallback slices its column itself: no copy for the cond
+        d, lo, hi = args
+        stat, exact = _ks_bucketed(*column(d), lo, hi)
+        return lax.cond(exact, lambda: stat, lambda: _max_gap(*column(d)))
+
     # every column's extremes in ONE pass over the rows (per column, each pass reads every row)
     (lo_r, hi_r), (lo_s, hi_s) = masked_range(x_real, w_real, complete), masked_range(x_synth, w_synth, complete)
-    d, exact = each(_ks_bucketed, jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s))
-    return lax.cond(jnp.all(exact), lambda: d, lambda: each(_max_gap))  # cond runs one branch
+    return lax.map(bucketed_or_sorted, (columns, jnp.minimum(lo_r, lo_s), jnp.maximum(hi_r, hi_s)))
 
 
 def _ks_bucketed(
