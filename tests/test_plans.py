@@ -281,6 +281,42 @@ def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_par
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15), split[name], whole[name])
 
 
+def test_run_draws_a_programs_figures_while_later_programs_still_compile(heart_real, heart_synthetic, heart_spec,
+                                                                        monkeypatch):
+    """``run`` calls each program's host parts (draws its figures) as soon as its numbers are in
+    (``caching.stored_calls_as_ready``): here the PDF program's compile waits until the CDF's
+    figure is drawn, which only a pipelined run can do; the results are ``finalize(evaluate)``'s,
+    in the plan's order."""
+    import threading
+
+    from artifact_jax import caching
+
+    drawn, waited = threading.Event(), []
+    compile_and_store, hosts = caching._compile_and_store, plans.Plan._hosts
+
+    def compile_after_cdf(lowered, inner, args, name, *rest):
+        if name.endswith("pdf_numbers"):
+            waited.append(drawn.wait(timeout=60))
+        return compile_and_store(lowered, inner, args, name, *rest)
+
+    def hosts_then_signal(entries, numbers, ctx):
+        out = hosts(entries, numbers, ctx)
+        if ("plots", "CDF") in out:
+            drawn.set()
+        return out
+
+    monkeypatch.setattr(caching, "_compile_and_store", compile_after_cdf)
+    monkeypatch.setattr(plans.Plan, "_hosts", staticmethod(hosts_then_signal))
+    plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], plots=["PDF", "CDF"])
+    monkeypatch.setattr(caching, "_LOADED", {})  # compiled afresh: no program of another test answers
+    res = plan.run(heart_real, heart_synthetic, heart_spec)
+    assert waited == [True] and list(res.plots) == ["PDF", "CDF"]
+    with jax.enable_x64(True):
+        again = plan.finalize(plan.evaluate(plan.encode(heart_real, heart_synthetic, heart_spec)), heart_spec,
+                              heart_real, heart_synthetic)
+    assert res.scores == again.scores and list(again.plots) == ["PDF", "CDF"]
+
+
 LAPACK = textwrap.dedent(
     """
     import sys

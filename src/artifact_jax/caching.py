@@ -17,7 +17,7 @@ import platform
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -147,17 +147,31 @@ def stored_call(fn: Callable[..., Any], key: str, args: tuple, name: str = "prog
 
 def stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]]) -> list[Any]:
     """``stored_call`` of several programs ``(fn, key, args, name, compiler_options)``, their
-    compiles side by side: the programs neither loaded nor stored are traced and lowered one
-    after another on this thread, each compiled on a thread pool as soon as it is lowered (XLA
-    compiles without the GIL: two programs take about as long as the longer one on two cores,
-    and the first compiles while the next are traced), then all are called.
+    compiles side by side (``stored_calls_as_ready``); the outputs in the order of ``calls``."""
+    outs: list[Any] = [None] * len(calls)
+    for i, out in stored_calls_as_ready(calls):
+        outs[i] = out
+    return outs
 
-    Without the persistent cache the compiled programs are kept in this process only (one
-    call alone is ``fn(*args)``: jit's own cache); a ``None`` key or sharded inputs call
-    ``fn(*args)``. Python's cyclic garbage collector is paused meanwhile (``gc_paused``).
+
+def stored_calls_as_ready(
+    calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]],
+) -> Iterator[tuple[int, Any]]:
+    """``(i, output)`` of each of ``calls`` (as ``stored_calls``) as soon as it is computed, so
+    a caller can use the first outputs (draw their figures) while later programs still compile
+    or run.
+
+    The programs neither loaded nor stored are traced and lowered one after another on this
+    thread, each compiled on a thread pool as soon as it is lowered (XLA compiles without the
+    GIL: two programs take about as long as the longer one on two cores, and the first compiles
+    while the next are traced) and called there once compiled; the others are called at once.
+    Without the persistent cache the compiled programs are kept in this process only (one call
+    alone is ``fn(*args)``: jit's own cache); a ``None`` key or sharded inputs call
+    ``fn(*args)``. Python's cyclic garbage collector is paused meanwhile, between the outputs
+    too (``gc_paused``).
     """
     with gc_paused():
-        return _stored_calls(calls)
+        yield from _calls_as_ready(calls)
 
 
 @contextlib.contextmanager
@@ -175,7 +189,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]]) -> list[Any]:
+def _calls_as_ready(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]]) -> Iterator[tuple[int, Any]]:
     folder = jax.config.jax_compilation_cache_dir if jax.config.jax_enable_compilation_cache else None
     programs: list[str | None] = []  # the key in _LOADED of each call, None: fn(*args)
     pending = []  # (full, fn, args, name, options, path) of the programs to trace and compile
@@ -197,22 +211,40 @@ def _stored_calls(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, s
             _LOADED[full] = loaded
             continue
         pending.append((full, fn, args, name, options, path))
+
+    def call(i: int) -> Any:  # (dispatched: the output is computed meanwhile)
+        fn, _, args, _, _ = calls[i]
+        return fn(*args) if programs[i] is None else _LOADED[programs[i]](*args)
+
     if len(pending) == 1:
         full, fn, args, name, options, path = pending[0]
         _LOADED[full] = _compile_and_store(*_lower(fn, args, name, options), args, name, options, path)
-    elif pending:
-        x64 = bool(jax.config.jax_enable_x64)  # thread-local: the workers' copy is set from this thread's
+    if len(pending) <= 1:
+        yield from _as_ready({i: call(i) for i in range(len(calls))})
+        return
+    x64 = bool(jax.config.jax_enable_x64)  # thread-local: the workers' copy is set from this thread's
+    compiled = {full for full, *_ in pending}
 
-        def compile_one(*work: Any) -> Any:
-            with jax.enable_x64(x64):
-                return _compile_and_store(*work)
+    def compile_and_call(full: str, *work: Any) -> dict[int, Any]:
+        with jax.enable_x64(x64):
+            _LOADED[full] = _compile_and_store(*work)
+            return {i: jax.block_until_ready(call(i)) for i, key in enumerate(programs) if key == full}
 
-        with ThreadPoolExecutor(max_workers=min(len(pending), os.cpu_count() or 1)) as pool:
-            futures = [(full, pool.submit(compile_one, *_lower(fn, args, name, options), args, name, options, path))
-                       for full, fn, args, name, options, path in pending]  # (lowered in turn, here)
-            _LOADED.update((full, future.result()) for full, future in futures)
-    return [fn(*args) if full is None else _LOADED[full](*args)
-            for (fn, _, args, _, _), full in zip(calls, programs, strict=True)]
+    with ThreadPoolExecutor(max_workers=min(len(pending), os.cpu_count() or 1)) as pool:
+        futures = [pool.submit(compile_and_call, full, *_lower(fn, args, name, options), args, name, options, path)
+                   for full, fn, args, name, options, path in pending]  # (lowered in turn, here)
+        yield from _as_ready({i: call(i) for i, key in enumerate(programs) if key not in compiled})
+        for future in as_completed(futures):
+            yield from future.result().items()
+
+
+def _as_ready(outs: dict[int, Any]) -> Iterator[tuple[int, Any]]:
+    """``(i, output)`` of dispatched outputs, each once computed: a computed one first, else the
+    first in order."""
+    while outs:
+        i = next((i for i, out in outs.items() if all(x.is_ready() for x in jax.tree.leaves(out) if isinstance(x, jax.Array))),
+                 next(iter(outs)))
+        yield i, jax.block_until_ready(outs.pop(i))
 
 
 _LOADED: dict[str, Callable[..., Any]] = {}

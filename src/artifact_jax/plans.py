@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -291,9 +291,9 @@ def _split(
     """``[(label, names, parts, options)]``: the programs that compute ``parts``. One (label
     ``""``) for large inputs (no ``options``); for small ones (``options`` compile quickly), one
     per module of the parts, and one per function of the parts marked ``registry.optimised``,
-    fully optimised (these first: their compiles are the longest). ``caching.stored_calls``
-    compiles them side by side (XLA compiles one program on one core; what the groups share, a
-    small table's counts, is computed twice). ``names`` are renumbered for each."""
+    fully optimised (these first, the function of the most parts first: their compiles are the
+    longest). ``caching.stored_calls`` compiles them side by side (XLA compiles one program on
+    one core; what the groups share, a small table's counts, is computed twice). ``names`` are renumbered for each."""
     if not options:
         return [("", names, parts, options)]
     labels = []
@@ -302,8 +302,9 @@ def _split(
         labels.append((getattr(fn, "__name__", type(fn).__name__), ()) if _optimised(device)
                       else (str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1], options))
     groups = []
-    for label in sorted(dict.fromkeys(labels), key=lambda label: label[1] == options):  # optimised ones first:
-        # the longest compiles start first, and the quick programs are traced meanwhile
+    # optimised ones first, those of the most parts (the projections) first of them: the longest
+    # compiles start first, and the quick programs are traced meanwhile
+    for label in sorted(dict.fromkeys(labels), key=lambda label: (label[1] == options, -labels.count(label))):
         index = {i: k for k, i in enumerate(i for i, m in enumerate(labels) if m == label)}
         groups.append((label[0], tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), label[1]))
     return groups if len(groups) > 1 else [("", names, parts, options)]
@@ -475,15 +476,21 @@ class Plan:
         (``caching.use_compilation_cache``), the traced programs are kept there too, so a new
         process neither traces nor compiles them.
         """
+        return {name: value for numbers in self._evaluate_as_ready(encoded) for name, value in numbers.items()}
+
+    def _evaluate_as_ready(self, encoded: Encoded) -> Iterator[dict[str, Any]]:
+        """``evaluate``'s numbers one program at a time, as each program's output is computed
+        (``caching.stored_calls_as_ready``); each ``next`` runs under the caller's x64 setting."""
         if not any(e.artifact.device is not None for e in self.entries):
-            return {}
+            return
         options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
         groups = _split(*self._parts(), options)
         programs = [self._program(names, parts, encoded.static, opts) for _, names, parts, opts in groups]
         calls = [(p.run, p.key, encoded.inputs, "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts))
                  for p, (label, _, _, opts) in zip(programs, groups, strict=True)]
-        outs = jax.device_get(caching.stored_calls(calls))
-        return {name: out[i] for p, out in zip(programs, outs, strict=True) for name, i in p.names}
+        for i, out in caching.stored_calls_as_ready(calls):
+            out = jax.device_get(out)
+            yield {name: out[k] for name, k in programs[i].names}
 
     def finalize(self, numbers: Mapping[str, Any], spec: Any, *host: Any, batched: bool = False) -> Results | list[Results]:
         """``Results`` from the program's output (numpy or device arrays); ``host`` are the
@@ -495,12 +502,34 @@ class Plan:
         return self._finalize(numbers, self.toolkit.context(spec, *host))
 
     def _finalize(self, numbers: Mapping[str, Any], ctx: Any) -> Results:
-        numbers = jax.device_get(dict(numbers))
-        res = Results()
+        return self._results(self._hosts(self.entries, jax.device_get(dict(numbers)), ctx))
+
+    @staticmethod
+    def _hosts(entries: Sequence[Entry], numbers: Mapping[str, Any], ctx: Any) -> dict[tuple[str, str], Any]:
+        """``{(kind, NAME): result}`` of the host parts of ``entries`` on the numpy ``numbers``."""
         with caching.gc_paused():  # a plot set's figures: ~10^5 objects (0.3 s of collections)
-            for kind, key, art, hp in self.entries:
-                getattr(res, kind)[key] = art.host(numbers.get(f"{kind}/{key}"), hp, ctx)
+            return {(kind, key): art.host(numbers.get(f"{kind}/{key}"), hp, ctx) for kind, key, art, hp in entries}
+
+    def _results(self, done: Mapping[tuple[str, str], Any]) -> Results:
+        """``Results`` of the host parts' results ``done``, in the plan's order."""
+        res = Results()
+        for kind, key, _, _ in self.entries:
+            getattr(res, kind)[key] = done[(kind, key)]
         return res
+
+    def _evaluate_and_finalize(self, encoded: Encoded) -> Results:
+        """``_finalize(evaluate(encoded))``, each program's host parts (its figures) run as soon as
+        its numbers are in, while the later programs still compile or run (``_evaluate_as_ready``):
+        a plot set's figures are drawn while its projections compile."""
+        done: dict[tuple[str, str], Any] = {}
+        numbers = self._evaluate_as_ready(encoded)
+        while True:
+            with jax.enable_x64(True):
+                part = next(numbers, None)
+            if part is None:
+                break
+            done.update(self._hosts([e for e in self.entries if f"{e.kind}/{e.key}" in part], part, encoded.context))
+        return self._results({**done, **self._hosts([e for e in self.entries if (e.kind, e.key) not in done], {}, encoded.context)})
 
     def encode(self, *inputs: Any, **options: Any) -> Encoded:
         """The toolkit's inputs as the program's (defined by each toolkit's plan)."""
@@ -514,9 +543,9 @@ class Plan:
         with ``bootstrap`` (``bootstrap_options``), also the replicates and their intervals."""
         with jax.enable_x64(True):
             encoded = self.encode(*inputs, **options)
-            numbers = self.evaluate(encoded)
+        res = self._evaluate_and_finalize(encoded)
+        with jax.enable_x64(True):
             replicated = self.replicate(encoded, bootstrap.n, bootstrap.key) if bootstrap is not None else None
-        res = self._finalize(numbers, encoded.context)
         diagnose = self.toolkit.diagnose
         res.flags = self._own_reasons(flag_non_finite(res, (lambda: diagnose(encoded)) if diagnose is not None else None))
         if replicated is not None:
