@@ -253,23 +253,31 @@ def test_a_second_process_loads_the_compiled_program_from_the_cache(tmp_path):
     assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 5
 
 
-def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_part(heart_real, heart_synthetic, heart_spec):
+def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_part(heart_real, heart_synthetic, heart_spec,
+                                                                                    monkeypatch):
     """Small inputs compile quickly, as one program per module of the parts (compiled side by
-    side, one a core), but a KDE runs ~3x longer unoptimised: the PDF plot's part (marked
-    ``registry.optimised``) is a program of its own, fully optimised. The numbers are those of
-    one program compiled without options."""
+    side, one a core), but a KDE of more than ``KDE_QUICK_ROWS`` rows runs much longer
+    unoptimised: then the PDF plot's part (marked ``registry.optimised(rows=...)``) is a program
+    of its own, fully optimised; below, it is quick. The numbers are those of one program
+    compiled without options."""
+    from artifact_jax.artifacts import table_plots
     from artifact_jax.profiling import Profile
 
     plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE", "QUALITY_SCORE"], plots=["PDF", "CDF"])
     names, parts = plan._parts()
-    groups = plans._split(names, parts, plans.PLAN_QUICK_COMPILE)
+    groups = plans._split(names, parts, plans.PLAN_QUICK_COMPILE, table_plots.KDE_QUICK_ROWS + 1)
     assert [(label, [name for name, _ in g], options) for label, g, _, options in groups] == [
         ("pdf_numbers", ["plots/PDF"], ()),  # the optimised first: its compile starts first
         ("table_comparison", ["scores/MEAN_JS_DISTANCE"], plans.PLAN_QUICK_COMPILE),
         ("fidelity", ["scores/QUALITY_SCORE"], plans.PLAN_QUICK_COMPILE),
         ("table_plots", ["plots/CDF"], plans.PLAN_QUICK_COMPILE),
     ]
+    small = plans._split(names, parts, plans.PLAN_QUICK_COMPILE, table_plots.KDE_QUICK_ROWS)
+    assert [(label, [name for name, _ in g]) for label, g, _, _ in small] == [
+        ("table_comparison", ["scores/MEAN_JS_DISTANCE"]), ("fidelity", ["scores/QUALITY_SCORE"]),
+        ("table_plots", ["plots/PDF", "plots/CDF"])]
     assert plans._split(names, parts, ()) == [("", names, parts, ())]  # large inputs: one program
+    monkeypatch.setattr(table_plots.pdf_numbers, "optimised", 0)  # the heart tables' KDEs optimised too
     profile = Profile()
     with jax.enable_x64(True):
         encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
@@ -290,6 +298,7 @@ def test_run_draws_a_programs_figures_while_later_programs_still_compile(heart_r
     import threading
 
     from artifact_jax import caching
+    from artifact_jax.artifacts import table_plots
 
     drawn, waited = threading.Event(), []
     compile_and_store, hosts = caching._compile_and_store, plans.Plan._hosts
@@ -307,6 +316,7 @@ def test_run_draws_a_programs_figures_while_later_programs_still_compile(heart_r
 
     monkeypatch.setattr(caching, "_compile_and_store", compile_after_cdf)
     monkeypatch.setattr(plans.Plan, "_hosts", staticmethod(hosts_then_signal))
+    monkeypatch.setattr(table_plots.pdf_numbers, "optimised", 0)  # a program of its own at every size
     plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE"], plots=["PDF", "CDF"])
     monkeypatch.setattr(caching, "_LOADED", {})  # compiled afresh: no program of another test answers
     res = plan.run(heart_real, heart_synthetic, heart_spec)

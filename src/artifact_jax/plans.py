@@ -286,40 +286,56 @@ def _known_options(options: tuple[tuple[str, Any], ...]) -> bool:
 
 
 def _split(
-    names: tuple[tuple[str, int], ...], parts: tuple[tuple[Callable[..., Any], Any], ...], options: tuple[tuple[str, Any], ...]
+    names: tuple[tuple[str, int], ...], parts: tuple[tuple[Callable[..., Any], Any], ...], options: tuple[tuple[str, Any], ...],
+    rows: int = 0,
 ) -> list[tuple[str, tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...], tuple[tuple[str, Any], ...]]]:
     """``[(label, names, parts, options)]``: the programs that compute ``parts``. One (label
     ``""``) for large inputs (no ``options``); for small ones (``options`` compile quickly), one
-    per module of the parts, and one per function of the parts marked ``registry.optimised``,
-    fully optimised (these first, the function of the most parts first: their compiles are the
-    longest). ``caching.stored_calls`` compiles them side by side (XLA compiles one program on
-    one core; what the groups share, a small table's counts, is computed twice). ``names`` are renumbered for each."""
+    per module of the parts, and one per function of the parts marked ``registry.optimised``
+    for inputs of ``rows`` rows, fully optimised (these first, those optimised at every size
+    first: their compiles are the longest). ``caching.stored_calls`` compiles them side by side
+    (XLA compiles one program on one core; what the groups share, a small table's counts, is
+    computed twice). ``names`` are renumbered for each."""
     if not options:
         return [("", names, parts, options)]
-    labels = []
+    labels, order = [], {}
     for device, _ in parts:
         fn = getattr(device, "func", device)  # (a functools.partial's function)
-        labels.append((getattr(fn, "__name__", type(fn).__name__), ()) if _optimised(device)
-                      else (str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1], options))
+        label = ((getattr(fn, "__name__", type(fn).__name__), ()) if _optimised(device, rows)
+                 else (str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1], options))
+        labels.append(label)
+        order[label] = min(order.get(label, rows), _mark(device) if label[1] == () else rows)
     groups = []
-    # optimised ones first, those of the most parts (the projections) first of them: the longest
+    # optimised ones first, those optimised at every size (t-SNE) first of them: the longest
     # compiles start first, and the quick programs are traced meanwhile
-    for label in sorted(dict.fromkeys(labels), key=lambda label: (label[1] == options, -labels.count(label))):
+    for label in sorted(order, key=lambda label: (label[1] == options, order[label])):
         index = {i: k for k, i in enumerate(i for i, m in enumerate(labels) if m == label)}
         groups.append((label[0], tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), label[1]))
     return groups if len(groups) > 1 else [("", names, parts, options)]
 
 
-def _optimised(device: Callable[..., Any]) -> bool:
-    """Whether a device part (or a ``functools.partial`` of one) is marked ``registry.optimised``."""
-    return bool(getattr(getattr(device, "func", device), "optimised", False))
+def _optimised(device: Callable[..., Any], rows: int) -> bool:
+    """Whether a device part marked ``registry.optimised`` is compiled optimised for inputs of
+    ``rows`` rows."""
+    mark = _mark(device)
+    return mark is not None and rows > mark
+
+
+def _mark(device: Callable[..., Any]) -> int | None:
+    """The rows above which ``device`` is optimised (``registry.optimised``; a ``functools.partial``'s
+    own mark first, else its function's), ``None`` if it is not marked."""
+    return getattr(device, "optimised", getattr(getattr(device, "func", None), "optimised", None))
+
+
+def input_rows(inputs: Any) -> int:
+    """The longest axis 0 of the inputs' arrays."""
+    return max((np.shape(x)[0] for x in jax.tree.leaves(inputs) if np.ndim(x)), default=0)
 
 
 def compile_options(inputs: Any) -> tuple[tuple[str, Any], ...]:
     """``PLAN_QUICK_COMPILE`` (or ``QUICK_COMPILE`` where XLA lacks an option of it) when the
     longest input axis 0 is at most ``QUICK_COMPILE_ROWS`` (and the backend is the CPU), else none."""
-    rows = max((np.shape(x)[0] for x in jax.tree.leaves(inputs) if np.ndim(x)), default=0)
-    if rows > QUICK_COMPILE_ROWS or jax.default_backend() != "cpu":
+    if input_rows(inputs) > QUICK_COMPILE_ROWS or jax.default_backend() != "cpu":
         return ()
     return PLAN_QUICK_COMPILE if _known_options(PLAN_QUICK_COMPILE) else QUICK_COMPILE
 
@@ -484,7 +500,7 @@ class Plan:
         if not any(e.artifact.device is not None for e in self.entries):
             return
         options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
-        groups = _split(*self._parts(), options)
+        groups = _split(*self._parts(), options, input_rows(encoded.inputs))
         programs = [self._program(names, parts, encoded.static, opts) for _, names, parts, opts in groups]
         calls = [(p.run, p.key, encoded.inputs, "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts))
                  for p, (label, _, _, opts) in zip(programs, groups, strict=True)]
@@ -621,7 +637,7 @@ class Plan:
         rows = max(np.shape(x.valid)[0] for x in encoded.inputs)
         chunk = chunk or int(np.clip(min(BOOTSTRAP_MEMORY // max(4 * row_bytes, 1), BOOTSTRAP_ROWS // rows), 1, n))
         chunk = -(-n // -(-n // chunk))  # equal chunks: no remainder program to compile
-        quick = self.toolkit.quick_compile and not any(_optimised(device) for device, _ in parts) \
+        quick = self.toolkit.quick_compile and not any(_optimised(device, rows) for device, _ in parts) \
             and rows * n <= QUICK_COMPILE_ROWS * BOOTSTRAP_QUICK
         options = compile_options(encoded.inputs) if quick else ()
         program = _bootstrap_program(self.toolkit.device_args, parts, encoded.static, chunk, options)

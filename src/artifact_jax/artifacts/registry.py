@@ -80,13 +80,19 @@ def hyperparams_free(device: Callable[..., Any]) -> Callable[..., Any]:
     return device
 
 
-def optimised(device: Callable[..., Any]) -> Callable[..., Any]:
+def optimised(device: Callable[..., Any] | None = None, *, rows: int = 0) -> Any:
     """Mark a device part whose run is several times slower compiled without XLA's optimisation
-    (loops of transcendental functions: KDEs, t-SNE, eigensolvers). Where the engine compiles
-    small inputs quickly (``plans.compile_options``), it compiles such parts as a program of
-    their own, fully optimised, beside the quick program of the others."""
-    device.optimised = True
-    return device
+    (loops of transcendental functions: KDEs, t-SNE). Where the engine compiles small inputs
+    quickly (``plans.compile_options``), it compiles such parts for inputs of more than ``rows``
+    rows as a program of their own, fully optimised, beside the quick program of the others
+    (below that, the quick run costs less than the optimised compile). ``@optimised`` or
+    ``@optimised(rows=N)``; a ``functools.partial`` can be marked apart from its function."""
+
+    def mark(device: Callable[..., Any]) -> Callable[..., Any]:
+        device.optimised = rows
+        return device
+
+    return mark if device is None else mark(device)
 
 
 def row_weights(device: Callable[..., Any] | None = None, *, when: Callable[[Any], bool] | None = None) -> Any:
