@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -277,12 +277,13 @@ class PrivacyPlan(plans.Plan):
         key = _default_key() if key is None else plans.as_key(key)
         return Encoded(Streamed(tables, spec, key, mesh), (), context, tables["synthetic"])
 
-    def evaluate(self, encoded: Encoded) -> dict[str, Any]:
-        """``plans.Plan.evaluate``; for a ``Streamed`` input, the same numbers from the streamed
-        passes (``stream_numbers``)."""
+    def _evaluate_as_ready(self, encoded: Encoded) -> Iterator[dict[str, Any]]:
+        """``plans.Plan._evaluate_as_ready`` (what ``evaluate`` and ``run`` read); for a
+        ``Streamed`` input, the same numbers from the streamed passes (``stream_numbers``)."""
         if isinstance(encoded.static, Streamed):
-            return stream_numbers(self.entries, *encoded.static)
-        return super().evaluate(encoded)
+            yield stream_numbers(self.entries, *encoded.static)
+        else:
+            yield from super()._evaluate_as_ready(encoded)
 
 
 def compute(
