@@ -77,9 +77,10 @@ def test_draws_are_lemires_multiply_shift_and_keep_padding():
     got = np.asarray(plans._mul_hi(jnp.asarray(u.astype(np.uint32)), jnp.asarray(m.astype(np.uint32))))
     np.testing.assert_array_equal(got.astype(np.uint64), (u * m) >> np.uint64(32))
     valid = np.arange(1000) < 900
-    idx = np.asarray(plans.bootstrap_indices(jax.random.key(3), valid, 0))
+    draw = jax.jit(plans.bootstrap_indices)  # one compile for the 200 replicates, not eager ops on each
+    idx = np.asarray(draw(jax.random.key(3), valid, 0))
     assert idx[:900].max() < 900 and (idx[900:] == np.arange(900, 1000)).all()
-    counts = np.bincount(np.concatenate([np.asarray(plans.bootstrap_indices(jax.random.key(3), valid, b))[:900]
+    counts = np.bincount(np.concatenate([np.asarray(draw(jax.random.key(3), valid, b))[:900]
                                          for b in range(200)]), minlength=900)
     assert abs(counts.mean() - 200) < 1e-9 and 130 < counts.min() and counts.max() < 270  # Binomial(180000, 1/900): 5 sd
 
@@ -151,7 +152,8 @@ def test_sorted_columns_give_the_histograms_and_quantiles_of_the_repeated_rows()
         bins = jax.jit(lambda a, ca, b, cb: histograms.pooled_histograms(a, ca, b, cb, 10))
         fast_stats = jax.jit(lambda x, c, v, rc: statistics.describe_counts(x, c, ranked=histograms.ranked(v, rc)))
         stats = jax.jit(statistics.describe)
-        views = histograms.ordered(jnp.asarray(x_r), jnp.asarray(w_r)), histograms.ordered(jnp.asarray(x_s), jnp.asarray(w_s))
+        ordered = jax.jit(histograms.ordered)
+        views = ordered(jnp.asarray(x_r), jnp.asarray(w_r)), ordered(jnp.asarray(x_s), jnp.asarray(w_s))
         for b in range(6):
             c_r = np.bincount(rng.integers(0, n - 3, n - 3), minlength=n)
             c_s = np.bincount(rng.integers(0, m - 2, m - 2 if b else 5), minlength=m)  # replicate 0: 5 rows only
