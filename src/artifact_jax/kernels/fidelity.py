@@ -174,6 +174,8 @@ def _ks_bucketed(
     kept_upto = prefix[n_words:].reshape(2, KS_BUCKETS) - prefix[np.array([[n_words - 1], [n_words - 1 + KS_BUCKETS]])]
     below = upto - per_bucket - (kept_upto - kept)  # counts below the bucket less the compacted ones
     index = _set_bits(words, in_word, prefix[:n_words], KS_CAPACITY, n)  # the first KS_CAPACITY members
+    if n < 1 << jnp.finfo(dtype).nmant:  # materialised (exact as a float): XLA would compute it again for each row below
+        index = _rounded(index.astype(dtype)).astype(jnp.int32)
     n_real = x_real.shape[0]
     taken = index < n
     value = jnp.where(index < n_real, xr.at[index].get(mode="fill", fill_value=0),
@@ -226,18 +228,19 @@ def _set_bits(words: jax.Array, in_word: jax.Array, upto: jax.Array, capacity: i
     A compaction that reads each word once (no prefix sum and scatter of ``N`` elements; ~3x
     faster at 2M on CPU): each word's index is written at the slot of its first set bit and
     carried forward (a running maximum: words without set bits share the next one's slot and
-    lose to it), and each slot's bit is the one set bit of its word with the slot's rank in the
-    word of set bits below it.
+    lose to it), and each slot's bit is the set bit of its word with the slot's rank among the
+    word's set bits, found in five halvings (popcounts of 16, 8, 4, 2, 1 bits).
     """
     k = jnp.arange(capacity, dtype=jnp.int32)
     first = upto - in_word
     word = lax.cummax(jnp.zeros(capacity, jnp.int32).at[first].max(jnp.arange(words.shape[0], dtype=jnp.int32), mode="drop"))
     rank = k - first[word]  # set bits of the word before slot k's
-    shift = jnp.arange(32, dtype=jnp.uint32)
-    bits = words[word][:, None]
-    below = lax.population_count(bits & ((jnp.uint32(1) << shift) - 1)).astype(jnp.int32)
-    bit = jnp.argmax(((bits >> shift) & 1).astype(bool) & (below == rank[:, None]), axis=1).astype(jnp.int32)
-    return jnp.where(k < upto[-1], 32 * word + bit, fill)
+    bits, bit = words[word], jnp.zeros(capacity, jnp.uint32)
+    for width in (16, 8, 4, 2, 1):  # the rank-th set bit, by halves: skip the lower half if it has <= rank
+        below = lax.population_count((bits >> bit) & jnp.uint32((1 << width) - 1)).astype(jnp.int32)
+        skip = rank >= below
+        rank, bit = jnp.where(skip, rank - below, rank), jnp.where(skip, bit + width, bit)
+    return jnp.where(k < upto[-1], 32 * word + bit.astype(jnp.int32), fill)
 
 
 def _ks_sorted(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_synth: jax.Array) -> jax.Array:
