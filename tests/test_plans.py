@@ -328,6 +328,30 @@ def test_run_draws_a_programs_figures_while_later_programs_still_compile(heart_r
     assert res.scores == again.scores and list(again.plots) == ["PDF", "CDF"]
 
 
+def test_larger_inputs_run_first_from_a_quick_compile_then_from_the_optimised_program(
+    heart_real, heart_synthetic, heart_spec, monkeypatch
+):
+    """Tiered compiling: inputs of more than ``QUICK_COMPILE_ROWS`` rows (the heart tables here)
+    run first from a quickly compiled program, then (a process's next calls for the shape)
+    from the optimised one; the numbers agree."""
+    from artifact_jax import caching
+
+    monkeypatch.setattr(plans, "QUICK_COMPILE_ROWS", 100)
+    monkeypatch.setattr(caching, "_SEEN", set())
+    options, program = [], plans._program
+    monkeypatch.setattr(plans, "_program", lambda *args: options.append(args[3]) or program(*args))
+    plan = aj.TableComparisonPlan(scores=["QUALITY_SCORE"], score_collections=["KS_COMPLEMENT"])
+    runs = []
+    for _ in range(3):
+        options.append("run")
+        runs.append(plan.run(heart_real, heart_synthetic, heart_spec))
+    quick = plans._quick_options()
+    assert options == ["run", (), quick, "run", (), (), "run", (), ()]  # (the optimised one's key, then the call's)
+    for r in runs[1:]:
+        assert r.scores == pytest.approx(runs[0].scores, abs=1e-12)
+        assert r.score_collections["KS_COMPLEMENT"] == runs[0].score_collections["KS_COMPLEMENT"]  # (exact counts)
+
+
 LAPACK = textwrap.dedent(
     """
     import sys

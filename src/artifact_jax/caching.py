@@ -194,19 +194,14 @@ def _calls_as_ready(calls: Sequence[tuple[Callable[..., Any], str | None, tuple,
     programs: list[str | None] = []  # the key in _LOADED of each call, None: fn(*args)
     pending = []  # (full, fn, args, name, options, path) of the programs to trace and compile
     for fn, key, args, name, options in calls:
-        leaves, in_tree = jax.tree.flatten(args)
-        sharded = any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves)
-        if key is None or sharded or not (folder or len(calls) > 1):
+        full = _full_key(key, args, options)
+        if full is None or full not in _LOADED and not (folder or len(calls) > 1):
             programs.append(None)
             continue
-        full = hashlib.sha256(
-            repr((key, str(in_tree), [(np.shape(x), str(jnp.result_type(x))) for x in leaves], jax.__version__,
-                  _machine(), bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((options or {}).items()))).encode()
-        ).hexdigest()
         programs.append(full)
         if full in _LOADED or any(full == job[0] for job in pending):
             continue
-        path = Path(folder) / "artifact-jax-programs" / f"{full}.executable" if folder else None
+        path = _stored_path(full)
         if path is not None and (loaded := _load(path)) is not None:
             _LOADED[full] = loaded
             continue
@@ -236,6 +231,51 @@ def _calls_as_ready(calls: Sequence[tuple[Callable[..., Any], str | None, tuple,
         yield from _as_ready({i: call(i) for i, key in enumerate(programs) if key not in compiled})
         for future in as_completed(futures):
             yield from future.result().items()
+
+
+def _full_key(key: str | None, args: tuple, options: dict[str, Any] | None) -> str | None:
+    """The key of a program in ``_LOADED`` and the cache folder: ``key``, the arguments' shapes
+    and dtypes, jax, the machine, x64, artifact_jax's source and the compiler options; ``None``
+    for no ``key`` or sharded arguments."""
+    leaves, in_tree = jax.tree.flatten(args)
+    if key is None or any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves):
+        return None
+    return hashlib.sha256(
+        repr((key, str(in_tree), [(np.shape(x), str(jnp.result_type(x))) for x in leaves], jax.__version__,
+              _machine(), bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((options or {}).items()))).encode()
+    ).hexdigest()
+
+
+def compiled(key: str | None, args: tuple, compiler_options: dict[str, Any] | None = None) -> bool:
+    """Whether ``stored_calls`` has the program ``key`` for ``args`` and ``compiler_options``
+    compiled in this process, or can load it from the cache folder (then loads it)."""
+    full = _full_key(key, args, compiler_options)
+    if full is None or full in _LOADED:
+        return full is not None
+    path = _stored_path(full)
+    if path is not None and (loaded := _load(path)) is not None:
+        _LOADED[full] = loaded
+        return True
+    return False
+
+
+def first_call(key: str | None, args: tuple) -> bool:
+    """Whether this is the first time this process asks about the program ``key`` for ``args``'
+    shapes (``plans.Plan.evaluate``'s tiered compiling); ``False`` for no ``key``."""
+    full = _full_key(key, args, None)
+    if full is None or full in _SEEN:
+        return False
+    _SEEN.add(full)
+    return True
+
+
+_SEEN: set[str] = set()
+
+
+def _stored_path(full: str) -> Path | None:
+    """Where the program ``full`` is kept in the cache folder (``None`` without the cache)."""
+    folder = jax.config.jax_compilation_cache_dir if jax.config.jax_enable_compilation_cache else None
+    return Path(folder) / "artifact-jax-programs" / f"{full}.executable" if folder else None
 
 
 def _as_ready(outs: dict[int, Any]) -> Iterator[tuple[int, Any]]:

@@ -337,6 +337,10 @@ def compile_options(inputs: Any) -> tuple[tuple[str, Any], ...]:
     longest input axis 0 is at most ``QUICK_COMPILE_ROWS`` (and the backend is the CPU), else none."""
     if input_rows(inputs) > QUICK_COMPILE_ROWS or jax.default_backend() != "cpu":
         return ()
+    return _quick_options()
+
+
+def _quick_options() -> tuple[tuple[str, Any], ...]:
     return PLAN_QUICK_COMPILE if _known_options(PLAN_QUICK_COMPILE) else QUICK_COMPILE
 
 
@@ -488,9 +492,12 @@ class Plan:
         Small inputs of a ``quick_compile`` toolkit compile quickly (``compile_options``), as
         one program per module of the parts, and the parts marked ``registry.optimised`` (KDEs,
         projections: several times slower unoptimised) fully optimised, all compiled side by
-        side (``_split``, ``caching.stored_calls``). With the persistent compilation cache on
-        (``caching.use_compilation_cache``), the traced programs are kept there too, so a new
-        process neither traces nor compiles them.
+        side (``_split``, ``caching.stored_calls``). Larger inputs are compiled in tiers on the
+        CPU: a process's first call for a shape compiles quickly too, its next call fully
+        optimised (``caching.first_call``). The 1M-row quality plan on 2 cores: first run 1.4
+        instead of 2.8 s, second 2.3 instead of 0.3 s (0.7 s more for both), then as before.
+        With the persistent compilation cache on (``caching.use_compilation_cache``), the traced
+        programs are kept there too, so a new process neither traces nor compiles them.
         """
         return {name: value for numbers in self._evaluate_as_ready(encoded) for name, value in numbers.items()}
 
@@ -501,6 +508,10 @@ class Plan:
             return
         options = compile_options(encoded.inputs) if self.toolkit.quick_compile else ()
         groups = _split(*self._parts(), options, input_rows(encoded.inputs))
+        if self.toolkit.quick_compile and not options and jax.default_backend() == "cpu":  # tiered:
+            optimised = self._program(*self._parts(), encoded.static, ())
+            if not caching.compiled(optimised.key, encoded.inputs) and caching.first_call(optimised.key, encoded.inputs):
+                groups = [("", *self._parts(), _quick_options())]  # the first call compiles quickly
         programs = [self._program(names, parts, encoded.static, opts) for _, names, parts, opts in groups]
         calls = [(p.run, p.key, encoded.inputs, "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts))
                  for p, (label, _, _, opts) in zip(programs, groups, strict=True)]
