@@ -194,8 +194,8 @@ def _calls_as_ready(calls: Sequence[tuple[Callable[..., Any], str | None, tuple,
     programs: list[str | None] = []  # the key in _LOADED of each call, None: fn(*args)
     pending = []  # (full, fn, args, name, options, path) of the programs to trace and compile
     for fn, key, args, name, options in calls:
-        full = _full_key(key, args, options)
-        if full is None or full not in _LOADED and not (folder or len(calls) > 1):
+        full = _full_key(key, args, options) if folder or len(calls) > 1 else None
+        if full is None:
             programs.append(None)
             continue
         programs.append(full)

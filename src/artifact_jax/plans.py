@@ -550,12 +550,15 @@ class Plan:
         a plot set's figures are drawn while its projections compile."""
         done: dict[tuple[str, str], Any] = {}
         numbers = self._evaluate_as_ready(encoded)
-        while True:
-            with jax.enable_x64(True):
-                part = next(numbers, None)
-            if part is None:
-                break
-            done.update(self._hosts([e for e in self.entries if f"{e.kind}/{e.key}" in part], part, encoded.context))
+        try:
+            while True:
+                with jax.enable_x64(True):
+                    part = next(numbers, None)
+                if part is None:
+                    break
+                done.update(self._hosts([e for e in self.entries if f"{e.kind}/{e.key}" in part], part, encoded.context))
+        finally:  # a host part that raises: the compiles end and the garbage collector is back now
+            numbers.close()
         return self._results({**done, **self._hosts([e for e in self.entries if (e.kind, e.key) not in done], {}, encoded.context)})
 
     def encode(self, *inputs: Any, **options: Any) -> Encoded:
