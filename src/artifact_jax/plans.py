@@ -506,13 +506,14 @@ class Plan:
         (``caching.stored_calls_as_ready``); each ``next`` runs under the caller's x64 setting."""
         if not any(e.artifact.device is not None for e in self.entries):
             return
-        options, rows = compile_options(encoded.inputs) if self.toolkit.quick_compile else (), input_rows(encoded.inputs)
+        (names, parts), inputs = self._parts(), encoded.inputs
+        options = compile_options(inputs) if self.toolkit.quick_compile else ()
         if self.toolkit.quick_compile and not options and jax.default_backend() == "cpu":  # tiered:
-            optimised = self._program(*self._parts(), encoded.static, ())
-            if not caching.compiled(optimised.key, encoded.inputs) and caching.first_call(optimised.key, encoded.inputs):
+            optimised = self._program(names, parts, encoded.static, ())
+            if not caching.compiled(optimised.key, inputs) and caching.first_call(optimised.key, inputs):
                 options = _quick_options()  # the first call compiles quickly (the optimised parts apart)
-        groups = _split(*self._parts(), options, rows)
-        programs = [self._program(names, parts, encoded.static, opts) for _, names, parts, opts in groups]
+        groups = _split(names, parts, options, input_rows(inputs))
+        programs = [self._program(group_names, group_parts, encoded.static, opts) for _, group_names, group_parts, opts in groups]
         calls = [(p.run, p.key, encoded.inputs, "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts))
                  for p, (label, _, _, opts) in zip(programs, groups, strict=True)]
         for i, out in caching.stored_calls_as_ready(calls):

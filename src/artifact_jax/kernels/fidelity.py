@@ -96,9 +96,9 @@ def ks_statistics(x_real: jax.Array, w_real: jax.Array, x_synth: jax.Array, w_sy
     bucket is the one at its end). When a column's candidates still exceed ``KS_CAPACITY`` (a
     column whose range is crowded into few buckets: a far outlier) or its range is not finite, a
     ``lax.cond`` sorts every value of that column instead (``_max_gap``): the same integer
-    counts, so the same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values are sorted
-    whole (``_ks_sorted``), which is faster there. The columns are read in place (no transposed
-    copy of the tables).
+    counts, so the same statistic either way. Columns of up to ``KS_SORT_VALUES`` pooled values
+    are sorted whole (``_ks_sorted``), which is faster there. The columns are read in place (no
+    transposed copy of the tables).
 
     Args:
       x_real, x_synth: ``[N, D]``, ``[M, D]`` values.
