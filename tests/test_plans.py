@@ -278,6 +278,8 @@ def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_par
         ("table_comparison", ["scores/MEAN_JS_DISTANCE"]), ("fidelity", ["scores/QUALITY_SCORE"]),
         ("table_plots", ["plots/PDF", "plots/CDF"])]
     assert plans._split(names, parts, ()) == [("", names, parts, ())]  # large inputs: one program
+    tsne = aj.TableComparisonPlan(plots=["TSNE_JUXTAPOSITION"])  # alone, t-SNE is still optimised
+    assert [options for *_, options in plans._split(*tsne._parts(), plans.PLAN_QUICK_COMPILE, 918)] == [()]
     monkeypatch.setattr(table_plots.pdf_numbers, "optimised", 0)  # the heart tables' KDEs optimised too
     profile = Profile()
     with jax.enable_x64(True):

@@ -311,7 +311,7 @@ def _split(
     for label in sorted(order, key=lambda label: (label[1] == options, order[label])):
         index = {i: k for k, i in enumerate(i for i, m in enumerate(labels) if m == label)}
         groups.append((label[0], tuple((n, index[i]) for n, i in names if i in index), tuple(parts[i] for i in index), label[1]))
-    return groups if len(groups) > 1 else [("", names, parts, options)]
+    return groups if len(groups) > 1 else [("", names, parts, groups[0][3])]  # (one group: its own options)
 
 
 def _optimised(device: Callable[..., Any], rows: int) -> bool:
