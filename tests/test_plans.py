@@ -292,6 +292,42 @@ def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_par
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15), split[name], whole[name])
 
 
+def test_the_tsne_starts_from_the_quick_programs_pca_while_its_own_program_compiles(heart_real, heart_synthetic,
+                                                                                   heart_spec):
+    """Beside quick programs, the t-SNE's PCA start (``registry.starts_from``) is computed by the
+    quick program of its module, next to the PCA plot's fits (an eigensolver compiles for ~0.7
+    CPU s optimised), and the optimised t-SNE program, ordered after it, reads its output
+    (``caching.Output``); the embedding is the one program's (or the start's round-off apart)."""
+    from artifact_jax import caching
+    from artifact_jax.profiling import Profile
+
+    plan = aj.TableComparisonPlan(plots=["TSNE_JUXTAPOSITION", "PCA_JUXTAPOSITION"],
+                                  config={"plots": {"TSNE_JUXTAPOSITION": {"max_iter": 300, "perplexity": 15}}})
+    names, parts = plan._parts()
+    quick = plans.PLAN_QUICK_COMPILE
+    groups = plans._started(plans._split(names, parts, quick, 918), quick)
+    assert [(label, [n for n, _ in g], len(p), o) for label, g, p, o, _ in groups] == [
+        ("table_plots", ["plots/PCA_JUXTAPOSITION"], 2, quick),  # the PCA plot's part and the t-SNE's start
+        ("projection_numbers", ["plots/TSNE_JUXTAPOSITION"], 1, ())]
+    assert groups[0][4] is None and [(o.call, o.index) for o in groups[1][4]] == [(0, 1)]
+    assert plans._started(plans._split(names, parts, (), 918), ()) == [("", names, parts, (), None)]  # one program
+    alone = aj.TableComparisonPlan(plots=["TSNE_JUXTAPOSITION"])._parts()  # a quick program for the start alone
+    assert [(label, o) for label, _, _, o, _ in plans._started(plans._split(*alone, quick, 918), quick)] == [
+        ("table_plots", quick), ("", ())]
+    profile = Profile()
+    with jax.enable_x64(True):
+        encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
+        split = plan.evaluate(encoded)
+        whole = jax.device_get(plan.compile(static=encoded.static)(*encoded.inputs))
+    assert {"table_comparison_plan_table_plots", "table_comparison_plan_projection_numbers"} <= set(profile.programs)
+    np.testing.assert_allclose(split["plots/PCA_JUXTAPOSITION"]["points"], whole["plots/PCA_JUXTAPOSITION"]["points"],
+                               rtol=1e-10, atol=1e-12)
+    tsne_split, tsne_whole = split["plots/TSNE_JUXTAPOSITION"]["points"], whole["plots/TSNE_JUXTAPOSITION"]["points"]
+    assert np.isfinite(tsne_split).all()
+    np.testing.assert_allclose(tsne_split, tsne_whole, rtol=1e-3, atol=1e-3 * np.abs(tsne_whole).max())
+    assert isinstance(caching.Output(0, 0), caching.Output)
+
+
 def test_run_draws_a_programs_figures_while_later_programs_still_compile(heart_real, heart_synthetic, heart_spec,
                                                                         monkeypatch):
     """``run`` calls each program's host parts (draws its figures) as soon as its numbers are in
@@ -411,6 +447,64 @@ def test_a_program_stored_when_the_xla_cache_held_it_still_runs(tmp_path):
         assert len(list(stored.glob("*.executable"))) == 1  # stored again at step 1
         assert len(list(tmp_path.glob("jit_sorted*"))) == 1  # the fresh compile wrote nothing there
     assert outs[0].stdout == outs[1].stdout == outs[2].stdout
+
+
+CHAINED = textwrap.dedent(
+    """
+    import sys
+    import jax, jax.numpy as jnp, numpy as np
+    from artifact_jax import caching
+
+    if len(sys.argv) > 1:
+        caching.use_compilation_cache(sys.argv[1])
+    first = jax.jit(lambda a: (a.sum(), jnp.cumsum(a)))
+    second = jax.jit(lambda a, c: (c * 2 + a).sum())
+    a = np.arange(5.0, dtype=np.float32)
+    outs = caching.stored_calls([(first, "chain-first", (a,), "first", None),
+                                 (second, "chain-second", (a, caching.Output(0, 1)), "second", None)])
+    print(repr([float(outs[0][0]), float(outs[1])]))
+    """
+)
+
+
+def test_a_call_reads_an_earlier_calls_output_compiled_or_loaded(tmp_path):
+    """``caching.Output``: a later program is lowered for an earlier call's output shapes,
+    compiled beside it, and called with its output; in later processes both are loaded, or one
+    is and the other compiled (the later one lowered for the loaded earlier one's output)."""
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_COMPILATION_CACHE="true")
+    stored = tmp_path / "artifact-jax-programs"
+    outs = []
+    for step in range(5):
+        if step >= 3:  # one of the two stored programs goes (each in turn): it is compiled again
+            sorted(stored.glob("*.executable"))[step - 3].unlink()
+        argv = [sys.executable, "-c", CHAINED] + ([str(tmp_path)] if step else [])
+        outs.append(subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120))
+        assert outs[-1].returncode == 0, outs[-1].stderr[-3000:]
+        assert len(list(stored.glob("*.executable"))) == (0 if step == 0 else 2)
+    assert {o.stdout for o in outs} == {"[10.0, 50.0]\n"}  # sum(a) = 10; sum(2 cumsum(a) + a) = 2 * 20 + 10
+
+
+def test_a_call_reading_a_failed_calls_output_raises_and_none_waits(monkeypatch):
+    """A program that fails to compile (on the pool) fails the calls reading its output too: the
+    error reaches the caller, no thread waits for an output that never comes."""
+    from artifact_jax import caching
+
+    compile_and_store = caching._compile_and_store
+
+    def failing(lowered, inner, args, name, *rest):
+        if name == "first":
+            raise RuntimeError("no compile")
+        return compile_and_store(lowered, inner, args, name, *rest)
+
+    monkeypatch.setattr(caching, "_compile_and_store", failing)
+    monkeypatch.setattr(caching, "_LOADED", {})
+    first, later = jax.jit(lambda a: (a + 1,)), jax.jit(lambda a, b: a + b)
+    with pytest.raises(RuntimeError, match="no compile"):
+        caching.stored_calls([(first, "chain-failing", (np.float32(1),), "first", None),
+                              (later, "chain-later", (np.float32(1), caching.Output(0, 0)), "later", None)])
+    with pytest.raises(ValueError, match="does not come before it"):
+        caching.stored_calls([(later, "chain-later", (np.float32(1), caching.Output(1, 0)), "later", None),
+                              (later, "chain-later", (np.float32(1), np.float32(2)), "later", None)])
 
 
 def test_program_keys_name_closures_by_what_they_hold():

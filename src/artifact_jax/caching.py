@@ -17,7 +17,7 @@ import platform
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -189,31 +189,64 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class Output:
+    """An argument of a call of ``stored_calls_as_ready`` that is output ``index`` of the earlier
+    call ``call`` of the same calls (whose program returns a tuple): the later program is traced
+    and compiled while the earlier one compiles, and called with its dispatched output."""
+
+    __slots__ = ("call", "index")
+
+    def __init__(self, call: int, index: int) -> None:
+        self.call, self.index = call, index
+
+
 def _calls_as_ready(calls: Sequence[tuple[Callable[..., Any], str | None, tuple, str, dict[str, Any] | None]]) -> Iterator[tuple[int, Any]]:
     folder = jax.config.jax_compilation_cache_dir if jax.config.jax_enable_compilation_cache else None
     programs: list[str | None] = []  # the key in _LOADED of each call, None: fn(*args)
     pending = []  # (full, fn, args, name, options, path) of the programs to trace and compile
-    for fn, key, args, name, options in calls:
-        full = _full_key(key, args, options) if folder or len(calls) > 1 else None
-        if full is None:
-            programs.append(None)
-            continue
+    for i, (fn, key, args, name, options) in enumerate(calls):
+        if any(isinstance(x, Output) and not 0 <= x.call < i for x in jax.tree.leaves(args)):
+            raise ValueError(f"call {i} reads an Output of a call that does not come before it")
+        full = _full_key(key, args, options, programs) if folder or len(calls) > 1 else None
         programs.append(full)
-        if full in _LOADED or any(full == job[0] for job in pending):
+        if full is None or full in _LOADED or any(full == job[0] for job in pending):
             continue
         path = _stored_path(full)
         if path is not None and (loaded := _load(path)) is not None:
             _LOADED[full] = loaded
             continue
         pending.append((full, fn, args, name, options, path))
+    dispatched: dict[int, Future] = {i: Future() for i in range(len(calls))}  # each call's output
 
-    def call(i: int) -> Any:  # (dispatched: the output is computed meanwhile)
+    def call(i: int) -> Any:  # (dispatched, once: the output is computed meanwhile)
+        if dispatched[i].done():
+            return dispatched[i].result()
         fn, _, args, _, _ = calls[i]
-        return fn(*args) if programs[i] is None else _LOADED[programs[i]](*args)
+        try:
+            args = _outputs(args, lambda o: dispatched[o.call].result()[o.index])
+            out = fn(*args) if programs[i] is None else _LOADED[programs[i]](*args)
+        except BaseException as e:
+            dispatched[i].set_exception(e)  # (the calls reading it raise too, none waits forever)
+            raise
+        dispatched[i].set_result(out)
+        return out
+
+    lowered: dict[str, Any] = {}  # the programs lowered here, by key
+
+    def lower(full: str, fn: Callable[..., Any], args: tuple, name: str, options: dict[str, Any] | None) -> tuple[Any, Callable, tuple]:
+        """``_lower``'s lowered program and function, and the arguments it was lowered for."""
+
+        def shapes(o: Output) -> Any:  # an earlier call's: from its lowering, else its output (loaded: called now)
+            out = lowered[programs[o.call]].out_info if programs[o.call] in lowered else call(o.call)
+            return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), out[o.index])
+
+        args = _outputs(args, shapes)
+        lowered[full], inner = _lower(fn, args, name, options)
+        return lowered[full], inner, args
 
     if len(pending) == 1:
         full, fn, args, name, options, path = pending[0]
-        _LOADED[full] = _compile_and_store(*_lower(fn, args, name, options), args, name, options, path)
+        _LOADED[full] = _compile_and_store(*lower(full, fn, args, name, options), name, options, path)
     if len(pending) <= 1:
         yield from _as_ready({i: call(i) for i in range(len(calls))})
         return
@@ -222,26 +255,40 @@ def _calls_as_ready(calls: Sequence[tuple[Callable[..., Any], str | None, tuple,
 
     def compile_and_call(full: str, *work: Any) -> dict[int, Any]:
         with jax.enable_x64(x64):
-            _LOADED[full] = _compile_and_store(*work)
+            try:
+                _LOADED[full] = _compile_and_store(*work)
+            except BaseException as e:  # the calls reading its output raise too, none waits forever
+                for i in (i for i, key in enumerate(programs) if key == full):
+                    dispatched[i].set_exception(e)
+                raise
             return {i: jax.block_until_ready(call(i)) for i, key in enumerate(programs) if key == full}
 
     with ThreadPoolExecutor(max_workers=min(len(pending), os.cpu_count() or 1)) as pool:
-        futures = [pool.submit(compile_and_call, full, *_lower(fn, args, name, options), args, name, options, path)
+        futures = [pool.submit(compile_and_call, full, *lower(full, fn, args, name, options), name, options, path)
                    for full, fn, args, name, options, path in pending]  # (lowered in turn, here)
         yield from _as_ready({i: call(i) for i, key in enumerate(programs) if key not in compiled})
         for future in as_completed(futures):
             yield from future.result().items()
 
 
-def _full_key(key: str | None, args: tuple, options: dict[str, Any] | None) -> str | None:
+def _outputs(args: tuple, value: Callable[[Output], Any]) -> tuple:
+    """``args`` with every ``Output`` replaced by ``value(output)``."""
+    return jax.tree.map(lambda x: value(x) if isinstance(x, Output) else x, args)
+
+
+def _full_key(key: str | None, args: tuple, options: dict[str, Any] | None, earlier: Sequence[str | None] = ()) -> str | None:
     """The key of a program in ``_LOADED`` and the cache folder: ``key``, the arguments' shapes
-    and dtypes, jax, the machine, x64, artifact_jax's source and the compiler options; ``None``
-    for no ``key`` or sharded arguments."""
+    and dtypes (an ``Output``: the key of the ``earlier`` call's program and its index), jax, the
+    machine, x64, artifact_jax's source and the compiler options; ``None`` for no ``key``,
+    sharded arguments or an ``Output`` of a program without one."""
     leaves, in_tree = jax.tree.flatten(args)
     if key is None or any(isinstance(x, jax.Array) and len(x.sharding.device_set) > 1 for x in leaves):
         return None
+    if any(isinstance(x, Output) and earlier[x.call] is None for x in leaves):
+        return None
     return hashlib.sha256(
-        repr((key, str(in_tree), [(np.shape(x), str(jnp.result_type(x))) for x in leaves], jax.__version__,
+        repr((key, str(in_tree), [(earlier[x.call], x.index) if isinstance(x, Output) else (np.shape(x), str(jnp.result_type(x)))
+                                  for x in leaves], jax.__version__,
               _machine(), bool(jax.config.jax_enable_x64), _source_fingerprint(), sorted((options or {}).items()))).encode()
     ).hexdigest()
 

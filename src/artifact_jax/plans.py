@@ -247,15 +247,19 @@ QUICK_COMPILE = (("xla_backend_optimization_level", 0),)
 
 @functools.lru_cache(maxsize=256)
 def _program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[..., Any], Any], ...], static: Any,
-             options: tuple[tuple[str, Any], ...] = ()):
+             options: tuple[tuple[str, Any], ...] = (), started: bool = False):
     """THE compile cache: one jitted program per (device parts + hyperparameters, static layout),
     returning one output per part; jit's own cache then holds one executable per input shape.
     Keyed on immutable values only, so equal plans share programs (``tc.mean_js_distance``
-    called twice compiles once). ``options``: XLA compiler options (``QUICK_COMPILE``)."""
+    called twice compiles once). ``options``: XLA compiler options (``QUICK_COMPILE``).
+    ``started``: the program takes one more input, the ``start`` of each part that has one (in
+    order, ``registry.starts_from``), computed by another program (``Plan._started``)."""
 
     def program(*inputs: Any) -> tuple[Any, ...]:
-        args = device_args(static, *inputs)
-        return tuple(device(*args, hp) for device, hp in parts)
+        starts = iter(inputs[-1] if started else ())
+        args = device_args(static, *(inputs[:-1] if started else inputs))
+        return tuple(device(*args, hp, start=next(starts)) if started and _start(device) else device(*args, hp)
+                     for device, hp in parts)
 
     return jax.jit(program, compiler_options=dict(options) or None)
 
@@ -301,8 +305,7 @@ def _split(
     labels, order = [], {}
     for device, _ in parts:
         fn = getattr(device, "func", device)  # (a functools.partial's function)
-        label = ((getattr(fn, "__name__", type(fn).__name__), ()) if _optimised(device, rows)
-                 else (str(getattr(fn, "__module__", "")).rsplit(".", 1)[-1], options))
+        label = (getattr(fn, "__name__", type(fn).__name__), ()) if _optimised(device, rows) else (_module(device), options)
         labels.append(label)
         order[label] = min(order.get(label, rows), _mark(device) if label[1] == () else rows)
     groups = []
@@ -319,6 +322,45 @@ def _optimised(device: Callable[..., Any], rows: int) -> bool:
     ``rows`` rows."""
     mark = _mark(device)
     return mark is not None and rows > mark
+
+
+def _module(device: Callable[..., Any]) -> str:
+    """The last name of the module of a device part's function (of a ``functools.partial``'s)."""
+    return str(getattr(getattr(device, "func", device), "__module__", "")).rsplit(".", 1)[-1]
+
+
+def _started(
+    groups: list[tuple[str, tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...], tuple[tuple[str, Any], ...]]],
+    options: tuple[tuple[str, Any], ...],
+) -> list[tuple[str, tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...], tuple[tuple[str, Any], ...], Any]]:
+    """``_split``'s groups, each with the ``caching.Output``s of its parts' starts
+    (``registry.starts_from``; ``None``: it reads none). Beside quick programs (``options``), the
+    ``start`` of a part of an optimised program is computed by the quick program of the part's
+    module (one made if there is none), where XLA merges it with equal work (the t-SNE's PCA
+    start with the PCA plot's fits) and it compiles quickly; the optimised program is called
+    with that program's dispatched output. Each group reading starts comes right after the
+    last group it reads from."""
+    out = [[label, names, parts, opts, []] for label, names, parts, opts in groups]
+    for group in list(out) if options else ():
+        for device, hp in group[2] if group[3] != options else ():
+            if _start(device) is None:
+                continue
+            quick = next((g for g in out if g[0] == _module(device) and g[3] == options), None)
+            if quick is None:
+                out.append(quick := [_module(device), (), (), options, []])
+            quick[2] = (*quick[2], (_start(device), hp))
+            group[4].append((quick, len(quick[2]) - 1))
+    ordered = [g for g in out if not g[4]]
+    for group in (g for g in out if g[4]):
+        ordered.insert(max(next(k for k, o in enumerate(ordered) if o is q) for q, _ in group[4]) + 1, group)
+    index = {id(g): k for k, g in enumerate(ordered)}
+    return [(label, names, parts, opts, tuple(caching.Output(index[id(q)], i) for q, i in starts) or None)
+            for label, names, parts, opts, starts in ordered]
+
+
+def _start(device: Callable[..., Any]) -> Callable[..., Any] | None:
+    """The ``start`` of a device part (``registry.starts_from``), or ``None``."""
+    return getattr(device, "start", None)
 
 
 def _mark(device: Callable[..., Any]) -> int | None:
@@ -473,9 +515,9 @@ class Plan:
         return self._program(names, parts, static, options)
 
     def _program(self, names: tuple[tuple[str, int], ...], parts: tuple[tuple[Callable[..., Any], Any], ...], static: Any,
-                 options: tuple[tuple[str, Any], ...]) -> Program:
-        key = caching.stable_key((self.toolkit.device_args, parts, static, options))
-        return Program(_program(self.toolkit.device_args, parts, static, options), names, key)
+                 options: tuple[tuple[str, Any], ...], started: bool = False) -> Program:
+        key = caching.stable_key((self.toolkit.device_args, parts, static, options, started))
+        return Program(_program(self.toolkit.device_args, parts, static, options, started), names, key)
 
     def _parts(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[Callable[..., Any], Any], ...]]:
         """``("kind/NAME", part index)`` per device artifact, and the distinct device parts."""
@@ -512,10 +554,11 @@ class Plan:
             optimised = self._program(names, parts, encoded.static, ())
             if not caching.compiled(optimised.key, inputs) and caching.first_call(optimised.key, inputs):
                 options = _quick_options()  # the first call compiles quickly (the optimised parts apart)
-        groups = _split(names, parts, options, input_rows(inputs))
-        programs = [self._program(group_names, group_parts, encoded.static, opts) for _, group_names, group_parts, opts in groups]
-        calls = [(p.run, p.key, encoded.inputs, "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts))
-                 for p, (label, _, _, opts) in zip(programs, groups, strict=True)]
+        programs, calls = [], []
+        for label, group_names, group_parts, opts, starts in _started(_split(names, parts, options, input_rows(inputs)), options):
+            programs.append(self._program(group_names, group_parts, encoded.static, opts, starts is not None))
+            calls.append((programs[-1].run, programs[-1].key, inputs if starts is None else (*inputs, starts),
+                          "_".join(filter(None, (f"{self.toolkit.name}_plan", label))), dict(opts)))
         for i, out in caching.stored_calls_as_ready(calls):
             out = jax.device_get(out)
             yield {name: out[k] for name, k in programs[i].names}

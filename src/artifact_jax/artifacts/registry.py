@@ -95,6 +95,21 @@ def optimised(device: Callable[..., Any] | None = None, *, rows: int = 0) -> Any
     return mark if device is None else mark(device)
 
 
+def starts_from(start: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a device part (marked ``optimised``) with ``start(*args, hp)``: what it computes
+    first that compiles for long but runs briefly (the t-SNE's PCA start: an eigensolver).
+    Where the engine compiles the part as a fully optimised program of its own, it computes
+    ``start`` in a quick program first and calls ``device(*args, hp, start=...)``; in one
+    program with the others, the part computes it itself (``start=None``, which XLA merges
+    with equal work of other parts)."""
+
+    def mark(device: Callable[..., Any]) -> Callable[..., Any]:
+        device.start = start
+        return device
+
+    return mark
+
+
 def row_weights(device: Callable[..., Any] | None = None, *, when: Callable[[Any], bool] | None = None) -> Any:
     """Mark a device part that also reads inputs whose ``valid`` holds int32 row counts (a row
     counted ``c`` times weighs as ``c`` copies; 0 leaves it out) instead of a bool mask. The

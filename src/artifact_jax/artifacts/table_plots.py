@@ -33,7 +33,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from artifact_jax.artifacts.binary_types import DescriptiveStatistic
-from artifact_jax.artifacts.registry import Artifact, Context, hyperparams_free, optimised, reads_hyperparams
+from artifact_jax.artifacts.registry import (
+    Artifact,
+    Context,
+    hyperparams_free,
+    optimised,
+    reads_hyperparams,
+    starts_from,
+)
 from artifact_jax.artifacts.table_comparison import (
     AssociationHyperparams,
     association_matrices,
@@ -283,26 +290,44 @@ def _with_difference(m: np.ndarray) -> np.ndarray:
     return np.concatenate([m, np.abs(m[0] - m[1])[None]])
 
 
+def _designs(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: ProjectionHyperparams) -> tuple[jax.Array, jax.Array]:
+    """``([2, N, F] design matrices, [2, N] valid)`` of both tables (``projections.design_matrix``)."""
+    t = stack_tables(real, synth)
+    design = functools.partial(projections.design_matrix, n_categories=layout.n_categories,
+                               use_categorical=hp.use_categorical)
+    return jax.vmap(lambda t: design(t.cts, t.cts_missing, t.cat, t.valid))(t), t.valid
+
+
+def tsne_start(real: EncodedTable, synth: EncodedTable, layout: Layout, hp: ProjectionHyperparams) -> Any:
+    """The t-SNE's starting coordinates ``(start_a, start_b)``, each ``[N, 2]``, when it starts
+    from each table's PCA (``init="pca"``, a fit per table: ``projections.pca_starts``, the PCA
+    plot's fits), else ``None`` (the t-SNE draws or pools its own). The PCA's eigensolver is
+    small work that compiles for longer than the t-SNE's loop: the engine computes this in a
+    quick program where it compiles the t-SNE as a program of its own (``registry.starts_from``)."""
+    x, valid = _designs(real, synth, layout, hp)
+    if hp.init != "pca" or hp.shared_basis or x.shape[2] < 2:
+        return None
+    return projections.pca_starts(x[0], valid[0], x[1], valid[1])
+
+
 def projection_numbers(
-    method: str, real: EncodedTable, synth: EncodedTable, layout: Layout, hp: ProjectionHyperparams
+    method: str, real: EncodedTable, synth: EncodedTable, layout: Layout, hp: ProjectionHyperparams, start: Any = None
 ) -> dict[str, Any]:
     """Device part of a projection plot: ``{"points": [2, N, 2], "valid": [2, N], "n_rows": [2]}``
     (NaN: failed; ``valid``: the rows drawn, the t-SNE's sample of at most ``max_rows`` of each
-    table's ``n_rows``). Both tables go through one ``vmap``-ed fit."""
-    t = stack_tables(real, synth)
-    n_rows = t.valid.sum(axis=1)
-    design = functools.partial(projections.design_matrix, n_categories=layout.n_categories,
-                               use_categorical=hp.use_categorical)
-    x = jax.vmap(lambda t: design(t.cts, t.cts_missing, t.cat, t.valid))(t)
+    table's ``n_rows``). Both tables go through one ``vmap``-ed fit. ``start``: the t-SNE's
+    ``tsne_start``, computed apart (``None``: computed here)."""
+    x, valid = _designs(real, synth, layout, hp)
+    n_rows = valid.sum(axis=1)
     if x.shape[2] < 2:  # scikit-learn cannot fit two components: the reference's failure panel
-        return {"points": jnp.full((2, x.shape[1], 2), jnp.nan, x.dtype), "valid": t.valid, "n_rows": n_rows}
-    tables = (x[0], t.valid[0], x[1], t.valid[1])
-    valid = t.valid
+        return {"points": jnp.full((2, x.shape[1], 2), jnp.nan, x.dtype), "valid": valid, "n_rows": n_rows}
+    tables = (x[0], valid[0], x[1], valid[1])
     if method == "TSNE":
         lr = hp.learning_rate if hp.learning_rate == "auto" else float(hp.learning_rate)
         pair = projections.tsne_pair(
             *tables, shared_basis=hp.shared_basis, perplexity=float(hp.perplexity), learning_rate=lr,
-            max_iter=int(hp.max_iter), init=hp.init, key=jax.random.PRNGKey(int(hp.seed)), max_rows=int(hp.max_rows),
+            max_iter=int(hp.max_iter), init=hp.init if start is None else tuple(start),
+            key=jax.random.PRNGKey(int(hp.seed)), max_rows=int(hp.max_rows),
         )
         points = jnp.stack([res.embedding for res in pair])
         valid = jnp.stack([res.embedded for res in pair])
@@ -437,7 +462,9 @@ def projection_plot(method: str, numbers: dict[str, Any], hp: ProjectionHyperpar
 def _projection(method: str, hyperparams: type) -> Artifact:
     p = functools.partial
     device = p(projection_numbers, method)  # t-SNE's thousand iterations: optimised; PCA's solve: quick
-    return Artifact(p(projection_plot, method), hyperparams, optimised(device) if method == "TSNE" else device)
+    if method == "TSNE":
+        device = starts_from(tsne_start)(optimised(device))
+    return Artifact(p(projection_plot, method), hyperparams, device)
 
 
 #: ``{"plots": {NAME: Artifact}, "plot_collections": {NAME: Artifact}}``, merged into

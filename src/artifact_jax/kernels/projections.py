@@ -631,14 +631,23 @@ def _tsne_exact(
     return TSNEResult(y, kl, errs, ran.sum(), weight)
 
 
+def pca_starts(x_a: jax.Array, w_a: jax.Array, x_b: jax.Array, w_b: jax.Array, n_components: int = 2) -> tuple[jax.Array, jax.Array]:
+    """``tsne_pair``'s ``init="pca"`` for two tables of one shape: each whole table's PCA
+    coordinates (the PCA plot's fits: one ``vmap``-ed ``linear_pair``, which XLA merges with the
+    plot's in one program) scaled by ``pca_init``."""
+    y_a, y_b = linear_pair(x_a, w_a, x_b, w_b, "PCA", False, n_components)
+    return pca_init(y_a, w_a), pca_init(y_b, w_b)
+
+
 def tsne_pair(
     x_a: jax.Array, w_a: jax.Array, x_b: jax.Array, w_b: jax.Array, *, shared_basis: bool = False, **kwargs
 ) -> tuple[TSNEResult, TSNEResult]:
     """t-SNE of two tables: each on its own (the reference) or one joint embedding of the pooled
     rows, split back (``shared_basis=True``), so that the two scatters share coordinates.
     ``max_rows`` (see ``tsne``) applies per table: a joint embedding pools at most ``max_rows`` of
-    each. An array ``init`` starts both tables (or the pooled rows); ``init="pca"`` of two tables
-    of one shape starts from each whole table's PCA (the PCA plot's), also for a sample."""
+    each. An array ``init`` starts both tables (or the pooled rows), a tuple of two arrays one
+    table each; ``init="pca"`` of two tables of one shape starts from each whole table's PCA
+    (``pca_starts``, the PCA plot's), also for a sample."""
     if shared_basis:
         max_rows = kwargs.pop("max_rows", None)
         key = kwargs.pop("key", None)
@@ -658,10 +667,10 @@ def tsne_pair(
         return tuple(p if r is None else _scatter_rows(p, r, x.shape[0]) for p, r, x in zip(parts, rows, (x_a, x_b), strict=True))
     init = kwargs.pop("init", "pca")
     init_a = init_b = init
-    if isinstance(init, str) and init == "pca" and x_a.shape == x_b.shape:
-        # the PCA plot's own fits (one vmap-ed program; XLA merges it with the plot's)
-        y_a, y_b = linear_pair(x_a, w_a, x_b, w_b, "PCA", False, kwargs.get("n_components", 2))
-        init_a, init_b = pca_init(y_a, w_a), pca_init(y_b, w_b)
+    if isinstance(init, tuple):  # one start per table (``pca_starts``)
+        init_a, init_b = init
+    elif isinstance(init, str) and init == "pca" and x_a.shape == x_b.shape:
+        init_a, init_b = pca_starts(x_a, w_a, x_b, w_b, kwargs.get("n_components", 2))
     # Two calls, not one vmap-ed program: XLA compiles their identical kernels once and runs the
     # two optimisations side by side (vmap-ed, the heart pair compiled 0.2 s faster but ran 0.5 s slower).
     return tsne(x_a, w_a, init=init_a, **kwargs), tsne(x_b, w_b, init=init_b, **kwargs)
