@@ -324,7 +324,7 @@ def _grid_gram(grid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
 
 
 def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
-    r"""``[C, C]`` int32 Gram from one scatter of the N rows per column pair ``a < b``, O(Dk^2 N + C^2).
+    r"""``[C, C]`` int32 Gram from one scatter of the N rows of every column pair ``a < b``, O(Dk^2 N + C^2).
 
     The ``(a, b)`` block is scattered at ``(offset_a + c_a, offset_b + c_b)`` (ones, or the row
     counts), the lower blocks are its transpose and the diagonal blocks are ``diag(counts)``: the
@@ -340,10 +340,10 @@ def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[
     col = [codes[a] + offsets[a] for a in range(dk)]  # each row's Gram index in column a, built once
     row = [col[a] * c for a in range(dk - 1)]  # ... times C: its offset in the flat [C, C] Gram
     kept = [codes[a] >= 0 for a in range(dk - 1)]
-    for a in range(dk):
-        for b in range(a + 1, dk):
-            upper = upper.at[jnp.where(kept[a], row[a] + col[b], dump)].add(add, mode="promise_in_bounds")
-    upper = upper[:dump].reshape(c, c)
+    pairs = [(a, b) for a in range(dk) for b in range(a + 1, dk)]  # one scatter of every pair's cells
+    cells = jnp.concatenate([jnp.where(kept[a], row[a] + col[b], dump) for a, b in pairs])
+    adds = add if _is_mask(valid) else jnp.tile(add, len(pairs))
+    upper = upper.at[cells].add(adds, mode="promise_in_bounds")[:dump].reshape(c, c)
     counts = _flat_counts(cat, valid, n_categories).astype(jnp.int32)
     return upper + upper.T + jnp.diag(counts)
 
@@ -449,7 +449,11 @@ def _centred(x: jax.Array, valid: jax.Array, n: jax.Array) -> jax.Array:
 
 
 def _segment_sum(values: jax.Array, col_id: np.ndarray, n_cols: int) -> jax.Array:
-    return jax.ops.segment_sum(values, col_id, n_cols, indices_are_sorted=True)
+    """Sums of the rows of ``values`` ``[C, ...]`` per column block (``col_id``, static): one
+    product with the static ``[n_cols, C]`` block indicator (a scatter-add compiles to a loop
+    on the CPU, ~6 ms of compile each; these are ``C``-row arrays)."""
+    indicator = (np.arange(n_cols)[:, None] == np.asarray(col_id)[None, :]).astype(values.dtype)
+    return jnp.tensordot(indicator, values, axes=1, precision=_HIGHEST)
 
 
 def _block_sum(cells: jax.Array, col_id: np.ndarray, n_cols: int) -> jax.Array:
