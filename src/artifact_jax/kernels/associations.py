@@ -379,7 +379,8 @@ def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categor
 
     Row ``offset_j + k`` is :math:`\sum_i v_i [cat_{ij} = k] \, values_i`, ``v`` the bool mask or
     the int row counts ``valid``: the one-axis marginals of the joint grid's cell sums when that
-    grid is small (see ``category_gram``), else one segment sum per column.
+    grid is small (see ``category_gram``), else one scatter of every column's rows (one segment
+    sum per column beyond ``ONEHOT_SUM_CELLS`` copied values).
     """
     if not n_categories:
         return jnp.zeros((0, values.shape[1]), values.dtype)
@@ -390,7 +391,15 @@ def category_sums(cat: jax.Array, valid: jax.Array, values: jax.Array, n_categor
         weight = valid[:, None] if _is_mask(valid) else valid.astype(values.dtype)[:, None]
         values = jnp.where(weight, values, 0) if _is_mask(valid) else values * weight
         codes = _masked_codes(cat, _mask(valid))
-        return jnp.concatenate([jax.ops.segment_sum(values, codes[j], k) for j, k in enumerate(n_categories)], axis=0)
+        if len(n_categories) * values.size > ONEHOT_SUM_CELLS:  # one segment sum per column
+            return jnp.concatenate([jax.ops.segment_sum(values, codes[j], k) for j, k in enumerate(n_categories)], axis=0)
+        # every column's rows in one scatter (a scatter compiles to a loop on the CPU), padding to a
+        # dropped row; each category's sum adds the same rows in the same order
+        c = sum(n_categories)
+        offsets = np.cumsum((0, *n_categories))[:-1].astype(np.int32)[:, None]
+        rows = jnp.where(codes >= 0, codes + offsets, c).reshape(-1)
+        tiled = jnp.tile(values, (len(n_categories), 1))
+        return jnp.zeros((c + 1, values.shape[1]), values.dtype).at[rows].add(tiled, mode="promise_in_bounds")[:c]
     grid = _joint_sums(cat, valid, values, n_categories)
     return jnp.concatenate([_marginal(grid, (j,)) for j in range(len(n_categories))], axis=0)
 
