@@ -34,6 +34,7 @@ from artifact_jax.kernels.associations import (
     _changes,
     _group_starts,
     _order_key,
+    _segment_sum,
     category_counts,
 )
 from artifact_jax.kernels.histograms import _rounded, masked_range
@@ -676,9 +677,8 @@ def _gram_pairs(
     col_id, _ = _category_index(sizes)
     row_id, _ = _category_index(tuple(n_categories[c] for c in left))
 
-    def blocks(cells):  # [C_left, C] -> [D_left, D] sums over each block
-        return jax.ops.segment_sum(jax.ops.segment_sum(cells, row_id, len(left), indices_are_sorted=True).T,
-                                   col_id, len(used), indices_are_sorted=True).T
+    def blocks(cells):  # [C_left, C] -> [D_left, D] sums over each block (static block products, no scatter)
+        return _segment_sum(_segment_sum(cells, row_id, len(left)).T, col_id, len(used)).T
 
     tv = blocks(jnp.abs(g_r / n_r - g_s / n_s))
     # the marginals: every valid row has one code in the first left column's block
@@ -687,7 +687,7 @@ def _gram_pairs(
     expected = row_counts[:, None] * col_counts[None, :] / n_r
     seen = expected > 0
     chi2 = blocks(jnp.where(seen, (g_r - expected) ** 2 / jnp.where(seen, expected, 1), 0))
-    observed = jax.ops.segment_sum((col_counts > 0).astype(jnp.int32), col_id, len(used), indices_are_sorted=True)
+    observed = _segment_sum((col_counts > 0).astype(jnp.int32), col_id, len(used))
     dof = jnp.minimum(observed[np.asarray(left_in_used)][:, None], observed[None, :]) - 1
     cramer = jnp.where(dof >= 1, jnp.sqrt(chi2 / n_r / jnp.maximum(dof, 1)), jnp.nan)
     ia = np.asarray([row[a] for a, _ in pairs], np.int32)
@@ -700,8 +700,9 @@ def _marginals(flat: jax.Array, sizes: Sequence[int], used: Sequence[int], n_col
     """``[T, C]`` counts of the codes of the ``used`` columns (``sizes`` codes each, concatenated)
     as ``[T, n_columns, max(sizes)]`` (``category_counts``' layout; other slots and columns 0)."""
     col_id, local = _category_index(tuple(sizes))
-    out = jnp.zeros((flat.shape[0], n_columns, max(sizes)), flat.dtype)
-    return out.at[:, np.asarray(used, np.int32)[col_id], local].set(flat)
+    source = np.full((n_columns, max(sizes)), flat.shape[1])  # each slot's entry of ``flat``, or a 0 appended
+    source[np.asarray(used, np.int32)[col_id], local] = np.arange(flat.shape[1])
+    return jnp.concatenate([flat, jnp.zeros((flat.shape[0], 1), flat.dtype)], axis=1)[:, source]
 
 
 #: A pair's contingency table is a dense histogram up to this many cells (one scatter for all
@@ -791,7 +792,10 @@ def contingency_similarity(
         used = {c for p in chosen for c in p}
         tables = _gram_pairs if sum(n_categories[c] for c in used) <= GRAM_CODES else _dense_pairs
         s_dense, v_dense, counts = tables(codes_real, valid_real, codes_synth, valid_synth, n_categories, chosen, n_r, n_s)
-        score, cramer = score.at[np.flatnonzero(dense)].set(s_dense), cramer.at[np.flatnonzero(dense)].set(v_dense)
+        if dense.all():  # (a scatter compiles to a loop on the CPU)
+            score, cramer = s_dense, v_dense
+        else:
+            score, cramer = score.at[np.flatnonzero(dense)].set(s_dense), cramer.at[np.flatnonzero(dense)].set(v_dense)
         counts = counts if used == set(range(len(n_categories))) else None
     if not dense.all():  # pairs of two columns with many categories: one sorted pass each, in one loop
         big = [p for p, d in zip(pairs, dense, strict=True) if not d]
