@@ -64,16 +64,23 @@ def test_category_counts_are_one_scatter_and_equal_the_gram_diagonal():
 def test_every_gram_path_gives_the_same_integers(monkeypatch):
     (_, cat, valid), n_categories, _ = mixed_table()
 
-    def grams(cat, valid):  # the thresholds are read while tracing: three paths in one program
+    values = jnp.asarray(np.random.default_rng(1).normal(size=(cat.shape[0], 2)))
+
+    def grams(cat, valid):  # the thresholds are read while tracing: four paths in one program
         joint = assoc.category_gram(cat, valid, n_categories)
         monkeypatch.setattr(assoc, "JOINT_CELLS", 0)
         onehot = assoc.category_gram(cat, valid, n_categories)
         monkeypatch.setattr(assoc, "ONEHOT_RATIO", 0)
-        return joint, onehot, assoc.category_gram(cat, valid, n_categories)
+        pairs, sums = assoc.category_gram(cat, valid, n_categories), assoc.category_sums(cat, valid, values, n_categories)
+        monkeypatch.setattr(assoc, "ONEHOT_SUM_CELLS", 0)  # one scatter per pair, one segment sum per column
+        return joint, onehot, pairs, assoc.category_gram(cat, valid, n_categories), sums, \
+            assoc.category_sums(cat, valid, values, n_categories)
 
-    joint, onehot, pairs = jax.jit(grams)(cat, valid)
+    joint, onehot, pairs, each_pair, sums, each_column = jax.jit(grams)(cat, valid)
     np.testing.assert_array_equal(np.asarray(onehot), np.asarray(joint))
     np.testing.assert_array_equal(np.asarray(pairs), np.asarray(joint))
+    np.testing.assert_array_equal(np.asarray(each_pair), np.asarray(joint))
+    np.testing.assert_array_equal(np.asarray(sums), np.asarray(each_column))  # the same rows in the same order
 
 
 def test_pairwise_tables_match_the_gram_path(monkeypatch):

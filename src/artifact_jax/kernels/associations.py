@@ -324,7 +324,8 @@ def _grid_gram(grid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
 
 
 def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[int]) -> jax.Array:
-    r"""``[C, C]`` int32 Gram from one scatter of the N rows of every column pair ``a < b``, O(Dk^2 N + C^2).
+    r"""``[C, C]`` int32 Gram from one scatter of the N rows of every column pair ``a < b`` (one per
+    pair beyond ``ONEHOT_SUM_CELLS`` updates), O(Dk^2 N + C^2).
 
     The ``(a, b)`` block is scattered at ``(offset_a + c_a, offset_b + c_b)`` (ones, or the row
     counts), the lower blocks are its transpose and the diagonal blocks are ``diag(counts)``: the
@@ -340,10 +341,13 @@ def _pair_scatter_gram(cat: jax.Array, valid: jax.Array, n_categories: Sequence[
     col = [codes[a] + offsets[a] for a in range(dk)]  # each row's Gram index in column a, built once
     row = [col[a] * c for a in range(dk - 1)]  # ... times C: its offset in the flat [C, C] Gram
     kept = [codes[a] >= 0 for a in range(dk - 1)]
-    pairs = [(a, b) for a in range(dk) for b in range(a + 1, dk)]  # one scatter of every pair's cells
-    cells = jnp.concatenate([jnp.where(kept[a], row[a] + col[b], dump) for a, b in pairs])
-    adds = add if _is_mask(valid) else jnp.tile(add, len(pairs))
-    upper = upper.at[cells].add(adds, mode="promise_in_bounds")[:dump].reshape(c, c)
+    pairs = [(a, b) for a in range(dk) for b in range(a + 1, dk)]
+    cells = [jnp.where(kept[a], row[a] + col[b], dump) for a, b in pairs]
+    if len(pairs) * cat.shape[0] <= ONEHOT_SUM_CELLS:  # one scatter of every pair's cells (each compiles to a loop)
+        cells, add = [jnp.concatenate(cells)], add if _is_mask(valid) else jnp.tile(add, len(pairs))
+    for flat in cells:
+        upper = upper.at[flat].add(add, mode="promise_in_bounds")
+    upper = upper[:dump].reshape(c, c)
     counts = _flat_counts(cat, valid, n_categories).astype(jnp.int32)
     return upper + upper.T + jnp.diag(counts)
 
