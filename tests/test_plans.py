@@ -555,6 +555,9 @@ def test_the_garbage_collector_is_paused_while_programs_are_traced_and_restored_
     assert gc.isenabled()
     assert int(caching.stored_call(jax.jit(program), None, (np.int32(1),), "gc-test")) == 2
     assert seen == [False] and gc.isenabled()
+    with caching.gc_paused():
+        kept = [[]]  # made while paused and still alive after: the oldest generation, not walked by the next collections
+    assert any(o is kept for o in gc.get_objects(generation=2)) and not any(o is kept for o in gc.get_objects(generation=0))
     gc.disable()
     try:
         with caching.gc_paused():
