@@ -558,6 +558,13 @@ def test_the_garbage_collector_is_paused_while_programs_are_traced_and_restored_
     with caching.gc_paused():
         kept = [[]]  # made while paused and still alive after: the oldest generation, not walked by the next collections
     assert any(o is kept for o in gc.get_objects(generation=2)) and not any(o is kept for o in gc.get_objects(generation=0))
+    gc.freeze()  # a process that froze objects itself (before forking workers) keeps them frozen
+    try:
+        with caching.gc_paused():
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
     gc.disable()
     try:
         with caching.gc_paused():

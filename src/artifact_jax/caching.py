@@ -189,8 +189,9 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
-            gc.freeze()  # what survived (figures, executables) joins the oldest generation untraversed
-            gc.unfreeze()
+            if not gc.get_freeze_count():  # (a process that froze objects itself keeps them frozen)
+                gc.freeze()  # what survived (figures, executables) joins the oldest generation untraversed
+                gc.unfreeze()
             gc.enable()
 
 

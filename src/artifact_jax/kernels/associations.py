@@ -464,7 +464,9 @@ def _centred(x: jax.Array, valid: jax.Array, n: jax.Array) -> jax.Array:
 def _segment_sum(values: jax.Array, col_id: np.ndarray, n_cols: int) -> jax.Array:
     """Sums of the rows of ``values`` ``[C, ...]`` per column block (``col_id``, static): one
     product with the static ``[n_cols, C]`` block indicator (a scatter-add compiles to a loop
-    on the CPU, ~6 ms of compile each; these are ``C``-row arrays)."""
+    on the CPU, ~6 ms of compile each; these are ``C``-row arrays). A non-finite value spreads
+    to every block of its trailing index (``0 * inf``): callers pass finite values, or values
+    non-finite along a whole trailing index already."""
     indicator = (np.arange(n_cols)[:, None] == np.asarray(col_id)[None, :]).astype(values.dtype)
     return jnp.tensordot(indicator, values, axes=1, precision=_HIGHEST)
 
