@@ -539,7 +539,7 @@ def test_run_many_is_one_vmapped_call_equal_to_run(heart_real, heart_synthetic, 
     assert first.scores == pytest.approx(many[1].scores, abs=1e-12)
 
 
-def test_the_garbage_collector_is_paused_while_programs_are_traced_and_restored_after():
+def test_the_garbage_collector_is_paused_while_programs_are_traced_and_restored_after(monkeypatch):
     """``caching.stored_calls`` traces with Python's cyclic collector off (its collections walk
     every object of the process) and leaves it as it found it."""
     import gc
@@ -558,6 +558,18 @@ def test_the_garbage_collector_is_paused_while_programs_are_traced_and_restored_
     with caching.gc_paused():
         kept = [[]]  # made while paused and still alive after: the oldest generation, not walked by the next collections
     assert any(o is kept for o in gc.get_objects(generation=2)) and not any(o is kept for o in gc.get_objects(generation=0))
+    monkeypatch.setattr(caching, "PROMOTED_BEFORE_FULL_COLLECTION", 1000)  # a loop's garbage: collected in full
+    full = []
+    gc.callbacks.append(collected := lambda phase, info: full.append(info["generation"]) if phase == "stop" else None)
+    try:
+        for _ in range(3):
+            with caching.gc_paused():
+                garbage = [[] for _ in range(600)]
+                garbage.append(garbage)  # a cycle: only a collection frees it
+            del garbage
+    finally:
+        gc.callbacks.remove(collected)
+    assert 2 in full
     gc.freeze()  # a process that froze objects itself (before forking workers) keeps them frozen
     try:
         with caching.gc_paused():
