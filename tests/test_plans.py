@@ -254,6 +254,19 @@ def test_a_second_process_loads_the_compiled_program_from_the_cache(tmp_path):
     assert len(list((tmp_path / "artifact-jax-programs").glob("*.executable"))) == 5
 
 
+def _split_and_whole(plan, real, synthetic, spec) -> tuple[set[str], dict, dict]:
+    """The names of the programs ``plan.evaluate`` compiled, its numbers, and those of the plan's
+    one program (``compile``)."""
+    from artifact_jax.profiling import Profile
+
+    profile = Profile()
+    with jax.enable_x64(True):
+        encoded = plan.encode(real, synthetic, spec)
+        split = plan.evaluate(encoded)
+        whole = jax.device_get(plan.compile(static=encoded.static)(*encoded.inputs))
+    return set(profile.programs), split, whole
+
+
 def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_part(heart_real, heart_synthetic, heart_spec,
                                                                                     monkeypatch):
     """Small inputs compile quickly, as one program per module of the parts (compiled side by
@@ -262,7 +275,6 @@ def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_par
     of its own, fully optimised; below, it is quick. The numbers are those of one program
     compiled without options."""
     from artifact_jax.artifacts import table_plots
-    from artifact_jax.profiling import Profile
 
     plan = aj.TableComparisonPlan(scores=["MEAN_JS_DISTANCE", "QUALITY_SCORE"], plots=["PDF", "CDF"])
     names, parts = plan._parts()
@@ -281,12 +293,8 @@ def test_small_inputs_compile_side_by_side_programs_per_module_and_optimised_par
     tsne = aj.TableComparisonPlan(plots=["TSNE_JUXTAPOSITION"])  # alone, t-SNE is still optimised
     assert [options for *_, options in plans._split(*tsne._parts(), plans.PLAN_QUICK_COMPILE, 918)] == [()]
     monkeypatch.setattr(table_plots.pdf_numbers, "optimised", 0)  # the heart tables' KDEs optimised too
-    profile = Profile()
-    with jax.enable_x64(True):
-        encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
-        split = plan.evaluate(encoded)
-        whole = jax.device_get(plan.compile(static=encoded.static)(*encoded.inputs))
-    assert {"table_comparison_plan_fidelity", "table_comparison_plan_pdf_numbers"} <= set(profile.programs)
+    programs, split, whole = _split_and_whole(plan, heart_real, heart_synthetic, heart_spec)
+    assert {"table_comparison_plan_fidelity", "table_comparison_plan_pdf_numbers"} <= programs
     assert set(split) == set(whole)
     for name in whole:
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15), split[name], whole[name])
@@ -298,8 +306,6 @@ def test_the_tsne_starts_from_the_quick_programs_pca_while_its_own_program_compi
     quick program of its module, next to the PCA plot's fits (an eigensolver compiles for ~0.7
     CPU s optimised), and the optimised t-SNE program, ordered after it, reads its output
     (``caching.Output``); the embedding is the one program's (or the start's round-off apart)."""
-    from artifact_jax import caching
-    from artifact_jax.profiling import Profile
 
     plan = aj.TableComparisonPlan(plots=["TSNE_JUXTAPOSITION", "PCA_JUXTAPOSITION"],
                                   config={"plots": {"TSNE_JUXTAPOSITION": {"max_iter": 300, "perplexity": 15}}})
@@ -314,18 +320,13 @@ def test_the_tsne_starts_from_the_quick_programs_pca_while_its_own_program_compi
     alone = aj.TableComparisonPlan(plots=["TSNE_JUXTAPOSITION"])._parts()  # a quick program for the start alone
     assert [(label, o) for label, _, _, o, _ in plans._started(plans._split(*alone, quick, 918), quick)] == [
         ("table_plots", quick), ("", ())]
-    profile = Profile()
-    with jax.enable_x64(True):
-        encoded = plan.encode(heart_real, heart_synthetic, heart_spec)
-        split = plan.evaluate(encoded)
-        whole = jax.device_get(plan.compile(static=encoded.static)(*encoded.inputs))
-    assert {"table_comparison_plan_table_plots", "table_comparison_plan_projection_numbers"} <= set(profile.programs)
+    programs, split, whole = _split_and_whole(plan, heart_real, heart_synthetic, heart_spec)
+    assert {"table_comparison_plan_table_plots", "table_comparison_plan_projection_numbers"} <= programs
     np.testing.assert_allclose(split["plots/PCA_JUXTAPOSITION"]["points"], whole["plots/PCA_JUXTAPOSITION"]["points"],
                                rtol=1e-10, atol=1e-12)
     tsne_split, tsne_whole = split["plots/TSNE_JUXTAPOSITION"]["points"], whole["plots/TSNE_JUXTAPOSITION"]["points"]
     assert np.isfinite(tsne_split).all()
     np.testing.assert_allclose(tsne_split, tsne_whole, rtol=1e-3, atol=1e-3 * np.abs(tsne_whole).max())
-    assert isinstance(caching.Output(0, 0), caching.Output)
 
 
 def test_run_draws_a_programs_figures_while_later_programs_still_compile(heart_real, heart_synthetic, heart_spec,

@@ -253,7 +253,7 @@ def _program(device_args: Callable[..., tuple], parts: tuple[tuple[Callable[...,
     Keyed on immutable values only, so equal plans share programs (``tc.mean_js_distance``
     called twice compiles once). ``options``: XLA compiler options (``QUICK_COMPILE``).
     ``started``: the program takes one more input, the ``start`` of each part that has one (in
-    order, ``registry.starts_from``), computed by another program (``Plan._started``)."""
+    order, ``registry.starts_from``), computed by another program (``_started``)."""
 
     def program(*inputs: Any) -> tuple[Any, ...]:
         starts = iter(inputs[-1] if started else ())
@@ -341,8 +341,9 @@ def _started(
     with that program's dispatched output. Each group reading starts comes right after the
     last group it reads from."""
     out = [[label, names, parts, opts, []] for label, names, parts, opts in groups]
-    for group in list(out) if options else ():
-        for device, hp in group[2] if group[3] != options else ():
+    optimised = [g for g in out if g[3] != options] if options else []  # (no quick programs: no starts apart)
+    for group in optimised:
+        for device, hp in group[2]:
             if _start(device) is None:
                 continue
             quick = next((g for g in out if g[0] == _module(device) and g[3] == options), None)
